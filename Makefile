@@ -1,0 +1,52 @@
+# tide — the two commands a newcomer needs are `make demo` and `make test`.
+SHELL := /bin/bash
+GO    ?= go
+BIN   := $(CURDIR)/.bin
+export PATH := $(BIN):$(PATH)
+
+BUF_VERSION            := v1.50.0
+PROTOC_GEN_GO_VERSION  := v1.36.12
+CONNECT_GO_VERSION     := v1.21.1
+
+.PHONY: all build demo test test-go services services-down generate check-generated vet fmt bench tools
+
+all: build
+
+build:
+	$(GO) build -o tide ./cmd/tide
+
+## demo: run the whole platform with embedded defaults and simulated traffic.
+demo: build
+	./tide demo
+
+## services: install (if missing) and start Kafka, ClickHouse and PostgreSQL on loopback.
+services:
+	bash scripts/services.sh up
+
+services-down:
+	bash scripts/services.sh down
+
+## test: start the real servers and run every test.
+test: services check-generated vet test-go
+
+test-go:
+	$(GO) test -count=1 -timeout 40m ./...
+
+vet:
+	$(GO) vet ./...
+	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { echo "gofmt needed:"; gofmt -l $$(git ls-files '*.go'); exit 1; }
+
+tools:
+	@mkdir -p $(BIN)
+	@test -x $(BIN)/buf || GOBIN=$(BIN) $(GO) install github.com/bufbuild/buf/cmd/buf@$(BUF_VERSION)
+	@test -x $(BIN)/protoc-gen-go || GOBIN=$(BIN) $(GO) install google.golang.org/protobuf/cmd/protoc-gen-go@$(PROTOC_GEN_GO_VERSION)
+	@test -x $(BIN)/protoc-gen-connect-go || GOBIN=$(BIN) $(GO) install connectrpc.com/connect/cmd/protoc-gen-connect-go@$(CONNECT_GO_VERSION)
+
+## generate: regenerate protobuf and Connect code from proto/.
+generate: tools
+	cd proto && buf lint && buf generate
+
+## check-generated: fail when the committed generated code differs from what `make generate` writes.
+check-generated: generate
+	@git diff --exit-code --stat -- proto || { echo "generated code is stale: run make generate and commit"; exit 1; }
+	@test -z "$$(git ls-files --others --exclude-standard proto)" || { echo "untracked generated files:"; git ls-files --others --exclude-standard proto; exit 1; }
