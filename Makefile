@@ -4,7 +4,7 @@ GO    ?= go
 BIN   := $(CURDIR)/.bin
 export PATH := $(BIN):$(PATH)
 
-BUF_VERSION            := v1.50.0
+BUF_VERSION            := v1.75.0
 PROTOC_GEN_GO_VERSION  := v1.36.12
 CONNECT_GO_VERSION     := v1.21.1
 
