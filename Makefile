@@ -26,6 +26,11 @@ services:
 services-down:
 	bash scripts/services.sh down
 
+## services-status: print whether Kafka, ClickHouse and PostgreSQL are up, and their addresses.
+.PHONY: services-status
+services-status:
+	bash scripts/services.sh status
+
 ## test: start the real servers and run every test.
 test: services check-generated vet test-go
 
