@@ -15,9 +15,12 @@ all: build
 build:
 	$(GO) build -o tide ./cmd/tide
 
-## demo: run the whole platform with embedded defaults and simulated traffic.
+## demo: start ClickHouse and PostgreSQL (Kafka is embedded unless TIDE_KAFKA_BROKERS is set),
+## then run serve + ingest in one process with simulated live-room traffic through Track.
+## Pass flags with DEMO_FLAGS, e.g. make demo DEMO_FLAGS='-duration 5m -rate 5000 -keep'.
 demo: build
-	./tide demo
+	bash scripts/services.sh up clickhouse postgres
+	./tide demo $(DEMO_FLAGS)
 
 ## services: install (if missing) and start Kafka, ClickHouse and PostgreSQL on loopback.
 services:

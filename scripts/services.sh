@@ -563,40 +563,56 @@ lock() {
 }
 
 cmd=${1:-}
+shift || true
+# which servers: all by default, or those named (kafka clickhouse postgres); `make demo` needs no
+# Kafka (it embeds one), so it asks for clickhouse and postgres only
+want_kafka=0 want_ch=0 want_pg=0
+(($# > 0)) || set -- kafka clickhouse postgres
+for w in "$@"; do
+	case $w in
+	kafka) want_kafka=1 ;;
+	clickhouse) want_ch=1 ;;
+	postgres) want_pg=1 ;;
+	*)
+		echo "usage: $0 up|down|status [kafka] [clickhouse] [postgres]" >&2
+		exit 2
+		;;
+	esac
+done
 case $cmd in
 up)
 	lock
 	t0=$(now)
-	# installs and start-ups overlap: the Kafka jars download while apt works, and the three
-	# servers start together before the health checks
-	kafka_fetch
-	ch_start
-	pg_start
-	kafka_start
-	k=1 c=1 p=1
+	# installs and start-ups overlap: the Kafka jars download while apt works, and the servers
+	# start together before the health checks
+	((want_kafka == 0)) || kafka_fetch
+	((want_ch == 0)) || ch_start
+	((want_pg == 0)) || pg_start
+	((want_kafka == 0)) || kafka_start
+	k=$want_kafka c=$want_ch p=$want_pg
 	while ((k + c + p > 0)); do
 		((k == 0)) || ! kafka_poll || k=0
 		((c == 0)) || ! ch_poll || c=0
 		((p == 0)) || ! pg_poll || p=0
 		((k + c + p == 0)) || sleep 0.25
 	done
-	say "all up ($(since "$t0")): TIDE_KAFKA_BROKERS=$HOST:$KAFKA_PORT TIDE_CLICKHOUSE_ADDR=$HOST:$CH_TCP_PORT TIDE_POSTGRES_URL=postgres://tide@$HOST:$PG_PORT/tide?sslmode=disable"
+	say "up ($(since "$t0")): TIDE_KAFKA_BROKERS=$HOST:$KAFKA_PORT TIDE_CLICKHOUSE_ADDR=$HOST:$CH_TCP_PORT TIDE_POSTGRES_URL=postgres://tide@$HOST:$PG_PORT/tide?sslmode=disable"
 	;;
 down)
 	lock
-	kafka_stop
-	ch_stop
-	pg_stop
+	((want_kafka == 0)) || kafka_stop
+	((want_ch == 0)) || ch_stop
+	((want_pg == 0)) || pg_stop
 	;;
 status)
 	rc=0
-	kafka_status || rc=1
-	ch_status || rc=1
-	pg_status || rc=1
+	((want_kafka == 0)) || kafka_status || rc=1
+	((want_ch == 0)) || ch_status || rc=1
+	((want_pg == 0)) || pg_status || rc=1
 	exit $rc
 	;;
 *)
-	echo "usage: $0 up|down|status" >&2
+	echo "usage: $0 up|down|status [kafka] [clickhouse] [postgres]" >&2
 	exit 2
 	;;
 esac

@@ -1,0 +1,236 @@
+// Command track measures the throughput of the Track RPC against the real
+// Kafka broker on loopback: events per second accepted in batches of 500,
+// with the binary protobuf and the JSON codecs, next to the raw limit (the
+// same records produced straight to the broker with the same producer
+// settings and concurrency).
+//
+//	go run ./bench/track [-duration 10s] [-concurrency 8]
+//
+// The last line is `track_eps_proto=<int> track_eps_json=<int>`. The client,
+// the server and the broker share the machine, so the figures are a floor.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"runtime/pprof"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"connectrpc.com/connect"
+	"github.com/twmb/franz-go/pkg/kadm"
+	"github.com/twmb/franz-go/pkg/kgo"
+	"google.golang.org/protobuf/proto"
+
+	"github.com/tide-live/tide/ingest"
+	"github.com/tide-live/tide/live/livesim"
+	tidev1 "github.com/tide-live/tide/proto/tide/v1"
+	"github.com/tide-live/tide/proto/tide/v1/tidev1connect"
+	"github.com/tide-live/tide/serving"
+)
+
+func main() {
+	brokers := flag.String("brokers", envOr("TIDE_KAFKA_BROKERS", "127.0.0.1:19092"), "Kafka seed brokers")
+	duration := flag.Duration("duration", 10*time.Second, "measuring time per codec (after a 2s warm-up)")
+	concurrency := flag.Int("concurrency", 8, "Track calls in flight")
+	batch := flag.Int("batch", serving.MaxTrackBatch, "events per Track call")
+	partitions := flag.Int("partitions", 8, "partitions of the bench topic")
+	cpuprofile := flag.String("cpuprofile", "", "write a CPU profile of the whole run to this file")
+	flag.Parse()
+	if *cpuprofile != "" {
+		f, err := os.Create(*cpuprofile)
+		if err == nil {
+			err = pprof.StartCPUProfile(f)
+		}
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "bench/track:", err)
+			os.Exit(1)
+		}
+		defer pprof.StopCPUProfile()
+	}
+	ctx := context.Background()
+	if err := run(ctx, strings.Split(*brokers, ","), *duration, *concurrency, *batch, int32(*partitions)); err != nil {
+		fmt.Fprintln(os.Stderr, "bench/track:", err)
+		pprof.StopCPUProfile()
+		os.Exit(1)
+	}
+}
+
+func run(ctx context.Context, brokers []string, duration time.Duration, concurrency, batch int, partitions int32) error {
+	admin, err := kgo.NewClient(kgo.SeedBrokers(brokers...))
+	if err != nil {
+		return err
+	}
+	defer admin.Close()
+	adm := kadm.NewClient(admin)
+	topic := fmt.Sprintf("bench.track.%d", time.Now().UnixNano())
+	cctx, cancel := context.WithTimeout(ctx, 20*time.Second)
+	res, err := adm.CreateTopic(cctx, partitions, 1, nil, topic)
+	cancel()
+	if err == nil {
+		err = res.Err
+	}
+	if err != nil {
+		return fmt.Errorf("create topic on %v (is Kafka up? make services): %w", brokers, err)
+	}
+	defer adm.DeleteTopics(context.Background(), topic)
+
+	fmt.Fprintf(os.Stderr, "bench/track: simulating events (topic %s, %d partitions, batches of %d, %d in flight)\n",
+		topic, partitions, batch, concurrency)
+	pool := simulate(concurrency, 40_000)
+
+	producer, err := serving.NewProducer(brokers)
+	if err != nil {
+		return err
+	}
+	defer producer.Close()
+
+	raw, err := measure("raw produce", duration, concurrency, batch, pool, func(_ int, b []*tidev1.Event) error {
+		rs := make([]*kgo.Record, len(b))
+		now := time.Now().UnixMilli()
+		for i, e := range b {
+			e.ReceivedAt = now
+			v, err := proto.Marshal(e)
+			if err != nil {
+				return err
+			}
+			rs[i] = &kgo.Record{Topic: topic, Key: ingest.Key(e), Value: v}
+		}
+		return producer.ProduceSync(ctx, rs...).FirstErr()
+	})
+	if err != nil {
+		return err
+	}
+
+	srv := serving.New(serving.WithLogger(slog.New(slog.NewJSONHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))))
+	serving.NewEventService(producer, srv.Registry(), serving.WithTopic(topic)).Mount(srv)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return err
+	}
+	sctx, stop := context.WithCancel(ctx)
+	done := make(chan error, 1)
+	go func() { done <- srv.Serve(sctx, ln) }()
+	defer func() { stop(); <-done }()
+	httpClient := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: concurrency, MaxConnsPerHost: concurrency}}
+	base := "http://" + ln.Addr().String()
+
+	eps := map[string]float64{}
+	for _, codec := range []struct {
+		name string
+		opts []connect.ClientOption
+	}{{"proto", nil}, {"json", []connect.ClientOption{connect.WithProtoJSON()}}} {
+		client := tidev1connect.NewEventServiceClient(httpClient, base, codec.opts...)
+		r, err := measure("track "+codec.name, duration, concurrency, batch, pool, func(_ int, b []*tidev1.Event) error {
+			res, err := client.Track(ctx, connect.NewRequest(&tidev1.TrackRequest{Events: b}))
+			if err != nil {
+				return err
+			}
+			if int(res.Msg.GetAccepted()) != len(b) {
+				return fmt.Errorf("accepted %d of %d", res.Msg.GetAccepted(), len(b))
+			}
+			return nil
+		})
+		if err != nil {
+			return err
+		}
+		eps[codec.name] = r
+	}
+	fmt.Printf("raw produce (franz-go, idempotent, acks=all): %.0f events/s\n", raw)
+	for _, c := range []string{"proto", "json"} {
+		fmt.Printf("track %-5s: %.0f events/s = %.2f × raw produce\n", c, eps[c], eps[c]/raw)
+	}
+	fmt.Printf("track_eps_proto=%d track_eps_json=%d\n", int64(eps["proto"]), int64(eps["json"]))
+	return nil
+}
+
+// simulate makes one pool of realistic events per worker. The bench gives
+// them fresh event_ids and ts on every send, so Track's dedupe window never
+// drops them and validation always passes.
+func simulate(workers, each int) [][]*tidev1.Event {
+	sim := livesim.New(livesim.WithUsers(100_000), livesim.WithSessionRate(200))
+	pool := make([][]*tidev1.Event, workers)
+	for w := range pool {
+		pool[w] = make([]*tidev1.Event, each)
+		for i := range pool[w] {
+			pool[w][i] = sim.Next()
+		}
+	}
+	return pool
+}
+
+// measure runs send from concurrency workers, each cycling through its pool
+// in batches, for a warm-up and then duration, printing progress every
+// second; it returns events per second over duration.
+func measure(name string, duration time.Duration, concurrency, batch int, pool [][]*tidev1.Event,
+	send func(worker int, b []*tidev1.Event) error) (float64, error) {
+	var (
+		sent     atomic.Int64
+		measured atomic.Bool
+		stop     atomic.Bool
+		firstErr error
+		errOnce  sync.Once
+		wg       sync.WaitGroup
+	)
+	var seq atomic.Uint64
+	for w := range concurrency {
+		wg.Go(func() {
+			events := pool[w]
+			prefix := name[:1] + strconv.Itoa(w) + "-" + strconv.FormatInt(time.Now().UnixNano(), 36) + "-"
+			for off := 0; !stop.Load(); off = (off + batch) % (len(events) - batch) {
+				b := events[off : off+batch]
+				now := time.Now().UnixMilli()
+				for _, e := range b {
+					e.EventId = prefix + strconv.FormatUint(seq.Add(1), 36)
+					e.Ts, e.ReceivedAt = now, 0
+				}
+				if err := send(w, b); err != nil {
+					errOnce.Do(func() { firstErr = err })
+					stop.Store(true)
+					return
+				}
+				if measured.Load() {
+					sent.Add(int64(len(b)))
+				}
+			}
+		})
+	}
+	time.Sleep(2 * time.Second)
+	measured.Store(true)
+	start := time.Now()
+	last, lastN := start, int64(0)
+	for time.Since(start) < duration && !stop.Load() {
+		time.Sleep(time.Second)
+		n := sent.Load()
+		fmt.Fprintf(os.Stderr, "bench/track: %-12s %5.1fs %10d events  %8.0f events/s\n",
+			name, time.Since(start).Seconds(), n, float64(n-lastN)/time.Since(last).Seconds())
+		last, lastN = time.Now(), n
+	}
+	elapsed := time.Since(start)
+	n := sent.Load()
+	stop.Store(true)
+	wg.Wait()
+	if firstErr != nil {
+		return 0, fmt.Errorf("%s: %w", name, firstErr)
+	}
+	if n == 0 {
+		return 0, errors.New(name + ": nothing sent")
+	}
+	return float64(n) / elapsed.Seconds(), nil
+}
+
+func envOr(key, def string) string {
+	if v := os.Getenv(key); v != "" {
+		return v
+	}
+	return def
+}
