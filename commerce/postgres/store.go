@@ -1,0 +1,116 @@
+// Package postgres stores the catalog (merchants, products, SKUs) in
+// PostgreSQL with pgx, and publishes every product change to Kafka through a
+// transactional outbox: each write that changes a product adds an outbox row
+// in the same transaction, and a Relay publishes pending rows as
+// EVENT_TYPE_PRODUCT_CHANGED events and marks them sent once the broker has
+// acknowledged them.
+//
+// The schema is created by Migrate (goose migrations embedded in the binary,
+// versions tracked in commerce_goose_version).
+package postgres
+
+import (
+	"context"
+	"embed"
+	"errors"
+	"fmt"
+	"io/fs"
+	"log/slog"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/jackc/pgx/v5/stdlib"
+	"github.com/pressly/goose/v3"
+	"github.com/pressly/goose/v3/lock"
+)
+
+//go:embed migrations/*.sql
+var migrations embed.FS
+
+// MigrationsTable records which commerce migrations were applied. It is not
+// goose's default so that other packages' migrations in the same database
+// (live/) keep their own history.
+const MigrationsTable = "commerce_goose_version"
+
+// migrationLockID is the advisory lock that serializes concurrent Migrate
+// calls ("tide.commerce" in ASCII, as an int64).
+const migrationLockID int64 = 0x746964652e636f
+
+// ErrNotFound is wrapped by lookups of a product that does not exist.
+var ErrNotFound = errors.New("not found")
+
+// Store is the catalog in PostgreSQL. It is safe for concurrent use.
+type Store struct {
+	pool   *pgxpool.Pool
+	owned  bool
+	log    *slog.Logger
+	notify string
+}
+
+// Option configures a Store.
+type Option func(*Store)
+
+// WithLogger sets the logger (default slog.Default()).
+func WithLogger(l *slog.Logger) Option { return func(s *Store) { s.log = l } }
+
+// Open connects to the database at url (postgres://…). Close releases the
+// connections.
+func Open(ctx context.Context, url string, opts ...Option) (*Store, error) {
+	pool, err := pgxpool.New(ctx, url)
+	if err != nil {
+		return nil, fmt.Errorf("commerce postgres: %w", err)
+	}
+	if err := pool.Ping(ctx); err != nil {
+		pool.Close()
+		return nil, fmt.Errorf("commerce postgres: %w", err)
+	}
+	s := New(pool, opts...)
+	s.owned = true
+	return s, nil
+}
+
+// New wraps an existing pool; Close leaves it open.
+func New(pool *pgxpool.Pool, opts ...Option) *Store {
+	s := &Store{pool: pool, log: slog.Default(), notify: NotifyChannel}
+	for _, o := range opts {
+		o(s)
+	}
+	return s
+}
+
+// Pool is the underlying connection pool.
+func (s *Store) Pool() *pgxpool.Pool { return s.pool }
+
+// Close closes the pool when Open made it.
+func (s *Store) Close() {
+	if s.owned {
+		s.pool.Close()
+	}
+}
+
+// Migrate applies the pending schema migrations. Concurrent calls from
+// several processes are serialized by an advisory lock.
+func (s *Store) Migrate(ctx context.Context) error {
+	sub, err := fs.Sub(migrations, "migrations")
+	if err != nil {
+		return fmt.Errorf("commerce migrations: %w", err)
+	}
+	locker, err := lock.NewPostgresSessionLocker(lock.WithLockID(migrationLockID), lock.WithLockTimeout(1, 300))
+	if err != nil {
+		return fmt.Errorf("commerce migrations: %w", err)
+	}
+	db := stdlib.OpenDBFromPool(s.pool)
+	defer db.Close()
+	p, err := goose.NewProvider(goose.DialectPostgres, db, sub,
+		goose.WithTableName(MigrationsTable), goose.WithSessionLocker(locker), goose.WithDisableGlobalRegistry(true))
+	if err != nil {
+		return fmt.Errorf("commerce migrations: %w", err)
+	}
+	res, err := p.Up(ctx)
+	if err != nil {
+		return fmt.Errorf("commerce migrations: %w", err)
+	}
+	for _, r := range res {
+		s.log.Info("commerce migration applied", "version", r.Source.Version, "file", r.Source.Path, "took", r.Duration)
+	}
+	return nil
+}
