@@ -36,8 +36,9 @@ type Server struct {
 	shutdown     time.Duration
 	pyroscope    string
 
-	mu     sync.Mutex
-	checks []readyCheck
+	mu           sync.Mutex
+	checks       []readyCheck
+	interceptors []connect.Interceptor
 }
 
 type readyCheck struct {
@@ -102,10 +103,22 @@ func (s *Server) Logger() *slog.Logger { return s.log }
 // this server should use: the request size limit and the metrics and
 // logging interceptor.
 func (s *Server) ConnectOptions() []connect.HandlerOption {
+	s.mu.Lock()
+	chain := append([]connect.Interceptor{&rpcInterceptor{m: s.metrics, log: s.log}}, s.interceptors...)
+	s.mu.Unlock()
 	return []connect.HandlerOption{
 		connect.WithReadMaxBytes(int(s.readMaxBytes)),
-		connect.WithInterceptors(&rpcInterceptor{m: s.metrics, log: s.log}),
+		connect.WithInterceptors(chain...),
 	}
+}
+
+// Use adds interceptors (authentication, rate limits) that every service
+// mounted afterwards runs, inside the metrics interceptor so that refused
+// calls are counted. Call it before Mount.
+func (s *Server) Use(interceptors ...connect.Interceptor) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.interceptors = append(s.interceptors, interceptors...)
 }
 
 // Mount serves h under path, as returned by a generated

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/tide-live/tide/serving/auth"
 	"log/slog"
 	"time"
 
@@ -131,6 +132,10 @@ func (s *EventService) Track(ctx context.Context, req *connect.Request[tidev1.Tr
 		return nil, connect.NewError(connect.CodeInvalidArgument,
 			fmt.Errorf("events: %d events in one batch, more than %d; split it", n, MaxTrackBatch))
 	}
+	if err := stampCaller(ctx, events); err != nil {
+		s.events.WithLabelValues("rejected").Add(float64(len(events)))
+		return nil, err
+	}
 	now := s.now()
 	for i, e := range events {
 		if err := s.limits.Validate(e, now); err != nil {
@@ -206,4 +211,35 @@ func NewProducer(brokers []string, opts ...kgo.Opt) (*kgo.Client, error) {
 		return nil, fmt.Errorf("kafka producer: %w", err)
 	}
 	return cl, nil
+}
+
+// stampCaller makes the events speak for the authenticated caller, never for
+// whoever the body names: a mini-program user's events carry that user's id,
+// a merchant may only send events of its own merchant id. Admins (the demo,
+// back-fills) and unauthenticated in-process callers are taken as they are;
+// the auth interceptor refuses unauthenticated calls over the network.
+func stampCaller(ctx context.Context, events []*tidev1.Event) error {
+	p, ok := auth.PrincipalFrom(ctx)
+	if !ok {
+		return nil
+	}
+	switch p.Role {
+	case auth.RoleUser:
+		for i, e := range events {
+			if !ingest.Viewer(e.GetType()) {
+				return connect.NewError(connect.CodePermissionDenied,
+					fmt.Errorf("events[%d].type: %s events are sent by the platform, not by users", i, ingest.TypeName(e.GetType())))
+			}
+			e.UserId = p.UserID
+		}
+	case auth.RoleMerchant:
+		for i, e := range events {
+			if m := e.GetMerchantId(); m != "" && m != p.MerchantID {
+				return connect.NewError(connect.CodePermissionDenied,
+					fmt.Errorf("events[%d].merchant_id: %q is not the caller's merchant", i, m))
+			}
+			e.MerchantId = p.MerchantID
+		}
+	}
+	return nil
 }

@@ -1,0 +1,151 @@
+package ratelimit
+
+import (
+	"context"
+	"net"
+	"net/http"
+	"net/netip"
+	"strings"
+
+	"connectrpc.com/connect"
+
+	"github.com/tide-live/tide/serving/auth"
+)
+
+// ByIP is the interceptor that limits calls per client address. Put it
+// before authentication, so floods of bad credentials are limited too.
+func (l *Limiter) ByIP() connect.Interceptor {
+	return &interceptor{l: l, dim: ByIP}
+}
+
+// ByPrincipal is the interceptor that limits calls per authenticated caller
+// (from auth.PrincipalFrom). Put it after auth's interceptor; anonymous
+// calls pass it.
+func (l *Limiter) ByPrincipal() connect.Interceptor {
+	return &interceptor{l: l, dim: ByPrincipal}
+}
+
+type interceptor struct {
+	l   *Limiter
+	dim Dimension
+}
+
+func (i *interceptor) check(ctx context.Context, procedure string, peer connect.Peer, h http.Header) error {
+	var key string
+	if i.dim == ByPrincipal {
+		p, _ := auth.PrincipalFrom(ctx)
+		k, ok := principalKey(p)
+		if !ok {
+			return nil
+		}
+		key = k
+	} else {
+		k, ok := i.l.clientKey(peer.Addr, h)
+		if !ok {
+			return nil
+		}
+		key = k
+	}
+	if ok, retry := i.l.Allow(procedure, i.dim, key); !ok {
+		return i.l.refuse(procedure, i.dim, retry)
+	}
+	return nil
+}
+
+// WrapUnary implements connect.Interceptor.
+func (i *interceptor) WrapUnary(next connect.UnaryFunc) connect.UnaryFunc {
+	return func(ctx context.Context, req connect.AnyRequest) (connect.AnyResponse, error) {
+		if req.Spec().IsClient {
+			return next(ctx, req)
+		}
+		if err := i.check(ctx, req.Spec().Procedure, req.Peer(), req.Header()); err != nil {
+			return nil, err
+		}
+		return next(ctx, req)
+	}
+}
+
+// WrapStreamingClient implements connect.Interceptor (nothing to do).
+func (i *interceptor) WrapStreamingClient(next connect.StreamingClientFunc) connect.StreamingClientFunc {
+	return next
+}
+
+// WrapStreamingHandler implements connect.Interceptor; a stream takes one
+// token when it opens.
+func (i *interceptor) WrapStreamingHandler(next connect.StreamingHandlerFunc) connect.StreamingHandlerFunc {
+	return func(ctx context.Context, conn connect.StreamingHandlerConn) error {
+		if err := i.check(ctx, conn.Spec().Procedure, conn.Peer(), conn.RequestHeader()); err != nil {
+			return err
+		}
+		return next(ctx, conn)
+	}
+}
+
+// clientKey is the bucket key of the client at peer address addr
+// ("host:port"): the address itself for IPv4, its /64 for IPv6 (one
+// subscriber's allocation), the X-Forwarded-For client behind trusted
+// proxies; and false for exempt clients.
+func (l *Limiter) clientKey(addr string, h http.Header) (string, bool) {
+	ip, ok := parseHost(addr)
+	if !ok {
+		return "peer:" + addr, true
+	}
+	if inPrefixes(l.trusted, ip) {
+		if fwd, ok := l.forwardedClient(h); ok {
+			ip = fwd
+		}
+	}
+	ip = ip.Unmap()
+	if inPrefixes(l.exempt, ip) {
+		return "", false
+	}
+	if ip.Is6() {
+		p, _ := ip.Prefix(64)
+		return p.String(), true
+	}
+	return ip.String(), true
+}
+
+func parseHost(addr string) (netip.Addr, bool) {
+	if ap, err := netip.ParseAddrPort(addr); err == nil {
+		return ap.Addr(), true
+	}
+	host := addr
+	if h, _, err := net.SplitHostPort(addr); err == nil {
+		host = h
+	}
+	ip, err := netip.ParseAddr(host)
+	return ip, err == nil
+}
+
+func inPrefixes(prefixes []netip.Prefix, ip netip.Addr) bool {
+	ip = ip.Unmap()
+	for _, p := range prefixes {
+		if p.Contains(ip) {
+			return true
+		}
+	}
+	return false
+}
+
+// forwardedClient is the rightmost X-Forwarded-For address that is not a
+// trusted proxy (or the leftmost, when all are).
+func (l *Limiter) forwardedClient(h http.Header) (netip.Addr, bool) {
+	var hops []netip.Addr
+	for _, v := range h.Values("X-Forwarded-For") {
+		for _, part := range strings.Split(v, ",") {
+			if ip, ok := parseHost(strings.TrimSpace(part)); ok {
+				hops = append(hops, ip)
+			}
+		}
+	}
+	for i := len(hops) - 1; i >= 0; i-- {
+		if !inPrefixes(l.trusted, hops[i]) {
+			return hops[i], true
+		}
+	}
+	if len(hops) > 0 {
+		return hops[0], true
+	}
+	return netip.Addr{}, false
+}
