@@ -1,0 +1,61 @@
+package offline
+
+import (
+	"context"
+	"errors"
+	"math"
+	"os"
+	"testing"
+	"time"
+
+	"github.com/tide-live/tide/ranker"
+)
+
+// groceryPath is the public amazon-grocery log (see shared/data/README.md).
+const groceryPath = "../../../shared/data/amazon-grocery/interactions.tsv"
+
+// TestGrocery runs the evaluation on the real data with the default
+// (validation-tuned) config. It is skipped when the file is absent, under
+// -short, or when this machine cannot finish it within 60 s.
+func TestGrocery(t *testing.T) {
+	if testing.Short() {
+		t.Skip("-short")
+	}
+	f, err := os.Open(groceryPath)
+	if errors.Is(err, os.ErrNotExist) {
+		t.Skipf("%s not present", groceryPath)
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	x, err := ranker.ReadTSV(f)
+	f.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	start := time.Now()
+	rep, err := Run(ctx, x, Options{Negatives: -1})
+	if errors.Is(err, context.DeadlineExceeded) {
+		t.Skipf("the evaluation needs more than 60 s here (stopped after %v)", time.Since(start))
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("trained in %v, whole run %v", rep.TrainTime, time.Since(start))
+	t.Logf("%v\n%v\n%v", rep.Popularity, rep.ItemKNN, rep.Model)
+	if rep.Users != 14681 {
+		t.Errorf("%d users evaluated, want 14681", rep.Users)
+	}
+	// the protocol check: published popularity HR@10 0.0177, NDCG@10 0.0088
+	if p := rep.Popularity.Test; math.Abs(p.HR-0.0177) > 0.001 || math.Abs(p.NDCG-0.0088) > 0.001 {
+		t.Errorf("popularity test %v, want HR 0.0177 / NDCG 0.0088 (±0.001)", p)
+	}
+	if rep.Model.Test.HR <= rep.ItemKNN.Test.HR || rep.Model.Test.NDCG <= rep.ItemKNN.Test.NDCG {
+		t.Errorf("model %v does not beat item-kNN %v", rep.Model.Test, rep.ItemKNN.Test)
+	}
+	if rep.Model.Test.HR < 0.10 {
+		t.Errorf("model test HR@10 %.4f, target 0.10", rep.Model.Test.HR)
+	}
+}
