@@ -1,7 +1,3 @@
-// Package ingest moves events from the Kafka events topic into ClickHouse:
-// decoding, validation, dead letters, batching, the ClickHouse sink and the
-// schema migrations of the events tables. It also owns the rules of what a
-// valid event is, which the Track RPC applies before producing.
 package ingest
 
 import (
@@ -25,10 +21,11 @@ var ErrInvalidEvent = errors.New("invalid event")
 
 // FieldError names the field of an event that failed validation and why.
 type FieldError struct {
-	Field  string
-	Reason string
+	Field  string // e.g. "ts", "attrs.order_id"
+	Reason string // e.g. "missing"
 }
 
+// Error returns "field: reason".
 func (e *FieldError) Error() string { return e.Field + ": " + e.Reason }
 
 // Is reports that a FieldError is an ErrInvalidEvent.
@@ -169,13 +166,20 @@ func (l Limits) id(field, v string, mandatory bool) error {
 		return &FieldError{field, "missing"}
 	case len(v) > l.MaxIDBytes:
 		return &FieldError{field, fmt.Sprintf("%d bytes, more than %d", len(v), l.MaxIDBytes)}
-	case !utf8.ValidString(v):
-		return &FieldError{field, "not valid UTF-8"}
 	}
-	for _, r := range v {
-		if r < 0x20 || r == 0x7f {
+	// One pass over the bytes: the ASCII control characters are single
+	// bytes in UTF-8 and never occur inside a multi-byte sequence.
+	ascii := true
+	for i := 0; i < len(v); i++ {
+		switch c := v[i]; {
+		case c < 0x20 || c == 0x7f:
 			return &FieldError{field, "contains a control character"}
+		case c >= 0x80:
+			ascii = false
 		}
+	}
+	if !ascii && !utf8.ValidString(v) {
+		return &FieldError{field, "not valid UTF-8"}
 	}
 	return nil
 }

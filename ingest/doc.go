@@ -1,0 +1,39 @@
+// Package ingest moves events from the Kafka events topic into ClickHouse:
+// decoding, validation, dead letters, batching, the ClickHouse sink and the
+// schema migrations of the events tables (package chschema). It also owns the
+// rules of what a valid event is, which the Track RPC applies before
+// producing.
+//
+// # Effectively once on ClickHouse 18.16
+//
+// ClickHouse 18.16 has no transactions and no insert deduplication that
+// survives a client crash, so the Kafka position travels with the data:
+//
+//   - every row carries kafka_topic, kafka_partition and kafka_offset;
+//   - a materialized view keeps, per topic partition, the highest offset the
+//     events table holds (table kafka_offsets). ClickHouse writes a block to
+//     events before its views, so this can lag the data but never lead it;
+//   - batches of one partition are inserted strictly in order, one insert at a
+//     time, each retried (capped exponential backoff) until it lands or the
+//     partition is revoked, so the held offset of a partition is always the end
+//     of a gap-free prefix;
+//   - when partitions are assigned, consumption starts after the held offset
+//     when that is past the group's committed offset (kgo.AdjustFetchOffsetsFn);
+//   - offsets are committed only after ClickHouse acknowledged the batch (and
+//     the dead-letter topic its bad records), so a commit never runs ahead of
+//     ClickHouse; a retried insert first checks whether the failed attempt
+//     landed after all;
+//   - rebalancing is eager: every rebalance drops what is buffered and the new
+//     assignment resumes from ClickHouse again.
+//
+// A crash at any point therefore re-reads at most what ClickHouse does not
+// hold. The events table is a ReplacingMergeTree whose sorting key ends in
+// event_id and whose sorting and partition keys derive only from fields the
+// client made, so the duplicates that remain possible (a client retrying Track
+// after a lost answer, or a zombie insert finishing after a rebalance) collapse
+// when parts merge. Reports count with count() and never need FINAL.
+//
+// Records that do not decode or do not validate go to the dead-letter topic
+// with the reason and their origin in headers (HeaderReason, …). Dead-letter
+// produce is asynchronous and never holds up the healthy stream.
+package ingest

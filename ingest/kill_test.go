@@ -1,0 +1,151 @@
+package ingest
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"math/rand/v2"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// tideBin is the tide binary that subprocess tests run, built by TestMain.
+var tideBin string
+
+func TestMain(m *testing.M) {
+	os.Exit(runTests(m))
+}
+
+func runTests(m *testing.M) int {
+	dir, err := os.MkdirTemp("", "tide-ingest-test")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	defer os.RemoveAll(dir)
+	tideBin = filepath.Join(dir, "tide")
+	return m.Run()
+}
+
+var buildOnce sync.Once
+var buildErr error
+
+// buildTide builds ../cmd/tide once per test binary.
+func buildTide(t *testing.T) string {
+	t.Helper()
+	buildOnce.Do(func() {
+		out, err := exec.Command("go", "build", "-o", tideBin, "../cmd/tide").CombinedOutput()
+		if err != nil {
+			buildErr = fmt.Errorf("go build ../cmd/tide: %v\n%s", err, out)
+		}
+	})
+	if buildErr != nil {
+		t.Fatal(buildErr)
+	}
+	return tideBin
+}
+
+// TestKillNine kills `tide ingest` with SIGKILL at random moments at least
+// five times while a million events stream in, restarting it each time, and
+// checks that every event is in ClickHouse exactly once, without FINAL, and
+// that no committed offset ever ran ahead of ClickHouse.
+func TestKillNine(t *testing.T) {
+	s := needServers(t)
+	bin := buildTide(t)
+	const n, partitions, kills = 1_000_000, 4, 6
+	topic, db := s.fresh(t, partitions)
+	group := topic
+
+	events := testEvents(n, 42)
+	keys, values := wire(t, events)
+	produced := make(chan struct{})
+	go func() {
+		defer close(produced)
+		start := time.Now()
+		s.produce(t, topic, keys, values, func(i int) { // about 100k events/s
+			if i%10_000 == 0 {
+				if d := time.Duration(i/100)*time.Millisecond - time.Since(start); d > 0 {
+					time.Sleep(d)
+				}
+			}
+		})
+	}()
+
+	logs := &bytes.Buffer{}
+	startIngest := func() *exec.Cmd {
+		cmd := exec.Command(bin, "ingest", "-brokers", s.brokers[0], "-topic", topic, "-dlq", topic+".dlq",
+			"-group", group, "-instance-id", "kill-test", "-clickhouse", s.chAddr, "-database", db,
+			"-batch-rows", "50000", "-batch-wait", "200ms", "-session-timeout", "6s")
+		cmd.Stdout, cmd.Stderr = logs, logs
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		return cmd
+	}
+	t.Cleanup(func() {
+		if t.Failed() {
+			t.Logf("tide ingest logs:\n%s", tail(logs.Bytes(), 4000))
+		}
+	})
+	r := rand.New(rand.NewPCG(uint64(time.Now().UnixNano()), 1))
+	var prev uint64
+	for k := 0; k < kills; k++ {
+		cmd := startIngest()
+		started := time.Now()
+		// Kill at a random moment once this run is inserting.
+		waitFor(t, time.Minute, "ingest to insert", func() bool { return s.rows(db) > prev })
+		t.Logf("run %d inserting %s after start", k+1, time.Since(started).Round(time.Millisecond))
+		time.Sleep(time.Duration(r.IntN(1500)) * time.Millisecond)
+		if err := cmd.Process.Signal(syscall.SIGKILL); err != nil {
+			t.Fatal(err)
+		}
+		_ = cmd.Wait()
+		got, _ := s.counts(t, db)
+		t.Logf("kill %d: ClickHouse holds %d rows", k+1, got)
+		prev = got
+		s.checkCommitsBehindClickHouse(t, group, topic, db)
+	}
+	cmd := startIngest()
+	defer func() {
+		_ = cmd.Process.Signal(syscall.SIGTERM)
+		_ = cmd.Wait()
+	}()
+	<-produced
+	waitFor(t, 5*time.Minute, "all events in ClickHouse", func() bool {
+		return s.rows(db) >= n
+	})
+	time.Sleep(time.Second) // let anything in flight land, to catch duplicates
+	got, uniq := s.counts(t, db)
+	if got != n || uniq != n {
+		t.Fatalf("count()=%d uniqExact(event_id)=%d, produced %d", got, uniq, n)
+	}
+	s.checkCommitsBehindClickHouse(t, group, topic, db)
+	ctx := context.Background()
+	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	_ = cmd.Wait()
+	com, err := s.committed(ctx, group, topic)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var total int64
+	for _, o := range com {
+		total += o
+	}
+	if total != n {
+		t.Errorf("committed offsets add up to %d after a clean stop, want %d", total, n)
+	}
+}
+
+func tail(b []byte, n int) []byte {
+	if len(b) > n {
+		return b[len(b)-n:]
+	}
+	return b
+}
