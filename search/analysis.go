@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"sort"
 	"strings"
+	"sync"
+	"sync/atomic"
 
 	"github.com/go-ego/gse"
 )
@@ -27,7 +29,16 @@ type Analysis struct {
 	syn       *Synonyms
 	vocab     *pinyinVocab
 	userWords int
+
+	// valueWords caches the index words of brand names, category levels
+	// and attribute values (string → []string), which catalogs repeat;
+	// valueCount bounds it.
+	valueWords sync.Map
+	valueCount atomic.Int64
 }
+
+// maxCachedValues bounds Analysis.valueWords.
+const maxCachedValues = 200_000
 
 // AnalysisOption configures NewAnalysis.
 type AnalysisOption func(*analysisOptions)
@@ -249,4 +260,36 @@ func (a *Analysis) appendSubWords(out []segToken, w string, start int) []segToke
 func (a *Analysis) isWord(w string) bool {
 	f, _, ok := a.seg.Find(w)
 	return ok && f > 0
+}
+
+// zhValues returns a field filler that emits the index words of each value
+// (the field's text is the values joined by " | ", which the segmenter
+// never joins words across), cut once per distinct value.
+func (a *Analysis) zhValues(values []string) func(string, emitFunc) {
+	return func(_ string, emit emitFunc) {
+		pos := 0
+		for _, v := range values {
+			for _, w := range a.valueTokens(v) {
+				pos++
+				emit(w, 0, 0, pos) // word fields keep no offsets or positions
+			}
+		}
+	}
+}
+
+func (a *Analysis) valueTokens(v string) []string {
+	if ws, ok := a.valueWords.Load(v); ok {
+		return ws.([]string)
+	}
+	toks := a.indexTokens(v)
+	ws := make([]string, len(toks))
+	for i, tk := range toks {
+		ws[i] = tk.term
+	}
+	if a.valueCount.Load() < maxCachedValues {
+		if _, loaded := a.valueWords.LoadOrStore(v, ws); !loaded {
+			a.valueCount.Add(1)
+		}
+	}
+	return ws
 }

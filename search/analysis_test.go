@@ -6,8 +6,6 @@ import (
 	"slices"
 	"strings"
 	"testing"
-
-	"github.com/blevesearch/bleve/v2/analysis"
 )
 
 func isInvalid(err error) bool { return errors.Is(err, ErrInvalidQuery) }
@@ -82,24 +80,41 @@ func TestPinyin(t *testing.T) {
 	if got := py.readings('长'); !slices.Contains(got, "chang") || !slices.Contains(got, "zhang") {
 		t.Errorf("readings(长) = %v", got)
 	}
-	toks := pinyinTokenizer{py: py}.Tokenize([]byte("长裙Nike"))
-	if len(toks) != 3 || toks[0].Position != toks[1].Position || string(toks[2].Term) != "qun" {
-		t.Errorf("pinyin tokens %v", terms(toks))
+	toks := tokens(func(s string, emit emitFunc) { py.tokens(s, false, emit) }, "长裙Nike")
+	if len(toks) != 3 || toks[0].pos != toks[1].pos || toks[2].term != "qun" {
+		t.Errorf("pinyin tokens %v", toks)
 	}
-	toks = pinyinTokenizer{py: py, initials: true}.Tokenize([]byte("连衣裙"))
+	toks = tokens(func(s string, emit emitFunc) { py.tokens(s, true, emit) }, "连衣裙")
 	if got := terms(toks); !slices.Equal(got, []string{"l", "y", "q"}) {
 		t.Errorf("initials %v", got)
 	}
-	toks = ngramTokenizer{}.Tokenize([]byte("连衣裙 Mate60"))
+	toks = tokens(ngramTokens, "连衣裙 Mate60")
 	if got := terms(toks); !slices.Equal(got, []string{"连", "连衣", "衣", "衣裙", "裙", "mate60", "mate", "60"}) {
 		t.Errorf("ngram tokens %v", got)
 	}
+	if got := toks[1]; got.pos != 1 || got.start != 0 || got.end != len("连衣") {
+		t.Errorf("bigram token %+v", got)
+	}
+	if got := terms(tokens(listTokens, "女装"+listSep+"连衣裙")); !slices.Equal(got, []string{"女装", "连衣裙"}) {
+		t.Errorf("list tokens %v", got)
+	}
 }
 
-func terms(ts analysis.TokenStream) []string {
+type testToken struct {
+	term            string
+	start, end, pos int
+}
+
+func tokens(fill func(string, emitFunc), text string) []testToken {
+	var out []testToken
+	fill(text, func(term string, start, end, pos int) { out = append(out, testToken{term, start, end, pos}) })
+	return out
+}
+
+func terms(ts []testToken) []string {
 	var out []string
 	for _, t := range ts {
-		out = append(out, string(t.Term))
+		out = append(out, t.term)
 	}
 	return out
 }

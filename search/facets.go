@@ -2,17 +2,10 @@ package search
 
 import (
 	"sort"
-
-	"github.com/blevesearch/bleve/v2"
 )
 
-// Facet names in a Bleve request.
-const (
-	facetCategory = "category"
-	facetBrand    = "brand"
-	facetPrice    = "price"
-	facetSize     = 30
-)
+// facetSize is how many categories and brands a facet lists at most.
+const facetSize = 30
 
 // priceBuckets are the price facet's ranges, in fen.
 var priceBuckets = []PriceBucket{
@@ -25,52 +18,64 @@ var priceBuckets = []PriceBucket{
 	{Name: "3000元以上", MinFen: 300000},
 }
 
-func addFacetRequests(sr *bleve.SearchRequest) {
-	sr.AddFacet(facetCategory, bleve.NewFacetRequest(fCatKW, facetSize))
-	sr.AddFacet(facetBrand, bleve.NewFacetRequest(fBrandKW, facetSize))
-	pf := bleve.NewFacetRequest(fPrice, len(priceBuckets))
-	for _, b := range priceBuckets {
-		lo := float64(b.MinFen)
-		var hi *float64
-		if b.MaxFen > 0 {
-			v := float64(b.MaxFen)
-			hi = &v
-		}
-		pf.AddNumericRange(b.Name, &lo, hi)
-	}
-	sr.AddFacet(facetPrice, pf)
+// facetCounter counts categories, brands and price buckets of matches from
+// the doc table's columns.
+type facetCounter struct {
+	t      *docTable
+	cats   []int // by cat id
+	brands []int // by brand id
+	prices [8]int
 }
 
-func readFacets(res *bleve.SearchResult) *Facets {
-	f := &Facets{}
-	terms := func(name string) []FacetCount {
-		fr, ok := res.Facets[name]
-		if !ok || fr.Terms == nil {
-			return nil
-		}
-		var out []FacetCount
-		for _, t := range fr.Terms.Terms() {
-			out = append(out, FacetCount{Value: t.Term, Count: t.Count})
-		}
-		sort.SliceStable(out, func(i, j int) bool {
-			if out[i].Count != out[j].Count {
-				return out[i].Count > out[j].Count
-			}
-			return out[i].Value < out[j].Value
-		})
-		return out
-	}
-	f.Categories = terms(facetCategory)
-	f.Brands = terms(facetBrand)
-	counts := map[string]int{}
-	if fr, ok := res.Facets[facetPrice]; ok {
-		for _, r := range fr.NumericRanges {
-			counts[r.Name] = r.Count
+func newFacetCounter(t *docTable) *facetCounter {
+	return &facetCounter{t: t, cats: make([]int, len(t.cats.vals)), brands: make([]int, len(t.brands.vals))}
+}
+
+func (f *facetCounter) add(ord uint32) {
+	f.cats[f.t.cat[ord]]++
+	f.brands[f.t.brand[ord]]++
+	f.prices[priceBucket(f.t.price[ord])]++
+}
+
+// priceBucket is the index of the bucket holding price.
+func priceBucket(fen int64) int {
+	for i := len(priceBuckets) - 1; i > 0; i-- {
+		if fen >= priceBuckets[i].MinFen {
+			return i
 		}
 	}
-	for _, b := range priceBuckets {
-		b.Count = counts[b.Name]
-		f.Prices = append(f.Prices, b)
+	return 0
+}
+
+func (f *facetCounter) facets() *Facets {
+	out := &Facets{
+		Categories: topCounts(f.cats, f.t.cats.vals),
+		Brands:     topCounts(f.brands, f.t.brands.vals),
 	}
-	return f
+	for i, b := range priceBuckets {
+		b.Count = f.prices[i]
+		out.Prices = append(out.Prices, b)
+	}
+	return out
+}
+
+// topCounts lists the facetSize most frequent non-empty values, most
+// frequent first, ties by value.
+func topCounts(counts []int, vals []string) []FacetCount {
+	var out []FacetCount
+	for id, n := range counts {
+		if n > 0 && id != 0 {
+			out = append(out, FacetCount{Value: vals[id], Count: n})
+		}
+	}
+	sort.Slice(out, func(i, j int) bool {
+		if out[i].Count != out[j].Count {
+			return out[i].Count > out[j].Count
+		}
+		return out[i].Value < out[j].Value
+	})
+	if len(out) > facetSize {
+		out = out[:facetSize]
+	}
+	return out
 }

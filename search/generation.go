@@ -4,8 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"math"
 	"os"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -31,16 +33,17 @@ type writeReq struct {
 }
 
 // generation is one built index: Bleve, its Analysis, and the products it
-// holds (for hydrating hits, live flags and suggestions).
+// holds in a docTable (for filters, sorting, facets, hydrating hits, live
+// flags and suggestions).
 type generation struct {
 	dir     string
 	bl      bleve.Index
 	an      *Analysis
 	weights RankWeights
 
-	pmu      sync.RWMutex
-	products map[string]*Product
-	maxSales int64
+	pmu  sync.RWMutex // guards docs
+	docs *docTable
+	ords ordCache
 
 	sugMu    sync.Mutex
 	sug      *suggester
@@ -55,10 +58,10 @@ type generation struct {
 	retireMu  sync.Mutex
 }
 
-func newGeneration(dir string, bl bleve.Index, an *Analysis, w RankWeights) *generation {
+func newGeneration(dir string, bl bleve.Index, an *Analysis, w RankWeights, capacity int) *generation {
 	return &generation{
 		dir: dir, bl: bl, an: an, weights: w,
-		products: make(map[string]*Product),
+		docs:     newDocTable(capacity),
 		writes:   make(chan writeReq, 256),
 		quit:     make(chan struct{}),
 		sugDirty: true,
@@ -72,11 +75,16 @@ func (g *generation) startWriter() {
 	g.writerEnd = make(chan struct{})
 	go func() {
 		defer close(g.writerEnd)
+		warm := time.NewTicker(warmEvery)
+		defer warm.Stop()
 		for {
 			var group []writeReq
 			select {
 			case <-g.quit:
 				return
+			case <-warm.C:
+				g.warmOrds()
+				continue
 			case r := <-g.writes:
 				group = append(group, r)
 			}
@@ -103,6 +111,26 @@ func (g *generation) startWriter() {
 	}()
 }
 
+// warmEvery is how often the writer maps new segments (merged in the
+// background) to ordinals, so searches rarely have to.
+const warmEvery = time.Second
+
+// warmOrds builds the ordinals of the current snapshot's segments.
+func (g *generation) warmOrds() {
+	adv, err := g.bl.Advanced()
+	if err != nil {
+		return
+	}
+	r, err := adv.Reader()
+	if err != nil {
+		return
+	}
+	defer r.Close()
+	g.pmu.RLock()
+	defer g.pmu.RUnlock()
+	_, _ = g.ords.resolver(r, g.docs)
+}
+
 // submit queues changes and waits until they are searchable.
 func (g *generation) submit(ctx context.Context, cs []change) error {
 	r := writeReq{changes: cs, done: make(chan error, 1)}
@@ -123,38 +151,36 @@ func (g *generation) submit(ctx context.Context, cs []change) error {
 	}
 }
 
-// apply writes changes as one batch. Upserted products enter the product
-// map before the batch (a hit is never missing its product), deleted ones
-// leave it after.
+// apply writes changes as one batch; of several changes to one id the
+// last wins. Upserted products enter the doc table before the batch (a hit
+// is never missing its product), deleted ones leave it after. A product
+// whose text is unchanged (a new price, sales count or live flag) only
+// changes the doc table: the index holds nothing else.
 func (g *generation) apply(cs []change) error {
 	if len(cs) == 0 {
 		return nil
 	}
-	b := g.bl.NewBatch()
+	final := lastChanges(cs)
+	reindex := final[:0:0]
 	g.pmu.Lock()
-	for _, c := range cs {
+	for _, c := range final {
 		if c.product != nil {
-			g.products[c.id] = c.product
-			g.maxSales = max(g.maxSales, c.product.Sales)
+			old := g.docs.get(c.id)
+			g.docs.put(c.product)
+			if old != nil && sameText(old, c.product) {
+				continue
+			}
 		}
+		reindex = append(reindex, c)
 	}
 	g.pmu.Unlock()
-	for _, c := range cs {
-		if c.product == nil {
-			b.Delete(c.id)
-			continue
-		}
-		if err := b.Index(c.id, document(c.product)); err != nil {
-			return fmt.Errorf("index product %s: %w", c.id, err)
-		}
-	}
-	if err := g.bl.Batch(b); err != nil {
-		return fmt.Errorf("search index batch: %w", err)
+	if err := g.index(reindex); err != nil {
+		return err
 	}
 	g.pmu.Lock()
-	for _, c := range cs {
+	for _, c := range final {
 		if c.product == nil {
-			delete(g.products, c.id)
+			g.docs.remove(c.id)
 		}
 	}
 	g.pmu.Unlock()
@@ -164,24 +190,65 @@ func (g *generation) apply(cs []change) error {
 	return nil
 }
 
+// sameText reports whether a and b index the same text.
+func sameText(a, b *Product) bool {
+	return a.Title == b.Title && a.Brand == b.Brand && a.Category == b.Category &&
+		a.Description == b.Description && maps.EqualFunc(a.Attrs, b.Attrs, slices.Equal[[]string])
+}
+
+// index writes changes to Bleve as one batch.
+func (g *generation) index(cs []change) error {
+	if len(cs) == 0 {
+		return nil
+	}
+	b := g.bl.NewBatch()
+	for _, c := range cs {
+		if c.product == nil {
+			b.Delete(c.id)
+			continue
+		}
+		if err := b.IndexAdvanced(g.an.document(c.product)); err != nil {
+			return fmt.Errorf("index product %s: %w", c.id, err)
+		}
+	}
+	if err := g.bl.Batch(b); err != nil {
+		return fmt.Errorf("search index batch: %w", err)
+	}
+	return nil
+}
+
+// lastChanges keeps the last change of every id, in order.
+func lastChanges(cs []change) []change {
+	seen := make(map[string]bool, len(cs))
+	out := make([]change, 0, len(cs))
+	for i := len(cs) - 1; i >= 0; i-- {
+		if !seen[cs[i].id] {
+			seen[cs[i].id] = true
+			out = append(out, cs[i])
+		}
+	}
+	for i, j := 0, len(out)-1; i < j; i, j = i+1, j-1 {
+		out[i], out[j] = out[j], out[i]
+	}
+	return out
+}
+
 func (g *generation) product(id string) *Product {
 	g.pmu.RLock()
 	defer g.pmu.RUnlock()
-	return g.products[id]
+	return g.docs.get(id)
 }
 
 func (g *generation) len() int {
 	g.pmu.RLock()
 	defer g.pmu.RUnlock()
-	return len(g.products)
+	return g.docs.count
 }
 
 // salesNorm is log1p of the best seller's sales (at least 1), the scale of
-// the sales signal.
+// the sales signal. The caller holds g.pmu.
 func (g *generation) salesNorm() float64 {
-	g.pmu.RLock()
-	defer g.pmu.RUnlock()
-	return math.Max(1, math.Log1p(float64(g.maxSales)))
+	return math.Max(1, math.Log1p(float64(g.docs.maxSales)))
 }
 
 // retire stops the writer, waits for reads in flight, then closes and

@@ -7,12 +7,14 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"runtime"
 	"sync"
 	"sync/atomic"
 	"time"
 
 	"github.com/blevesearch/bleve/v2"
 	"github.com/blevesearch/bleve/v2/index/scorch"
+	"github.com/blevesearch/bleve/v2/index/scorch/mergeplan"
 )
 
 // Index is the product search index. It serves searches from the current
@@ -66,7 +68,8 @@ func WithAnalysis(opts ...AnalysisOption) Option {
 // WithRankWeights sets the ranking blend (default DefaultRankWeights()).
 func WithRankWeights(w RankWeights) Option { return func(o *options) { o.weights = w } }
 
-// WithBuildBatch sets how many products a build batch holds (default 1000).
+// WithBuildBatch sets how many products a build batch holds (default
+// 2000). A build indexes as many batches at once as there are cores.
 func WithBuildBatch(n int) Option { return func(o *options) { o.batchSize = max(1, n) } }
 
 // WithProgress is called as a build indexes products: once with done 0
@@ -76,7 +79,7 @@ func WithProgress(f func(done, total int)) Option { return func(o *options) { o.
 // New builds an index over catalog. It returns once the catalog is
 // searchable.
 func New(ctx context.Context, catalog []Product, opts ...Option) (*Index, error) {
-	o := options{log: slog.Default(), weights: DefaultRankWeights(), batchSize: 1000, maxResults: 1000}
+	o := options{log: slog.Default(), weights: DefaultRankWeights(), batchSize: 2000, maxResults: 1000}
 	for _, opt := range opts {
 		opt(&o)
 	}
@@ -157,58 +160,122 @@ func (ix *Index) build(ctx context.Context, catalog []Product) (*generation, err
 	if err != nil {
 		return nil, err
 	}
-	m, err := newMapping(an)
-	if err != nil {
-		return nil, fmt.Errorf("search mapping: %w", err)
-	}
 	dir := filepath.Join(ix.root, fmt.Sprintf("gen-%d", time.Now().UnixNano()))
-	// unsafe_batch: a batch is searchable once introduced in memory and is
-	// persisted in the background; durability comes from the catalog.
-	bl, err := bleve.NewUsing(dir, m, scorch.Name, scorch.Name, map[string]any{"unsafe_batch": true})
+	bl, err := bleve.NewUsing(dir, newMapping(), scorch.Name, scorch.Name, scorchConfig())
 	if err != nil {
 		return nil, fmt.Errorf("create search index: %w", err)
 	}
-	g := newGeneration(dir, bl, an, ix.opts.weights)
+	g := newGeneration(dir, bl, an, ix.opts.weights, len(catalog))
 	if ix.opts.progress != nil {
 		ix.opts.progress(0, len(catalog))
 	}
-	for from := 0; from < len(catalog); from += ix.opts.batchSize {
-		if err := ctx.Err(); err != nil {
+	// The table first, in catalog order (ordinals break ties in sorting);
+	// then Bleve batches, several at once: each builds its own segment, so
+	// analysis and segment building use every core.
+	changes := make([]change, len(catalog))
+	for i := range catalog {
+		p := &catalog[i]
+		if err := p.validate(); err != nil {
 			g.retire()
 			return nil, err
 		}
-		to := min(len(catalog), from+ix.opts.batchSize)
-		cs := make([]change, 0, to-from)
-		for i := from; i < to; i++ {
-			p := catalog[i]
-			if err := p.validate(); err != nil {
-				g.retire()
-				return nil, err
-			}
-			cs = append(cs, change{id: p.ID, product: &p})
-		}
-		if err := g.apply(cs); err != nil {
-			g.retire()
-			return nil, err
-		}
-		if ix.opts.progress != nil {
-			ix.opts.progress(to, len(catalog))
-		}
+		cp := *p
+		changes[i] = change{id: p.ID, product: &cp}
 	}
+	changes = lastChanges(changes) // a repeated id: the last one wins
+	for _, c := range changes {
+		g.docs.put(c.product)
+	}
+	if err := ix.indexParallel(ctx, g, changes); err != nil {
+		g.retire()
+		return nil, err
+	}
+	if err := compact(ctx, bl); err != nil {
+		g.retire()
+		return nil, err
+	}
+	g.warmOrds()
 	g.startWriter()
-	ix.opts.log.Info("search index built", "products", len(catalog), "user_words", an.UserWords(),
+	ix.opts.log.Info("search index built", "products", len(changes), "user_words", an.UserWords(),
 		"took", time.Since(start).Round(time.Millisecond))
 	return g, nil
 }
 
+// indexParallel writes changes to g's Bleve index in batches of
+// opts.batchSize, as many batches at a time as there are cores, reporting
+// progress in order.
+func (ix *Index) indexParallel(ctx context.Context, g *generation, cs []change) error {
+	size := ix.opts.batchSize
+	next := make(chan int)
+	errc := make(chan error, 1)
+	var (
+		mu   sync.Mutex
+		done int
+	)
+	var wg sync.WaitGroup
+	for range max(1, runtime.GOMAXPROCS(0)) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for from := range next {
+				to := min(len(cs), from+size)
+				if err := g.index(cs[from:to]); err != nil {
+					select {
+					case errc <- err:
+					default:
+					}
+					continue
+				}
+				if ix.opts.progress != nil {
+					mu.Lock()
+					done += to - from
+					ix.opts.progress(done, len(cs))
+					mu.Unlock()
+				}
+			}
+		}()
+	}
+	var err error
+feed:
+	for from := 0; from < len(cs); from += size {
+		select {
+		case next <- from:
+		case err = <-errc:
+			break feed
+		case <-ctx.Done():
+			err = ctx.Err()
+			break feed
+		}
+	}
+	close(next)
+	wg.Wait()
+	if err == nil {
+		select {
+		case err = <-errc:
+		default:
+		}
+	}
+	return err
+}
+
 // Upsert adds or replaces products. When it returns nil the change is
-// searchable. Concurrent calls are grouped into one batch.
+// searchable. Concurrent calls are grouped into one batch. A product that
+// is LiveNow without a LiveRoomID keeps the room it was known to be live
+// in; one that is not LiveNow has none.
 func (ix *Index) Upsert(ctx context.Context, products ...Product) error {
 	cs := make([]change, 0, len(products))
 	for i := range products {
 		p := products[i]
 		if err := p.validate(); err != nil {
 			return err
+		}
+		switch {
+		case !p.LiveNow:
+			p.LiveRoomID = ""
+		case p.LiveRoomID == "":
+			if old, ok := ix.Get(p.ID); ok && old.LiveNow {
+				p.LiveRoomID = old.LiveRoomID
+			}
 		}
 		cs = append(cs, change{id: p.ID, product: &p})
 	}
@@ -225,12 +292,28 @@ func (ix *Index) Delete(ctx context.Context, ids ...string) error {
 }
 
 // SetLive marks products as shown (or no longer shown) in a live room now.
-// Unknown ids are ignored.
+// Unknown ids are ignored. Only the doc table changes: no re-indexing.
 func (ix *Index) SetLive(ctx context.Context, live bool, ids ...string) error {
 	var ps []Product
 	for _, id := range ids {
 		if p, ok := ix.Get(id); ok && p.LiveNow != live {
 			p.LiveNow = live
+			ps = append(ps, p)
+		}
+	}
+	if len(ps) == 0 {
+		return nil
+	}
+	return ix.Upsert(ctx, ps...)
+}
+
+// SetLiveRoom marks products as shown in live room roomID now, or, with
+// roomID empty, in no live room. Unknown ids are ignored.
+func (ix *Index) SetLiveRoom(ctx context.Context, roomID string, ids ...string) error {
+	var ps []Product
+	for _, id := range ids {
+		if p, ok := ix.Get(id); ok && (p.LiveNow != (roomID != "") || p.LiveRoomID != roomID) {
+			p.LiveNow, p.LiveRoomID = roomID != "", roomID
 			ps = append(ps, p)
 		}
 	}
@@ -330,4 +413,29 @@ func (ix *Index) Close() error {
 		}
 	}
 	return err
+}
+
+// scorchConfig is the Bleve scorch configuration of a generation.
+// unsafe_batch: a batch is searchable once introduced in memory and is
+// persisted in the background; durability comes from the catalog.
+func scorchConfig() map[string]any {
+	return map[string]any{"unsafe_batch": true}
+}
+
+// compact merges a freshly built index's segments into one: searches then
+// set up each term once instead of once per segment, and no background
+// merging of the bulk load competes with serving afterwards.
+func compact(ctx context.Context, bl bleve.Index) error {
+	adv, err := bl.Advanced()
+	if err != nil {
+		return fmt.Errorf("search index: %w", err)
+	}
+	s, ok := adv.(*scorch.Scorch)
+	if !ok {
+		return nil
+	}
+	if err := s.ForceMerge(ctx, &mergeplan.SingleSegmentMergePlanOptions); err != nil {
+		return fmt.Errorf("compact search index: %w", err)
+	}
+	return nil
 }

@@ -105,3 +105,56 @@ func rebuilding(ix *Index) bool {
 	defer ix.mu.Unlock()
 	return ix.rebuild
 }
+
+// A change that leaves the text alone (price, sales, live) only touches the
+// doc table, and sorting, filters and facets see it at once.
+func TestColumnOnlyUpdates(t *testing.T) {
+	ctx := t.Context()
+	ix, err := New(ctx, testCatalog())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ix.Close()
+	p, _ := ix.Get("t05")
+	p.PriceFen, p.Sales = 990000, 1_000_000
+	if err := ix.Upsert(ctx, p); err != nil {
+		t.Fatal(err)
+	}
+	if got := top(t, ix, "T恤"); got != "t05" {
+		t.Errorf("best seller after the update: %s", got)
+	}
+	resp := search(t, ix, Request{Text: "T恤", Sort: SortPriceDesc, Facets: true, Filters: Filters{MinPriceFen: 900000}})
+	if got := ids(resp); !slices.Equal(got, []string{"t05"}) {
+		t.Errorf("price filter after the update: %v", got)
+	}
+	if n := resp.Facets.Prices[len(resp.Facets.Prices)-1].Count; n != 1 {
+		t.Errorf("top price bucket counts %d", n)
+	}
+	if resp := search(t, ix, Request{Text: "T恤", Filters: Filters{MerchantID: "nobody", LiveOnly: true}}); resp.Total != 0 {
+		t.Errorf("unknown merchant: %d matches (relaxed %v)", resp.Total, resp.Relaxed)
+	}
+
+	// Live rooms: the room survives an upsert that keeps LiveNow (as the
+	// catalog follower does) and goes with LiveNow.
+	if err := ix.SetLiveRoom(ctx, "r9", "t05"); err != nil {
+		t.Fatal(err)
+	}
+	resp = search(t, ix, Request{Text: "T恤", Filters: Filters{LiveOnly: true}})
+	if len(resp.Hits) != 1 || resp.Hits[0].Product.LiveRoomID != "r9" {
+		t.Fatalf("live room: %+v", resp.Hits)
+	}
+	p, _ = ix.Get("t05")
+	p.LiveRoomID, p.Sales = "", 7
+	if err := ix.Upsert(ctx, p); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := ix.Get("t05"); got.LiveRoomID != "r9" || got.Sales != 7 {
+		t.Errorf("after a catalog upsert: %+v", got)
+	}
+	if err := ix.SetLive(ctx, false, "t05"); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := ix.Get("t05"); got.LiveNow || got.LiveRoomID != "" {
+		t.Errorf("after going off air: %+v", got)
+	}
+}

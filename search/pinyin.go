@@ -17,9 +17,14 @@ const maxReadings = 2
 // as on a phone keyboard) and splits run-together pinyin into syllables.
 type pinyinTable struct {
 	reads     map[rune][]string // precomputed: the library converts with regexps
+	dense     [][]string        // reads of denseLo..denseHi, for speed
 	syllables map[string]bool
 	maxLen    int
 }
+
+// The CJK Extension A and Unified Ideographs blocks, where nearly all
+// product text lies, are looked up in a slice.
+const denseLo, denseHi = 0x3400, 0xA000
 
 func newPinyinTable() *pinyinTable {
 	args := pinyin.NewArgs()
@@ -45,12 +50,21 @@ func newPinyinTable() *pinyinTable {
 			t.reads[rune(cp)] = out
 		}
 	}
+	t.dense = make([][]string, denseHi-denseLo)
+	for r, rs := range t.reads {
+		if r >= denseLo && r < denseHi {
+			t.dense[r-denseLo] = rs
+		}
+	}
 	return t
 }
 
 // readings returns up to maxReadings toneless readings of a Han character,
 // the common one first. The slice is shared: do not modify it.
 func (t *pinyinTable) readings(r rune) []string {
+	if r >= denseLo && r < denseHi {
+		return t.dense[r-denseLo]
+	}
 	return t.reads[r]
 }
 

@@ -27,8 +27,9 @@ type Product struct {
 	Sales       int64     `json:"sales"`
 	Description string    `json:"description,omitempty"`
 	Attrs       Attrs     `json:"attrs,omitempty"`
-	LiveNow     bool      `json:"live_now,omitempty"` // shown in a live room right now
-	ListedAt    time.Time `json:"listed_at,omitzero"` // for "newest" sorting; zero when unknown
+	LiveNow     bool      `json:"live_now,omitempty"`     // shown in a live room right now
+	ListedAt    time.Time `json:"listed_at,omitzero"`     // for "newest" sorting; zero when unknown
+	LiveRoomID  string    `json:"live_room_id,omitempty"` // the live room showing it, when known (see Index.Upsert)
 }
 
 // Attrs are a product's attributes. In JSON a value is either a string or a

@@ -2,11 +2,11 @@ package search
 
 import (
 	"context"
+	"fmt"
 	"math"
 	"sort"
 	"strings"
 
-	bsearch "github.com/blevesearch/bleve/v2/search"
 	"github.com/blevesearch/bleve/v2/search/query"
 	index "github.com/blevesearch/bleve_index_api"
 )
@@ -40,14 +40,18 @@ type builder struct {
 	known  map[string]bool
 }
 
-func (g *generation) newBuilder() *builder {
-	b := &builder{generation: g, known: map[string]bool{}}
-	if adv, err := g.bl.Advanced(); err == nil {
-		if r, err := adv.Reader(); err == nil {
-			b.reader = r
-		}
+// newBuilder opens a reader on the index's current snapshot; the search
+// runs against it too. Close it when done.
+func (g *generation) newBuilder() (*builder, error) {
+	adv, err := g.bl.Advanced()
+	if err != nil {
+		return nil, fmt.Errorf("search: %w", err)
 	}
-	return b
+	r, err := adv.Reader()
+	if err != nil {
+		return nil, fmt.Errorf("search: open reader: %w", err)
+	}
+	return &builder{generation: g, reader: r, known: map[string]bool{}}, nil
 }
 
 func (b *builder) close() {
@@ -58,7 +62,6 @@ func (b *builder) close() {
 
 // unknown reports whether no product has w as a word in its title, brand,
 // category or attributes (Han single characters: anywhere in the text).
-// Without index statistics every word counts as known.
 func (b *builder) unknown(w string) bool {
 	if known, ok := b.known[w]; ok {
 		return !known
@@ -67,7 +70,7 @@ func (b *builder) unknown(w string) bool {
 	if runeLen(w) == 1 {
 		fields = []string{fNgram}
 	}
-	known := b.reader == nil
+	known := false
 	for _, f := range fields {
 		if !known && b.docFreq(w, f) > 0 {
 			known = true
@@ -77,11 +80,8 @@ func (b *builder) unknown(w string) bool {
 	return !known
 }
 
-// docFreq is how many products have term in field (0 without statistics).
+// docFreq is how many products have term in field.
 func (b *builder) docFreq(term, field string) uint64 {
-	if b.reader == nil {
-		return 0
-	}
 	tfr, err := b.reader.TermFieldReader(context.Background(), []byte(term), field, false, false, false)
 	if err != nil {
 		return 0
@@ -196,7 +196,9 @@ func (g *builder) wordClauses(w string, wide bool, depth int) []query.Query {
 				qs = append(qs, boosted(query.NewConjunctionQuery(chars), boostCharAND))
 			}
 		}
-		if alts := g.readings(runes); alts != nil && g.unknown(w) {
+		// Homophones (同音错字) are for what the user typed; a synonym is
+		// spelt as listed.
+		if alts := g.readings(runes); alts != nil && depth == 0 && g.unknown(w) {
 			mp := query.NewMultiPhraseQuery(alts, fPinyin)
 			mp.SetBoost(boostHomophone)
 			qs = append(qs, mp)
@@ -206,7 +208,9 @@ func (g *builder) wordClauses(w string, wide bool, depth int) []query.Query {
 		if parts := alnumParts(w); parts != nil {
 			qs = append(qs, phrase(parts, fNgram, boostNgram)) // iphone15 = iphone 15
 		}
-		if isASCIILower(w) && (wide || g.unknown(w)) {
+		// Typos, pinyin and initials are ways of typing a word: not for
+		// synonyms and other expansions (depth > 0), which are spelt right.
+		if isASCIILower(w) && depth == 0 && (wide || g.unknown(w)) {
 			qs = append(qs, g.latinClauses(w, wide, depth)...)
 		}
 	default:
@@ -377,55 +381,6 @@ func (g *builder) textQuery(words []string, text string, level int) query.Query 
 	return query.NewDisjunctionQuery(alts)
 }
 
-// filterQuery is the non-scoring part of a request, or nil.
-func filterQuery(f Filters, merchantOnly bool) query.Query {
-	var qs []query.Query
-	if f.MerchantID != "" {
-		qs = append(qs, term(f.MerchantID, fMerchant, 0))
-	}
-	if !merchantOnly {
-		if f.CategoryPrefix != "" {
-			qs = append(qs, term(f.CategoryPrefix, fCatPath, 0))
-		}
-		if len(f.Brands) > 0 {
-			var bs []query.Query
-			for _, b := range f.Brands {
-				for _, n := range brandNames(b) {
-					bs = append(bs, term(normalize(n), fBrandNames, 0))
-				}
-				if b == Unbranded {
-					bs = append(bs, term(Unbranded, fBrandNames, 0))
-				}
-			}
-			qs = append(qs, query.NewDisjunctionQuery(bs))
-		}
-		if f.MinPriceFen > 0 || f.MaxPriceFen > 0 {
-			var lo, hi *float64
-			if f.MinPriceFen > 0 {
-				v := float64(f.MinPriceFen)
-				lo = &v
-			}
-			if f.MaxPriceFen > 0 {
-				v := float64(f.MaxPriceFen)
-				hi = &v
-			}
-			t := true
-			qs = append(qs, query.NewNumericRangeInclusiveQuery(lo, hi, &t, &t))
-			qs[len(qs)-1].(*query.NumericRangeQuery).SetField(fPrice)
-		}
-		if f.LiveOnly {
-			qs = append(qs, term("1", fLive, 0))
-		}
-	}
-	switch len(qs) {
-	case 0:
-		return nil
-	case 1:
-		return qs[0]
-	}
-	return query.NewConjunctionQuery(qs)
-}
-
 func term(t, field string, boost float64) query.Query {
 	q := query.NewTermQuery(t)
 	q.SetField(field)
@@ -450,20 +405,40 @@ func bigrams(runes []rune) []string {
 }
 
 // boosted scales q's scores by b. Bleve ignores the boost of compound
-// queries (conjunction, disjunction, boolean), so those are wrapped in a
-// custom-score query that multiplies their score.
+// queries (conjunction, disjunction, boolean), so their leaves' boosts are
+// scaled instead: a compound's score is linear in its leaves' (sums times
+// coordination factors), so this multiplies it by b. (A custom-score
+// wrapper would do the same at the cost of loading every hit's id.) A
+// leaf's own boost is set to b.
 func boosted(q query.Query, b float64) query.Query {
 	switch q.(type) {
 	case *query.DisjunctionQuery, *query.ConjunctionQuery, *query.BooleanQuery:
-		if b == 1 {
-			return q
+		if b != 1 {
+			scaleBoosts(q, b)
 		}
-		return query.NewCustomScoreQueryWithScorer(q, func(_ context.Context, d *bsearch.DocumentMatch) (float64, error) {
-			return d.Score * b, nil
-		}, nil, nil)
+		return q
 	}
 	if bq, ok := q.(query.BoostableQuery); ok {
 		bq.SetBoost(b)
 	}
 	return q
+}
+
+// scaleBoosts multiplies the boost of every scoring leaf under q by b.
+func scaleBoosts(q query.Query, b float64) {
+	switch x := q.(type) {
+	case *query.DisjunctionQuery:
+		for _, c := range x.Disjuncts {
+			scaleBoosts(c, b)
+		}
+	case *query.ConjunctionQuery:
+		for _, c := range x.Conjuncts {
+			scaleBoosts(c, b)
+		}
+	case *query.BooleanQuery:
+		scaleBoosts(x.Must, b)
+		scaleBoosts(x.Should, b)
+	case query.BoostableQuery:
+		x.SetBoost(x.Boost() * b)
+	}
 }

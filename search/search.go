@@ -5,8 +5,8 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/blevesearch/bleve/v2"
 	"github.com/blevesearch/bleve/v2/search/query"
+	index "github.com/blevesearch/bleve_index_api"
 )
 
 // Search runs a request: validates it, searches all words, and when
@@ -24,7 +24,10 @@ func (ix *Index) Search(ctx context.Context, req Request) (*Response, error) {
 		return nil, err
 	}
 	defer release()
-	b := g.newBuilder()
+	b, err := g.newBuilder()
+	if err != nil {
+		return nil, err
+	}
 	defer b.close()
 	words := b.queryWords(req.Text)
 	if len(words) == 0 {
@@ -44,12 +47,21 @@ func (ix *Index) Search(ctx context.Context, req Request) (*Response, error) {
 		steps = append(steps, step{2, true, RelaxNoFilters})
 	}
 	resp := &Response{Words: words}
+	queries := map[int]query.Query{}
+	textQuery := func(level int) query.Query {
+		if q, ok := queries[level]; ok {
+			return q
+		}
+		q := b.textQuery(words, req.Text, level)
+		queries[level] = q
+		return q
+	}
 	for _, s := range steps {
 		if s.name != "" {
 			resp.Relaxed = append(resp.Relaxed, s.name)
 		}
-		q := b.query(words, req, s.level, s.merchantOnly)
-		if err := g.run(ctx, q, req, resp); err != nil {
+		q := textQuery(s.level)
+		if err := g.run(ctx, b.reader, q, req, s.merchantOnly, resp); err != nil {
 			return nil, err
 		}
 		if resp.Total == 0 {
@@ -58,7 +70,7 @@ func (ix *Index) Search(ctx context.Context, req Request) (*Response, error) {
 		if s.level == 0 && len(words) > 1 && resp.Total < uint64(req.Offset+req.Limit) {
 			// A short page: fill it with any-word matches after the
 			// all-word ones.
-			if err := g.backfill(ctx, q, b.query(words, req, 1, s.merchantOnly), req, resp); err != nil {
+			if err := g.backfill(ctx, b.reader, q, textQuery(1), req, s.merchantOnly, resp); err != nil {
 				return nil, err
 			}
 		}
@@ -74,29 +86,20 @@ func (ix *Index) Search(ctx context.Context, req Request) (*Response, error) {
 	return resp, nil
 }
 
-// query combines the text query at a relaxation level with the filters.
-func (g *builder) query(words []string, req Request, level int, merchantOnly bool) query.Query {
-	q := g.textQuery(words, req.Text, level)
-	if f := filterQuery(req.Filters, merchantOnly); f != nil {
-		q = &query.BooleanQuery{Must: q, Filter: f}
-	}
-	return q
-}
-
 // backfill lists every match of the strict query, then matches of the wide
 // one; resp.Total (strict) is below the requested depth, so the strict
 // matches are few.
-func (g *generation) backfill(ctx context.Context, strictQ, wideQ query.Query, req Request, resp *Response) error {
+func (g *generation) backfill(ctx context.Context, reader index.IndexReader, strictQ, wideQ query.Query, req Request, merchantOnly bool, resp *Response) error {
 	strictReq := req
 	strictReq.Offset, strictReq.Limit = 0, int(resp.Total)
 	strict := &Response{}
-	if err := g.run(ctx, strictQ, strictReq, strict); err != nil {
+	if err := g.run(ctx, reader, strictQ, strictReq, merchantOnly, strict); err != nil {
 		return err
 	}
 	wideReq := req
 	wideReq.Offset, wideReq.Limit = 0, req.Offset+req.Limit+len(strict.Hits)
 	wide := &Response{}
-	if err := g.run(ctx, wideQ, wideReq, wide); err != nil {
+	if err := g.run(ctx, reader, wideQ, wideReq, merchantOnly, wide); err != nil {
 		return err
 	}
 	seen := make(map[string]bool, len(strict.Hits))
@@ -118,8 +121,10 @@ func (g *generation) backfill(ctx context.Context, strictQ, wideQ query.Query, r
 	return nil
 }
 
-// run executes one query and fills resp's hits, total and facets.
-func (g *generation) run(ctx context.Context, q query.Query, req Request, resp *Response) error {
+// run executes one query over the reader's snapshot and fills resp's hits,
+// total and facets; the filters (all of them, or with merchantOnly just the
+// merchant) are checked against the doc table.
+func (g *generation) run(ctx context.Context, reader index.IndexReader, q query.Query, req Request, merchantOnly bool, resp *Response) error {
 	from, size := req.Offset, req.Limit
 	win := max(1, g.weights.Window)
 	if req.Sort == SortRelevance {
@@ -127,37 +132,18 @@ func (g *generation) run(ctx context.Context, q query.Query, req Request, resp *
 		from = req.Offset / win * win
 		size = (req.Offset+req.Limit+win-1)/win*win - from
 	}
-	sr := bleve.NewSearchRequestOptions(q, size, from, false)
-	switch req.Sort {
-	case SortRelevance:
-		sr.SortBy([]string{"-_score"})
-	case SortSales:
-		sr.SortBy([]string{"-" + fSales})
-	case SortPriceAsc:
-		sr.SortBy([]string{fPrice})
-	case SortPriceDesc:
-		sr.SortBy([]string{"-" + fPrice})
-	case SortNewest:
-		sr.SortBy([]string{"-" + fListed})
-	}
-	if req.Sort != SortRelevance {
-		sr.Score = "none" // ordered by a field: skip text scoring
-	}
-	if req.Facets {
-		addFacetRequests(sr)
-	}
-	res, err := g.bl.SearchInContext(ctx, sr)
+	g.pmu.RLock()
+	defer g.pmu.RUnlock()
+	df := g.docs.compileFilter(req.Filters, merchantOnly)
+	c, err := g.collect(ctx, reader, q, req.Sort, &df, from+size, req.Facets)
 	if err != nil {
-		return fmt.Errorf("search: %w", err)
+		return err
 	}
-	resp.Total = res.Total
-	hits := make([]Hit, 0, len(res.Hits))
-	for _, h := range res.Hits {
-		p := g.product(h.ID)
-		if p == nil {
-			continue // deleted while searching
-		}
-		hits = append(hits, Hit{Product: *p, Score: h.Score})
+	resp.Total = c.total
+	top := c.top[min(len(c.top), from):]
+	hits := make([]Hit, 0, len(top))
+	for _, r := range top {
+		hits = append(hits, Hit{Product: *g.docs.prods[r.ord], Score: r.score})
 	}
 	if req.Sort == SortRelevance {
 		g.weights.blend(hits, g.salesNorm())
@@ -165,8 +151,6 @@ func (g *generation) run(ctx context.Context, q query.Query, req Request, resp *
 		hits = hits[lo:min(len(hits), lo+req.Limit)]
 	}
 	resp.Hits = hits
-	if req.Facets {
-		resp.Facets = readFacets(res)
-	}
+	resp.Facets = c.facets
 	return nil
 }

@@ -3,6 +3,7 @@ package search
 import (
 	"context"
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -84,7 +85,12 @@ type suggester struct {
 func (g *generation) buildSuggester() *suggester {
 	pop := map[string]int64{}
 	g.pmu.RLock()
-	for _, p := range g.products {
+	prods := slices.Clone(g.docs.prods) // products are never modified in place
+	g.pmu.RUnlock()
+	for _, p := range prods {
+		if p == nil {
+			continue
+		}
 		w := max(1, p.Sales)
 		levels := p.CategoryLevels()
 		leaf := ""
@@ -108,7 +114,6 @@ func (g *generation) buildSuggester() *suggester {
 			}
 		}
 	}
-	g.pmu.RUnlock()
 	s := &suggester{}
 	for text, n := range pop {
 		id := len(s.phrases)

@@ -1,0 +1,127 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"sync"
+	"time"
+
+	"github.com/tide-live/tide/commerce/democatalog"
+	"github.com/tide-live/tide/commerce/postgres"
+	"github.com/tide-live/tide/commerce/searchfeed"
+	"github.com/tide-live/tide/search"
+	"github.com/tide-live/tide/serving"
+	servingsearch "github.com/tide-live/tide/serving/search"
+)
+
+// Environment of `tide serve`'s product search.
+//
+//	TIDE_POSTGRES_URL   index the on-shelf catalog in this PostgreSQL (the
+//	                    commerce schema, `tide migrate`); unset: the embedded
+//	                    demo catalog
+//	TIDE_SEARCH_DIR     directory for the index (default: a temporary one)
+const envSearchDir = "TIDE_SEARCH_DIR"
+
+// setupSearch mounts SearchService on srv and builds its index in the
+// background from the catalog: PostgreSQL's when TIDE_POSTGRES_URL is set,
+// else the embedded demo catalog. Until the index is searchable the service
+// answers unavailable and /readyz reports search not ready. A catalog that
+// cannot be opened fails the start; the index is closed when ctx ends.
+// The returned handler gives the index (Handler.Index) to whatever keeps it
+// fresh.
+func setupSearch(ctx context.Context, log *slog.Logger, srv *serving.Server) (*servingsearch.Handler, error) {
+	load, source, err := searchCatalog(ctx, log)
+	if err != nil {
+		return nil, err
+	}
+	h := servingsearch.NewHandler(nil, servingsearch.WithLogger(log))
+	var (
+		mu       sync.Mutex
+		buildErr error
+	)
+	srv.AddReadyCheck("search", func(ctx context.Context) error {
+		mu.Lock()
+		defer mu.Unlock()
+		if buildErr != nil {
+			return buildErr
+		}
+		return h.Ready(ctx)
+	})
+	srv.Mount(h.Mount(srv.ConnectOptions()...))
+	go func() {
+		ix, err := buildSearchIndex(ctx, log, load, source)
+		if err != nil {
+			if ctx.Err() == nil {
+				log.Error("search index not built: SearchService stays unavailable", "catalog", source, "err", err)
+				mu.Lock()
+				buildErr = err
+				mu.Unlock()
+			}
+			return
+		}
+		h.Swap(ix)
+		<-ctx.Done()
+		h.Swap(nil)
+		if err := ix.Close(); err != nil {
+			log.Warn("close search index", "err", err)
+		}
+	}()
+	return h, nil
+}
+
+// searchCatalog opens the catalog to index; load reads it (and releases
+// what it opened).
+func searchCatalog(ctx context.Context, log *slog.Logger) (load func(context.Context) ([]search.Product, error), source string, err error) {
+	url := os.Getenv("TIDE_POSTGRES_URL")
+	if url == "" {
+		return func(context.Context) ([]search.Product, error) {
+			return search.ReadProducts(democatalog.Open())
+		}, "embedded demo catalog", nil
+	}
+	store, err := postgres.Open(ctx, url, postgres.WithLogger(log))
+	if err != nil {
+		return nil, "", fmt.Errorf("search catalog: %w", err)
+	}
+	return func(ctx context.Context) ([]search.Product, error) {
+		defer store.Close()
+		ps, err := searchfeed.New(store).All(ctx)
+		if err != nil {
+			return nil, fmt.Errorf("%w (is the schema migrated? run tide migrate)", err)
+		}
+		return ps, nil
+	}, "PostgreSQL catalog", nil
+}
+
+func buildSearchIndex(ctx context.Context, log *slog.Logger, load func(context.Context) ([]search.Product, error), source string) (*search.Index, error) {
+	start := time.Now()
+	catalog, err := load(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if len(catalog) == 0 {
+		log.Warn("search catalog is empty: every search finds nothing", "catalog", source)
+	}
+	log.Info("building search index", "catalog", source, "products", len(catalog))
+	last := time.Now()
+	opts := []search.Option{search.WithLogger(log), search.WithProgress(func(done, total int) {
+		if done > 0 && done < total && time.Since(last) >= 2*time.Second {
+			last = time.Now()
+			log.Info("indexing products", "done", done, "total", total)
+		}
+	})}
+	if dir := os.Getenv(envSearchDir); dir != "" {
+		opts = append(opts, search.WithDir(dir))
+	}
+	ix, err := search.New(ctx, catalog, opts...)
+	if err != nil {
+		if errors.Is(err, context.Canceled) {
+			return nil, err
+		}
+		return nil, fmt.Errorf("search index: %w", err)
+	}
+	log.Info("search ready", "catalog", source, "products", ix.Len(), "took", time.Since(start).Round(time.Millisecond))
+	return ix, nil
+}
