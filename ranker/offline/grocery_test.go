@@ -15,14 +15,15 @@ import (
 const groceryPath = "../../../shared/data/amazon-grocery/interactions.tsv"
 
 // TestGrocery runs the evaluation on the real data with the default
-// (validation-tuned) config. It is skipped when the file is absent, under
-// -short, or when this machine cannot finish it within 60 s.
+// (validation-tuned) config. It is skipped when the file is absent on a
+// developer machine; under CI (CI=true) a missing file is a failure. How
+// long it takes is measured in bench/ranker, not here.
 func TestGrocery(t *testing.T) {
-	if testing.Short() {
-		t.Skip("-short")
-	}
 	f, err := os.Open(groceryPath)
 	if errors.Is(err, os.ErrNotExist) {
+		if os.Getenv("CI") == "true" {
+			t.Fatalf("%s not present: in CI the shared data must be there (shared/ beside the repository)", groceryPath)
+		}
 		t.Skipf("%s not present", groceryPath)
 	}
 	if err != nil {
@@ -33,13 +34,8 @@ func TestGrocery(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
-	defer cancel()
 	start := time.Now()
-	rep, err := Run(ctx, x, Options{Negatives: -1})
-	if errors.Is(err, context.DeadlineExceeded) {
-		t.Skipf("the evaluation needs more than 60 s here (stopped after %v)", time.Since(start))
-	}
+	rep, err := Run(context.Background(), x, Options{Negatives: -1})
 	if err != nil {
 		t.Fatal(err)
 	}

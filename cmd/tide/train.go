@@ -1,0 +1,109 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"log/slog"
+	"os"
+	"time"
+
+	"github.com/tide-live/tide/features/offline"
+	"github.com/tide-live/tide/ingest"
+	"github.com/tide-live/tide/ranker/train"
+)
+
+// runTrain is `tide train`: train the products, anchors and CTR models from
+// ClickHouse's events and publish them as a new model version (see
+// ranker/train).
+func runTrain(ctx context.Context, log *slog.Logger, args []string) error {
+	fs := flag.NewFlagSet("tide train", flag.ContinueOnError)
+	chAddr := fs.String("clickhouse", ingestEnv("TIDE_CLICKHOUSE_ADDR", "127.0.0.1:19000"), "ClickHouse native address")
+	db := fs.String("database", ingestEnv("TIDE_CLICKHOUSE_DATABASE", ingest.DefaultDatabase), "ClickHouse database")
+	table := fs.String("table", "events", "events table")
+	from := fs.String("from", "", "start of the interactions, RFC 3339 or 2006-01-02 (default: 30 days before --to)")
+	to := fs.String("to", "", "end (exclusive) of the interactions, RFC 3339 or 2006-01-02 (default: now)")
+	out := fs.String("out", ingestEnv("TIDE_MODELS_DIR", "models"), "directory of model versions; its `current` link names the published one")
+	version := fs.String("version", "", "name of the new version (default: the UTC start time, 20060102T150405Z)")
+	weightsPath := fs.String("weights", "", "JSON event weights (features/offline.Weights; default: built-in)")
+	printWeights := fs.Bool("print-weights", false, "print the default event weights as JSON and exit")
+	ctrPeriod := fs.Duration("ctr-period", 24*time.Hour, "the end of the range whose impressions train the CTR models")
+	quiet := fs.Bool("quiet", false, "no progress on stderr")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	w := offline.DefaultWeights()
+	if *printWeights {
+		enc := json.NewEncoder(os.Stdout)
+		enc.SetIndent("", "  ")
+		return enc.Encode(w)
+	}
+	if *weightsPath != "" {
+		raw, err := os.ReadFile(*weightsPath)
+		if err != nil {
+			return err
+		}
+		if err := json.Unmarshal(raw, &w); err != nil {
+			return fmt.Errorf("%s: %w", *weightsPath, err)
+		}
+		if err := w.Validate(); err != nil {
+			return fmt.Errorf("%s: %w", *weightsPath, err)
+		}
+	}
+	end := time.Now().UTC()
+	if *to != "" {
+		t, err := parseTime(*to)
+		if err != nil {
+			return fmt.Errorf("--to: %w", err)
+		}
+		end = t
+	}
+	start := end.Add(-30 * 24 * time.Hour)
+	if *from != "" {
+		t, err := parseTime(*from)
+		if err != nil {
+			return fmt.Errorf("--from: %w", err)
+		}
+		start = t
+	}
+	conn, err := ingest.OpenClickHouse(ctx, *chAddr)
+	if err != nil {
+		return err
+	}
+	defer conn.Close()
+	o := train.Options{Database: *db, Table: *table, From: start, To: end, Out: *out, Version: *version,
+		Weights: &w, CTRPeriod: *ctrPeriod, Log: log}
+	if !*quiet {
+		o.Progress = progressPrinter(os.Stderr)
+	}
+	res, err := train.Run(ctx, conn, o)
+	if err != nil {
+		return err
+	}
+	m := res.Manifest
+	fmt.Printf("version %s in %s (%.1fs), interactions %s – %s\n", m.Version, res.Dir, m.Seconds,
+		m.From.Format(time.RFC3339), m.To.Format(time.RFC3339))
+	fmt.Printf("products: %d users, %d items, %d pairs, trained in %.1fs\n", m.Products.Users, m.Products.Items, m.Products.Pairs, m.Products.TrainSeconds)
+	fmt.Printf("anchors:  %d users, %d items, %d pairs, trained in %.1fs\n", m.Anchors.Users, m.Anchors.Items, m.Anchors.Pairs, m.Anchors.TrainSeconds)
+	fmt.Printf("ctr: %d events replayed from %s\n", m.CTR.Events, m.CTR.From.Format(time.RFC3339))
+	if r := m.CTR.Rooms; r != nil {
+		fmt.Printf("  rooms:    %d impressions, %d enters, held-out AUC %.4f\n", r.Samples, r.Positives, r.TestAUC)
+	}
+	if p := m.CTR.Products; p != nil {
+		fmt.Printf("  products: %d impressions, %d clicks, held-out AUC %.4f\n", p.Samples, p.Positives, p.TestAUC)
+	}
+	for _, s := range m.CTR.Skipped {
+		fmt.Printf("  %s\n", s)
+	}
+	fmt.Printf("%s/%s -> %s\n", *out, train.CurrentLink, m.Version)
+	return nil
+}
+
+// parseTime reads RFC 3339 or a UTC date.
+func parseTime(s string) (time.Time, error) {
+	if t, err := time.Parse(time.RFC3339, s); err == nil {
+		return t, nil
+	}
+	return time.Parse("2006-01-02", s)
+}
