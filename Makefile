@@ -35,7 +35,7 @@ services-status:
 	bash scripts/services.sh status
 
 ## test: start the real servers and run every test.
-test: services check-generated vet test-go
+test: services check-generated vet test-go test-ts
 
 test-go:
 	$(GO) test -count=1 -timeout 40m ./...
@@ -51,10 +51,29 @@ tools:
 	@test -x $(BIN)/protoc-gen-connect-go || GOBIN=$(BIN) $(GO) install connectrpc.com/connect/cmd/protoc-gen-connect-go@$(CONNECT_GO_VERSION)
 
 ## generate: regenerate protobuf and Connect code from proto/.
-generate: tools
+generate: tools generate-ts
 	cd proto && buf lint && buf generate
 
 ## check-generated: fail when the committed generated code differs from what `make generate` writes.
 check-generated: generate
 	@git diff --exit-code --stat -- proto || { echo "generated code is stale: run make generate and commit"; exit 1; }
 	@test -z "$$(git ls-files --others --exclude-standard proto)" || { echo "untracked generated files:"; git ls-files --others --exclude-standard proto; exit 1; }
+
+## generate-ts: the mini-program's TypeScript client code (clients/ts/src/gen) from proto/, with
+## protoc-gen-es pinned by clients/ts/package-lock.json.
+.PHONY: generate-ts test-ts
+TS_DIR := clients/ts
+
+generate-ts: tools $(TS_DIR)/node_modules/.package-lock.json
+	cd proto && buf generate --template buf.gen.ts.yaml
+
+$(TS_DIR)/node_modules/.package-lock.json: $(TS_DIR)/package.json $(TS_DIR)/package-lock.json
+	cd $(TS_DIR) && npm ci --no-audit --no-fund
+	@touch $@
+
+## test-ts: check the generated TypeScript is committed, build the client and run its Node tests,
+## including the end-to-end test against a real `tide serve` (needs Kafka: make services).
+test-ts: generate-ts
+	@git diff --exit-code --stat -- $(TS_DIR)/src/gen || { echo "generated TypeScript is stale: run make generate and commit"; exit 1; }
+	@test -z "$$(git ls-files --others --exclude-standard $(TS_DIR)/src/gen)" || { echo "untracked generated files:"; git ls-files --others --exclude-standard $(TS_DIR)/src/gen; exit 1; }
+	cd $(TS_DIR) && npm test

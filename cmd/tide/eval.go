@@ -9,7 +9,11 @@ import (
 
 // evaluations lists the `tide eval NAME` offline evaluations.
 func evaluations() map[string]func(ctx context.Context, log *slog.Logger, args []string) error {
-	return map[string]func(ctx context.Context, log *slog.Logger, args []string) error{}
+	return map[string]func(ctx context.Context, log *slog.Logger, args []string) error{
+		"live":   evalLive,
+		"ranker": evalRanker,
+		"search": evalSearch,
+	}
 }
 
 func runEval(ctx context.Context, log *slog.Logger, args []string) error {

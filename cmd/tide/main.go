@@ -27,7 +27,14 @@ type command struct {
 // commands lists every subcommand. Keep it sorted by name.
 func commands() []command {
 	return []command{
+		{"demo", "the whole platform in one process with simulated live-room traffic", runDemo},
 		{"eval", "offline evaluation: tide eval ranker|search", runEval},
+		{"import", "import products into the catalog: tide import products FILE", runImport},
+		{"ingest", "consume the events topic into ClickHouse (effectively once)", runIngest},
+		{"migrate", "apply the ClickHouse schema migrations", runMigrate},
+		{"rebuild", "rebuild the search index from the catalog: tide rebuild search", runRebuild},
+		{"serve", "the RPC server: Track and the other Connect services, metrics, probes", runServe},
+		{"train", "train the products, anchors and CTR models from ClickHouse and publish a version", runTrain},
 	}
 }
 

@@ -1,0 +1,199 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"math/rand/v2"
+	"net"
+	"net/http"
+	"slices"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"connectrpc.com/connect"
+
+	tidev1 "github.com/tide-live/tide/proto/tide/v1"
+	"github.com/tide-live/tide/proto/tide/v1/tidev1connect"
+	"github.com/tide-live/tide/serving"
+	"github.com/tide-live/tide/serving/auth"
+)
+
+// userHeader names the viewer for benchAuth, the stand-in for the real
+// session-token interceptor.
+const userHeader = "X-Bench-User"
+
+func benchAuth() connect.Interceptor {
+	return connect.UnaryInterceptorFunc(func(next connect.UnaryFunc) connect.UnaryFunc {
+		return func(ctx context.Context, req connect.AnyRequest) (connect.AnyResponse, error) {
+			if u := req.Header().Get(userHeader); u != "" {
+				ctx = auth.WithPrincipal(ctx, auth.Principal{Role: auth.RoleUser, UserID: u})
+			}
+			return next(ctx, req)
+		}
+	})
+}
+
+// rawFeed is the framework's limit: a FeedService whose Rooms returns a
+// fixed page of the same size and shape, doing no work.
+type rawFeed struct {
+	tidev1connect.UnimplementedFeedServiceHandler
+	page *tidev1.RoomsResponse
+}
+
+func (r *rawFeed) Rooms(ctx context.Context, _ *connect.Request[tidev1.RoomsRequest]) (*connect.Response[tidev1.RoomsResponse], error) {
+	if _, ok := auth.PrincipalFrom(ctx); !ok {
+		return nil, connect.NewError(connect.CodeUnauthenticated, nil)
+	}
+	return connect.NewResponse(r.page), nil
+}
+
+// startServer serves h (mounted with the production server's options and
+// the bench's auth) on a loopback port until ctx ends; it returns the URL.
+func startServer(ctx context.Context, mount func(srv *serving.Server, opts []connect.HandlerOption)) (string, error) {
+	srv := serving.New(serving.WithLogger(quietLogger()))
+	mount(srv, append(srv.ConnectOptions(), connect.WithInterceptors(benchAuth())))
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return "", err
+	}
+	go srv.Serve(ctx, ln)
+	return "http://" + ln.Addr().String(), nil
+}
+
+// client is a Connect client (binary protobuf over HTTP/1.1) with enough
+// idle connections for conns concurrent callers. Without gzip it does not
+// ask for compressed responses: on loopback compression only burns CPU.
+func client(url string, conns int, gzip bool) tidev1connect.FeedServiceClient {
+	tr := &http.Transport{MaxIdleConns: conns * 2, MaxIdleConnsPerHost: conns * 2, IdleConnTimeout: time.Minute}
+	var opts []connect.ClientOption
+	if !gzip {
+		opts = append(opts, connect.WithAcceptCompression("gzip", nil, nil))
+	}
+	return tidev1connect.NewFeedServiceClient(&http.Client{Transport: tr}, url, opts...)
+}
+
+// caller makes one request as a random user.
+type caller func(ctx context.Context, rng *rand.Rand) error
+
+func roomsCaller(cl tidev1connect.FeedServiceClient, users []string, page int32) caller {
+	return func(ctx context.Context, rng *rand.Rand) error {
+		req := connect.NewRequest(&tidev1.RoomsRequest{PageSize: page})
+		req.Header().Set(userHeader, users[rng.IntN(len(users))])
+		res, err := cl.Rooms(ctx, req)
+		if err != nil {
+			return err
+		}
+		if len(res.Msg.GetItems()) != int(page) {
+			return fmt.Errorf("%d items, want %d", len(res.Msg.GetItems()), page)
+		}
+		return nil
+	}
+}
+
+// closedLoop runs conc callers back to back for d and returns the
+// completed requests per second.
+func closedLoop(ctx context.Context, call caller, conc int, d time.Duration) (float64, error) {
+	// The run ends by the clock, not by a deadline on ctx: a deadline would
+	// travel to the server as a timeout and fail the requests in flight.
+	end := time.Now().Add(d)
+	var done atomic.Int64
+	var firstErr atomic.Value
+	var wg sync.WaitGroup
+	start := time.Now()
+	for g := range conc {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			rng := rand.New(rand.NewPCG(uint64(g), 1))
+			for ctx.Err() == nil && time.Now().Before(end) {
+				if err := call(ctx, rng); err != nil {
+					if ctx.Err() == nil {
+						firstErr.CompareAndSwap(nil, err)
+					}
+					return
+				}
+				done.Add(1)
+			}
+		}()
+	}
+	wg.Wait()
+	if err, _ := firstErr.Load().(error); err != nil {
+		return 0, err
+	}
+	return float64(done.Load()) / time.Since(start).Seconds(), nil
+}
+
+// target is one endpoint under test.
+type target struct {
+	name string
+	call caller
+	best float64
+}
+
+// maxThroughput drives each target at each concurrency and keeps its
+// highest sustained rate: the median of its slices at a level (so one lucky
+// or unlucky slice does not decide), the best level. The targets take turns
+// in short slices (rounds per level), so that other load on the machine
+// hits them alike.
+func maxThroughput(ctx context.Context, targets []*target, levels []int, d time.Duration, rounds int) error {
+	for _, c := range levels {
+		runs := make([][]float64, len(targets))
+		for range rounds {
+			for k, t := range targets {
+				qps, err := closedLoop(ctx, t.call, c, d/time.Duration(rounds))
+				if err != nil {
+					return fmt.Errorf("%s at concurrency %d: %w", t.name, c, err)
+				}
+				runs[k] = append(runs[k], qps)
+			}
+		}
+		for k, t := range targets {
+			slices.Sort(runs[k])
+			med := runs[k][len(runs[k])/2]
+			say("%-4s concurrency %3d → %8.0f req/s (median of %.0f)", t.name, c, med, runs[k])
+			t.best = max(t.best, med)
+		}
+	}
+	return nil
+}
+
+// openLoop offers rate requests per second for d (each on schedule, however
+// slow the previous ones are) and returns the latencies measured from each
+// request's scheduled time, so queueing counts (no coordinated omission).
+func openLoop(ctx context.Context, call caller, rate int, d time.Duration) ([]time.Duration, int, error) {
+	n := int(float64(rate) * d.Seconds())
+	lat := make([]time.Duration, n)
+	interval := time.Second / time.Duration(rate)
+	var errs atomic.Int64
+	var wg sync.WaitGroup
+	start := time.Now()
+	for i := range n {
+		at := start.Add(time.Duration(i) * interval)
+		if w := time.Until(at); w > 0 {
+			time.Sleep(w)
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			rng := rand.New(rand.NewPCG(uint64(i), 2))
+			if err := call(ctx, rng); err != nil {
+				errs.Add(1)
+			}
+			lat[i] = time.Since(at)
+		}()
+		if (i+1)%(rate*2) == 0 {
+			say("fixed load: %d/%d requests offered", i+1, n)
+		}
+	}
+	wg.Wait()
+	slices.Sort(lat)
+	return lat, int(errs.Load()), nil
+}
+
+func percentile(sorted []time.Duration, p float64) time.Duration {
+	if len(sorted) == 0 {
+		return 0
+	}
+	return sorted[min(len(sorted)-1, int(p*float64(len(sorted))))]
+}

@@ -1,0 +1,257 @@
+// Command feed measures FeedService.Rooms against the framework's limit,
+// side by side in one run:
+//
+//  1. it builds a simulated world (livesim) of -users users and loads the
+//     online features store with -rooms live rooms, their heat and every
+//     user's recent engagement, and trains the room model on the users'
+//     week of history;
+//  2. it serves the real feed (feed.Service behind the Connect handler, on
+//     the production server's options) and a raw Connect endpoint that
+//     returns a fixed page of the same size, both on loopback;
+//  3. it drives each with concurrent clients (binary Connect over HTTP/1.1)
+//     at several concurrencies and keeps the highest sustained throughput;
+//  4. it offers the feed a fixed load of -rate requests/s and measures the
+//     p99 latency from each request's scheduled time.
+//
+// Its last line is `feed_qps=<int> feed_p99_ms=<float> raw_qps=<int>
+// ratio=<float>` (ratio = feed_qps / raw_qps). Targets: feed_p99_ms ≤ 10,
+// ratio ≥ 0.4.
+//
+//	go run ./bench/feed                 # 100k users, 2,000 live rooms
+//	go run ./bench/feed -users 20000    # a quicker run
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/signal"
+	"runtime"
+	"runtime/pprof"
+	"strconv"
+	"strings"
+	"time"
+
+	"connectrpc.com/connect"
+
+	tidev1 "github.com/tide-live/tide/proto/tide/v1"
+	"github.com/tide-live/tide/proto/tide/v1/tidev1connect"
+	"github.com/tide-live/tide/ranker"
+	"github.com/tide-live/tide/serving"
+	"github.com/tide-live/tide/serving/feed"
+)
+
+// Targets: the figures the run is judged against.
+const (
+	targetP99MS = 10
+	targetRatio = 0.4
+)
+
+type flags struct {
+	users, merchants, rooms, draws, heat int
+	factors                              int
+	page, rounds                         int
+	levels                               string
+	duration, fixedFor, refresh          time.Duration
+	rate                                 int
+	seed                                 int64
+	cpuprofile, memprofile               string
+	rawFixed, gzip                       bool
+	inprof                               string
+}
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	defer stop()
+	if err := run(ctx); err != nil {
+		fmt.Fprintln(os.Stderr, "bench/feed:", err)
+		os.Exit(1)
+	}
+}
+
+func run(ctx context.Context) error {
+	var f flags
+	flag.IntVar(&f.users, "users", 100_000, "simulated users (feed requests pick one at random)")
+	flag.IntVar(&f.merchants, "merchants", 1600, "simulated merchants (each has one to three rooms)")
+	flag.IntVar(&f.rooms, "rooms", 2000, "live rooms")
+	flag.IntVar(&f.draws, "draws", 40, "rooms each user considers in their week of history")
+	flag.IntVar(&f.heat, "heat", 200_000, "viewer enters spread over the live rooms in the last five minutes")
+	flag.IntVar(&f.factors, "factors", -1, "MF factors of the model (-1: the production default)")
+	flag.IntVar(&f.page, "page", feed.DefaultPageSize, "items per feed page")
+	flag.StringVar(&f.levels, "concurrency", "8,32,96", "client concurrencies tried for the highest throughput")
+	flag.DurationVar(&f.duration, "duration", 6*time.Second, "time per concurrency level and endpoint")
+	flag.IntVar(&f.rounds, "rounds", 3, "turns the endpoints take per concurrency level")
+	flag.IntVar(&f.rate, "rate", 1000, "fixed offered load for the p99, requests/s")
+	flag.DurationVar(&f.fixedFor, "fixed-for", 10*time.Second, "duration of the fixed load")
+	flag.Int64Var(&f.seed, "seed", 1, "simulation seed")
+	flag.StringVar(&f.cpuprofile, "cpuprofile", "", "write a CPU profile of the feed's throughput phase")
+	flag.StringVar(&f.memprofile, "memprofile", "", "write an allocation profile after the throughput phase")
+	flag.BoolVar(&f.rawFixed, "raw-fixed", false, "also measure the raw endpoint's latency at the fixed load (for comparison)")
+	flag.StringVar(&f.inprof, "inprocess-profile", "", "write a CPU profile of in-process feed requests")
+	flag.BoolVar(&f.gzip, "gzip", false, "clients accept gzip-compressed responses (both endpoints)")
+	flag.DurationVar(&f.refresh, "refresh", feed.DefaultTuning().RefreshEvery, "how often the feed rebuilds its room snapshot besides live-set changes")
+	flag.Parse()
+	var levels []int
+	for _, s := range strings.Split(f.levels, ",") {
+		n, err := strconv.Atoi(strings.TrimSpace(s))
+		if err != nil || n <= 0 {
+			return fmt.Errorf("-concurrency: bad level %q", s)
+		}
+		levels = append(levels, n)
+	}
+	say("GOMAXPROCS %d", runtime.GOMAXPROCS(0))
+
+	w, err := buildWorld(ctx, f)
+	if err != nil {
+		return err
+	}
+	tune := feed.DefaultTuning()
+	tune.RefreshEvery = f.refresh
+	svc, err := feed.New(w.store, feed.WithRoomModel(ranker.NewStore(w.model)), feed.WithCatalog(w.catalog),
+		feed.WithLogger(quietLogger()), feed.WithTuning(tune))
+	if err != nil {
+		return err
+	}
+	t0 := time.Now()
+	svc.Refresh()
+	say("snapshot of the live rooms built in %v (rebuilt on every live-set change and each second)", time.Since(t0).Round(time.Microsecond))
+	// One in-process page, to check the world and to build the raw page
+	// from a real response.
+	sample, err := svc.Rooms(ctx, w.users[0], &tidev1.RoomsRequest{PageSize: int32(f.page)})
+	if err != nil {
+		return err
+	}
+	if len(sample.GetItems()) != f.page {
+		return fmt.Errorf("the feed returned %d items, want %d", len(sample.GetItems()), f.page)
+	}
+	sctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	feedURL, err := startServer(sctx, func(srv *serving.Server, opts []connect.HandlerOption) {
+		srv.Mount(feed.NewHandler(svc).Mount(opts...))
+	})
+	if err != nil {
+		return err
+	}
+	raw := &rawFeed{page: sample}
+	rawURL, err := startServer(sctx, func(srv *serving.Server, opts []connect.HandlerOption) {
+		srv.Mount(tidev1connect.NewFeedServiceHandler(raw, opts...))
+	})
+	if err != nil {
+		return err
+	}
+	maxConc := 0
+	for _, c := range levels {
+		maxConc = max(maxConc, c)
+	}
+	feedCall := roomsCaller(client(feedURL, maxConc, f.gzip), w.users, int32(f.page))
+	rawCall := roomsCaller(client(rawURL, maxConc, f.gzip), w.users, int32(f.page))
+	say("clients: binary Connect over HTTP/1.1 on loopback, gzip responses %v", f.gzip)
+
+	say("warming up")
+	if _, err := closedLoop(ctx, feedCall, 8, time.Second); err != nil {
+		return fmt.Errorf("feed: %w", err)
+	}
+	if _, err := closedLoop(ctx, rawCall, 8, time.Second); err != nil {
+		return fmt.Errorf("raw: %w", err)
+	}
+	if f.inprof != "" {
+		pf, err := os.Create(f.inprof)
+		if err != nil {
+			return err
+		}
+		pprof.StartCPUProfile(pf)
+		for range 4 {
+			inProcess(ctx, svc, w.users, f.page)
+		}
+		pprof.StopCPUProfile()
+		pf.Close()
+	}
+	if err := inProcess(ctx, svc, w.users, f.page); err != nil {
+		return err
+	}
+	say("highest sustained throughput, the raw Connect endpoint (a fixed page of %d) and the feed (%d live rooms, %d users) taking turns:",
+		f.page, len(w.live), len(w.users))
+	stopProf := func() {}
+	if f.cpuprofile != "" {
+		pf, err := os.Create(f.cpuprofile)
+		if err != nil {
+			return err
+		}
+		if err := pprof.StartCPUProfile(pf); err != nil {
+			return err
+		}
+		stopProf = func() { pprof.StopCPUProfile(); pf.Close() }
+	}
+	rawT, feedT := &target{name: "raw", call: rawCall}, &target{name: "feed", call: feedCall}
+	err = maxThroughput(ctx, []*target{rawT, feedT}, levels, f.duration, f.rounds)
+	stopProf()
+	if err != nil {
+		return err
+	}
+	rawQPS, feedQPS := rawT.best, feedT.best
+	if f.memprofile != "" {
+		pf, err := os.Create(f.memprofile)
+		if err != nil {
+			return err
+		}
+		if err := pprof.Lookup("allocs").WriteTo(pf, 0); err != nil {
+			return err
+		}
+		pf.Close()
+	}
+	say("feed at a fixed %d requests/s for %v:", f.rate, f.fixedFor)
+	lat, errs, err := openLoop(ctx, feedCall, f.rate, f.fixedFor)
+	if err != nil {
+		return err
+	}
+	if errs > 0 {
+		return fmt.Errorf("feed: %d of %d requests failed at the fixed load", errs, len(lat))
+	}
+	p50, p99, p999 := percentile(lat, 0.5), percentile(lat, 0.99), percentile(lat, 0.999)
+	if f.rawFixed {
+		rl, _, _ := openLoop(ctx, rawCall, f.rate, f.fixedFor)
+		say("raw latency at %d/s: p50 %v, p99 %v, p99.9 %v", f.rate, percentile(rl, 0.5), percentile(rl, 0.99), percentile(rl, 0.999))
+	}
+	say("feed latency at %d/s: p50 %v, p99 %v, p99.9 %v, max %v", f.rate, p50, p99, p999, lat[len(lat)-1])
+	ratio := feedQPS / rawQPS
+	p99ms := float64(p99.Microseconds()) / 1000
+	verdict := func(ok bool) string {
+		if ok {
+			return "met"
+		}
+		return "MISSED"
+	}
+	say("targets: feed_p99_ms %.2f ≤ %d %s; ratio %.3f ≥ %.1f %s", p99ms, targetP99MS, verdict(p99ms <= targetP99MS),
+		ratio, targetRatio, verdict(ratio >= targetRatio))
+	fmt.Printf("feed_qps=%d feed_p99_ms=%.2f raw_qps=%d ratio=%.3f\n", int(feedQPS), p99ms, int(rawQPS), ratio)
+	return nil
+}
+
+// inProcess reports the feed's own work per request (Service.Rooms called
+// directly, one goroutine): time, bytes and allocations.
+func inProcess(ctx context.Context, svc *feed.Service, users []string, page int) error {
+	const n = 2000
+	var m0, m1 runtime.MemStats
+	runtime.ReadMemStats(&m0)
+	start := time.Now()
+	for i := range n {
+		if _, err := svc.Rooms(ctx, users[(i*7919)%len(users)], &tidev1.RoomsRequest{PageSize: int32(page)}); err != nil {
+			return err
+		}
+	}
+	d := time.Since(start)
+	runtime.ReadMemStats(&m1)
+	say("in-process: %.1f µs, %d B and %d allocations of feed work per request", float64(d.Microseconds())/n,
+		(m1.TotalAlloc-m0.TotalAlloc)/n, (m1.Mallocs-m0.Mallocs)/n)
+	return nil
+}
+
+// say prints progress to stderr, so stdout holds only the result line.
+func say(format string, args ...any) {
+	fmt.Fprintf(os.Stderr, "%s "+format+"\n", append([]any{time.Now().Format("15:04:05")}, args...)...)
+}
+
+func quietLogger() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }

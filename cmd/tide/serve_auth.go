@@ -1,0 +1,204 @@
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/netip"
+	"os"
+	"strings"
+
+	"connectrpc.com/connect"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/tide-live/tide/proto/tide/v1/tidev1connect"
+	"github.com/tide-live/tide/serving"
+	"github.com/tide-live/tide/serving/auth"
+	"github.com/tide-live/tide/serving/ratelimit"
+)
+
+// Environment of `tide serve`'s authentication and rate limits.
+//
+//	TIDE_SESSION_KEYS       session token keys, "kid:base64secret,…"; the first signs
+//	                        (default: a random key per process, with a warning)
+//	TIDE_WECHAT_APPID       the mini-program's app id (Login is off without it)
+//	TIDE_WECHAT_SECRET      its AppSecret
+//	TIDE_WECHAT_API_BASE    code2session server (default https://api.weixin.qq.com)
+//	TIDE_API_KEYS           merchant/admin API keys: "postgres" (table auth_api_keys
+//	                        in TIDE_POSTGRES_URL, migrated at start) or a key file
+//	                        (auth.ParseKeyFile); empty: no API keys
+//	TIDE_RATE_LIMIT         "off" disables rate limits
+//	TIDE_RATE_LIMITS        per-procedure rules, see ratelimit.ParseRules, e.g.
+//	                        "default=principal:20/s:60,ip:100/s:300;/tide.v1.FeedService/Rooms=principal:5/s:20"
+//	TIDE_TRUSTED_PROXIES    CIDRs of load balancers whose X-Forwarded-For is believed
+//	TIDE_RATE_LIMIT_EXEMPT  CIDRs exempt from per-IP limits (default loopback)
+const (
+	envSessionKeys   = "TIDE_SESSION_KEYS"
+	envWeChatAppID   = "TIDE_WECHAT_APPID"
+	envWeChatSecret  = "TIDE_WECHAT_SECRET"
+	envWeChatBase    = "TIDE_WECHAT_API_BASE"
+	envAPIKeys       = "TIDE_API_KEYS"
+	envRateLimit     = "TIDE_RATE_LIMIT"
+	envRateLimits    = "TIDE_RATE_LIMITS"
+	envTrusted       = "TIDE_TRUSTED_PROXIES"
+	envRateExempt    = "TIDE_RATE_LIMIT_EXEMPT"
+	defaultRateFree  = "127.0.0.0/8,::1/128"
+	loginPerIPPerMin = 120
+)
+
+// setupAuth configures authentication and rate limits from the environment:
+// it mounts AuthService on srv and makes every service mounted afterwards
+// run the per-IP limit, authentication and the per-caller limit, in that
+// order. adminKeys are extra raw API keys accepted as admin (for the demo's
+// own traffic). Resources are released when ctx ends.
+func setupAuth(ctx context.Context, log *slog.Logger, srv *serving.Server, adminKeys ...string) error {
+	tokens, err := serveTokens(log)
+	if err != nil {
+		return err
+	}
+	keys, err := serveKeyStore(ctx, log, adminKeys)
+	if err != nil {
+		return err
+	}
+	var wechat auth.CodeExchanger
+	appID := os.Getenv(envWeChatAppID)
+	if appID != "" {
+		wechat = auth.NewWeChat(appID, os.Getenv(envWeChatSecret), auth.WithWeChatBaseURL(serveEnv(envWeChatBase, auth.DefaultWeChatBaseURL)))
+	} else {
+		log.Warn("WeChat login is off: set " + envWeChatAppID + " and " + envWeChatSecret)
+	}
+	interceptors := []connect.Interceptor{auth.NewInterceptor(auth.NewAuthenticator(tokens, keys), auth.WithInterceptorLogger(log))}
+	if os.Getenv(envRateLimit) != "off" {
+		l, err := serveLimiter(srv)
+		if err != nil {
+			return err
+		}
+		interceptors = []connect.Interceptor{l.ByIP(), interceptors[0], l.ByPrincipal()}
+	}
+	srv.Use(interceptors...)
+	svc := auth.NewService(wechat, appID, tokens, auth.WithServiceLogger(log))
+	srv.Mount(svc.Handler(srv.ConnectOptions()...))
+	return nil
+}
+
+// serveTokens reads the session token keys, or makes a random one.
+func serveTokens(log *slog.Logger) (*auth.Tokens, error) {
+	var keys []auth.SigningKey
+	if s := os.Getenv(envSessionKeys); s != "" {
+		var err error
+		if keys, err = auth.ParseSigningKeys(s); err != nil {
+			return nil, fmt.Errorf("%s: %w", envSessionKeys, err)
+		}
+	} else {
+		secret := make([]byte, 32)
+		if _, err := rand.Read(secret); err != nil {
+			return nil, err
+		}
+		keys = []auth.SigningKey{{ID: "ephemeral", Secret: secret}}
+		log.Warn("session tokens are signed with a random key: they die with this process and other replicas reject them; set " + envSessionKeys)
+	}
+	tokens, err := auth.NewTokens(keys)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", envSessionKeys, err)
+	}
+	return tokens, nil
+}
+
+// serveKeyStore opens the API key store TIDE_API_KEYS names, with adminKeys
+// in front of it.
+func serveKeyStore(ctx context.Context, log *slog.Logger, adminKeys []string) (auth.KeyStore, error) {
+	var store auth.KeyStore
+	switch src := os.Getenv(envAPIKeys); src {
+	case "":
+		log.Warn("merchant API keys are off: set " + envAPIKeys + " to postgres or a key file")
+	case "postgres":
+		url := serveEnv("TIDE_POSTGRES_URL", "postgres://tide@127.0.0.1:15432/tide?sslmode=disable")
+		pool, err := pgxpool.New(ctx, url)
+		if err != nil {
+			return nil, fmt.Errorf("api keys: %w", err)
+		}
+		context.AfterFunc(ctx, pool.Close)
+		pg := auth.NewPGKeys(pool, log)
+		if err := pg.Migrate(ctx); err != nil {
+			return nil, fmt.Errorf("api keys: %w", err)
+		}
+		store = pg
+	default:
+		f, err := auth.LoadKeyFile(src)
+		if err != nil {
+			return nil, err
+		}
+		log.Info("API keys loaded", "file", src, "keys", f.Len())
+		store = f
+	}
+	if len(adminKeys) == 0 {
+		return store, nil
+	}
+	var lines strings.Builder
+	for _, k := range adminKeys {
+		fmt.Fprintf(&lines, "%s admin built-in\n", auth.HashAPIKey(k))
+	}
+	builtin, err := auth.ParseKeyFile(strings.NewReader(lines.String()))
+	if err != nil {
+		return nil, err
+	}
+	return chainedKeys{builtin, store}, nil
+}
+
+// chainedKeys looks a key up in each store in turn.
+type chainedKeys []auth.KeyStore
+
+func (c chainedKeys) LookupKey(ctx context.Context, h auth.KeyHash) (auth.APIKey, error) {
+	for _, s := range c {
+		if s == nil {
+			continue
+		}
+		k, err := s.LookupKey(ctx, h)
+		if !errors.Is(err, auth.ErrUnknownKey) {
+			return k, err
+		}
+	}
+	return auth.APIKey{}, auth.ErrUnknownKey
+}
+
+// serveLimiter builds the rate limiter: the default rule for every
+// procedure, a stricter per-IP rule for Login.
+func serveLimiter(srv *serving.Server) (*ratelimit.Limiter, error) {
+	trusted, err := parsePrefixes(os.Getenv(envTrusted))
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", envTrusted, err)
+	}
+	exempt, err := parsePrefixes(serveEnv(envRateExempt, defaultRateFree))
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", envRateExempt, err)
+	}
+	rules, err := ratelimit.ParseRules(os.Getenv(envRateLimits))
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", envRateLimits, err)
+	}
+	opts := []ratelimit.Option{
+		ratelimit.WithRule(tidev1connect.AuthServiceLoginProcedure,
+			ratelimit.Rule{PerIP: ratelimit.PerMinute(loginPerIPPerMin, loginPerIPPerMin/2)}),
+		ratelimit.WithTrustedProxies(trusted...),
+		ratelimit.WithExempt(exempt...),
+		ratelimit.WithRegisterer(srv.Registry()),
+	}
+	return ratelimit.New(append(opts, rules...)...), nil
+}
+
+func parsePrefixes(s string) ([]netip.Prefix, error) {
+	var out []netip.Prefix
+	for _, f := range strings.Split(s, ",") {
+		if f = strings.TrimSpace(f); f == "" || f == "none" {
+			continue
+		}
+		p, err := netip.ParsePrefix(f)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, p)
+	}
+	return out, nil
+}

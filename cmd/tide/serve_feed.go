@@ -1,0 +1,121 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"time"
+
+	"github.com/tide-live/tide/features"
+	"github.com/tide-live/tide/ranker"
+	"github.com/tide-live/tide/serving"
+	"github.com/tide-live/tide/serving/experiment"
+	"github.com/tide-live/tide/serving/feed"
+)
+
+// mountFeed serves FeedService (room and product feeds, A/B arms) on srv
+// for `tide serve`, configured by the environment:
+//
+//	TIDE_FEED_ROOM_MODEL     room model artifact (ranker); reloaded when the file changes
+//	TIDE_FEED_PRODUCT_MODEL  product model artifact
+//	TIDE_EXPERIMENTS         experiment config (JSON, see serving/experiment)
+//	TIDE_FEED_RULES          operator pins and boosts (JSON, see feed.Rules)
+//	TIDE_FEED_REPLAY         how much of the events topic to replay into the
+//	                         online features at start (default 6h)
+//
+// The online features follow the events topic until ctx ends; exposures go
+// to the topic as EXPERIMENT_EXPOSURE events. A configuration error leaves
+// the feed unmounted and /readyz failing with the reason (the server still
+// serves Track).
+func mountFeed(ctx context.Context, log *slog.Logger, srv *serving.Server, producer experiment.Producer, cfg serveConfig) {
+	if err := startFeed(ctx, log, srv, producer, cfg); err != nil {
+		log.Error("feed: not serving", "err", err)
+		srv.AddReadyCheck("feed", func(context.Context) error { return err })
+	}
+}
+
+func startFeed(ctx context.Context, log *slog.Logger, srv *serving.Server, producer experiment.Producer, cfg serveConfig) error {
+	replay, err := time.ParseDuration(serveEnv("TIDE_FEED_REPLAY", "6h"))
+	if err != nil {
+		return fmt.Errorf("TIDE_FEED_REPLAY: %w", err)
+	}
+	opts := []feed.Option{feed.WithRegistry(srv.Registry()), feed.WithLogger(log)}
+	for _, m := range []struct {
+		env string
+		opt func(*ranker.Store) feed.Option
+	}{{"TIDE_FEED_ROOM_MODEL", feed.WithRoomModel}, {"TIDE_FEED_PRODUCT_MODEL", feed.WithProductModel}} {
+		path := os.Getenv(m.env)
+		if path == "" {
+			continue
+		}
+		st := ranker.NewStore(nil)
+		if err := st.LoadFile(path); err != nil {
+			return fmt.Errorf("%s: %w", m.env, err)
+		}
+		go reloadModel(ctx, log, st, path)
+		opts = append(opts, m.opt(st))
+	}
+	if path := os.Getenv("TIDE_EXPERIMENTS"); path != "" {
+		a, err := experiment.LoadFile(path)
+		if err != nil {
+			return fmt.Errorf("TIDE_EXPERIMENTS: %w", err)
+		}
+		emit := experiment.KafkaEmitter(producer, cfg.topic, srv.Registry(), log)
+		x := experiment.NewExposures(a, srv.Registry(), experiment.WithEmitter(emit), experiment.WithExposureLogger(log))
+		opts = append(opts, feed.WithExperiments(a, x))
+	}
+	if path := os.Getenv("TIDE_FEED_RULES"); path != "" {
+		r, err := feed.LoadRules(path)
+		if err != nil {
+			return fmt.Errorf("TIDE_FEED_RULES: %w", err)
+		}
+		opts = append(opts, feed.WithRules(r))
+	}
+	store := features.NewStore(features.WithLogger(log))
+	svc, err := feed.New(store, opts...)
+	if err != nil {
+		return err
+	}
+	go func() {
+		err := features.Follow(ctx, store, cfg.brokers, cfg.topic, features.From(time.Now().Add(-replay)),
+			features.WithFollowLogger(log))
+		if err != nil && !errors.Is(err, context.Canceled) {
+			log.Error("feed: following the events topic stopped", "err", err)
+		}
+	}()
+	srv.Mount(feed.NewHandler(svc).Mount(srv.ConnectOptions()...))
+	log.Info("feed: serving FeedService", "replay", replay.String())
+	return nil
+}
+
+// reloadModel swaps in the artifact at path whenever its modification time
+// changes (checked every 30 s), keeping the old model if the new one is bad.
+func reloadModel(ctx context.Context, log *slog.Logger, st *ranker.Store, path string) {
+	stat := func() time.Time {
+		fi, err := os.Stat(path)
+		if err != nil {
+			return time.Time{}
+		}
+		return fi.ModTime()
+	}
+	last := stat()
+	t := time.NewTicker(30 * time.Second)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		if m := stat(); !m.IsZero() && !m.Equal(last) {
+			last = m
+			if err := st.LoadFile(path); err != nil {
+				log.Warn("feed: model not reloaded", "path", path, "err", err)
+				continue
+			}
+			log.Info("feed: model reloaded", "path", path, "version", st.Model().Version)
+		}
+	}
+}
