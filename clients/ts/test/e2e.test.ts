@@ -136,6 +136,15 @@ before(async () => {
       fail(new Error(`tide serve exited with ${code}:\n${serveLog}`));
     });
   });
+  // like an orchestrator, send traffic only once /readyz says every part
+  // (Kafka, the search index built in the background) is ready
+  const deadline = Date.now() + 120_000;
+  for (;;) {
+    const r = await fetch(`${baseUrl}/readyz`).catch(() => undefined);
+    if (r?.status === 200) break;
+    if (Date.now() > deadline) throw new Error(`tide serve not ready in 120s: ${r ? await r.text() : "no answer"}\n${serveLog}`);
+    await new Promise((ok) => setTimeout(ok, 200));
+  }
 });
 
 after(async () => {
