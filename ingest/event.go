@@ -16,6 +16,10 @@ const (
 	DefaultDeadLetterTopic = "tide.events.dlq"
 )
 
+// plausibleSpan is how far from the reference time, in milliseconds, a ts can
+// be before it is not a time but a mistake (seconds or microseconds sent).
+const plausibleSpan = 100 * 365 * 24 * 3600 * 1000
+
 // ErrInvalidEvent is wrapped by every validation failure.
 var ErrInvalidEvent = errors.New("invalid event")
 
@@ -78,6 +82,11 @@ func (l Limits) Validate(e *tidev1.Event, ref time.Time) error {
 	}
 	if e.GetTs() <= 0 {
 		return &FieldError{"ts", "missing (Unix milliseconds)"}
+	}
+	// compare in milliseconds first: a Duration between an absurd ts and now
+	// saturates and would print as 2562047h
+	if ahead := e.GetTs() - ref.UnixMilli(); ahead > plausibleSpan || -ahead > plausibleSpan {
+		return &FieldError{"ts", fmt.Sprintf("%d is not a plausible time in Unix milliseconds (more than 100 years from now)", e.GetTs())}
 	}
 	ts := time.UnixMilli(e.GetTs())
 	if d := ts.Sub(ref); d > l.MaxFuture {

@@ -2,6 +2,7 @@ package ingest
 
 import (
 	"errors"
+	"math"
 	"strings"
 	"testing"
 	"time"
@@ -40,6 +41,8 @@ func TestValidate(t *testing.T) {
 		{"ts 11 minutes ahead", func(e *tidev1.Event) { e.Ts = refTime.Add(11 * time.Minute).UnixMilli() }, "ts"},
 		{"ts 6 days old", func(e *tidev1.Event) { e.Ts = refTime.Add(-6 * 24 * time.Hour).UnixMilli() }, ""},
 		{"ts 8 days old", func(e *tidev1.Event) { e.Ts = refTime.Add(-8 * 24 * time.Hour).UnixMilli() }, "ts"},
+		{"ts in microseconds", func(e *tidev1.Event) { e.Ts = refTime.UnixMicro() }, "ts"},
+		{"ts max int64", func(e *tidev1.Event) { e.Ts = math.MaxInt64 }, "ts"},
 		{"negative position", func(e *tidev1.Event) { e.Position = -1 }, "position"},
 		{"negative value", func(e *tidev1.Event) { e.Value = -5 }, "value"},
 		{"huge value", func(e *tidev1.Event) { e.Value = l.MaxValue + 1 }, "value"},
@@ -137,5 +140,14 @@ func TestKeyAndTypeName(t *testing.T) {
 	}
 	if got := string(Key(&tidev1.Event{EventId: "e"})); got != "e" {
 		t.Errorf("Key = %s", got)
+	}
+}
+
+func TestValidateAbsurdTsMessage(t *testing.T) {
+	e := validEvent(tidev1.EventType_EVENT_TYPE_ROOM_ENTER)
+	e.Ts = math.MaxInt64
+	err := DefaultLimits().Validate(e, refTime)
+	if err == nil || !strings.Contains(err.Error(), "not a plausible time") || strings.Contains(err.Error(), "2562047h") {
+		t.Fatalf("absurd ts: %v; want a plain 'not a plausible time' message", err)
 	}
 }
