@@ -45,7 +45,11 @@ func startFeed(ctx context.Context, log *slog.Logger, srv *serving.Server, produ
 	for _, m := range []struct {
 		env string
 		opt func(*ranker.Store) feed.Option
-	}{{"TIDE_FEED_ROOM_MODEL", feed.WithRoomModel}, {"TIDE_FEED_PRODUCT_MODEL", feed.WithProductModel}} {
+	}{
+		{"TIDE_FEED_ROOM_MODEL", feed.WithRoomModel},
+		{"TIDE_FEED_ANCHOR_MODEL", feed.WithAnchorModel}, // models/current/anchors.bin from tide train
+		{"TIDE_FEED_PRODUCT_MODEL", feed.WithProductModel},
+	} {
 		path := os.Getenv(m.env)
 		if path == "" {
 			continue

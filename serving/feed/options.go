@@ -77,7 +77,18 @@ func DefaultTuning() Tuning {
 type Option func(*Service)
 
 // WithRoomModel scores rooms with the model in st (item ids are room ids).
-func WithRoomModel(st *ranker.Store) Option { return func(s *Service) { s.roomModel = st } }
+func WithRoomModel(st *ranker.Store) Option {
+	return func(s *Service) { s.roomModel, s.roomModelByAnchor = st, false }
+}
+
+// WithAnchorModel scores rooms with the users × anchors model in st, as
+// `tide train` writes it (anchors.bin: item ids are the anchors' merchant
+// ids): a room is scored as its anchor, and the viewer's history is the
+// anchors they engaged with. Viewers come back to anchors, not to one
+// broadcast, so this is the model to serve.
+func WithAnchorModel(st *ranker.Store) Option {
+	return func(s *Service) { s.roomModel, s.roomModelByAnchor = st, true }
+}
 
 // WithProductModel scores products with the model in st (item ids are
 // product ids).

@@ -2,6 +2,7 @@ package feed
 
 import (
 	"context"
+	"github.com/tide-live/tide/features"
 	"slices"
 
 	"connectrpc.com/connect"
@@ -76,7 +77,7 @@ func (r *run) roomCandidates() {
 				r.add(i, srcFollowed)
 			}
 		}
-		r.neighbours(u.Rooms)
+		r.neighbours(r.modelHistory(u))
 		for k, cw := range r.sc.cats {
 			if k == t.LikedCategories {
 				break
@@ -122,7 +123,7 @@ func (r *run) roomHydrate() ranker.History {
 	}
 	var hist ranker.History
 	if r.personal {
-		hist = r.history(u.Rooms)
+		hist = r.history(r.modelHistory(u))
 	}
 	r.cold = len(u.Rooms) == 0 && len(r.sc.cats) == 0 && len(u.Follows) == 0
 	return hist
@@ -169,4 +170,13 @@ func (r *run) roomItems(explain bool) []*tidev1.RoomItem {
 		items[k] = it
 	}
 	return items
+}
+
+// modelHistory is what the viewer engaged with in the room model's item
+// space: rooms, or anchors for a model trained on anchors (WithAnchorModel).
+func (r *run) modelHistory(u *features.UserFeatures) []features.Engagement {
+	if r.s.roomModelByAnchor {
+		return u.Anchors
+	}
+	return u.Rooms
 }

@@ -53,19 +53,21 @@ const (
 
 // Service ranks feeds. It is safe for concurrent use.
 type Service struct {
-	store         *features.Store
-	roomModel     *ranker.Store
-	productModel  *ranker.Store
-	catalog       *Catalog
-	assigner      *experiment.Assigner
-	exposures     *experiment.Exposures
-	tune          Tuning
-	defaultRanker string
-	initRules     Rules
-	reg           prometheus.Registerer
-	log           *slog.Logger
-	now           func() time.Time
-	metrics       *metrics
+	store     *features.Store
+	roomModel *ranker.Store
+	// roomModelByAnchor: roomModel's items are merchant (anchor) ids, not room ids
+	roomModelByAnchor bool
+	productModel      *ranker.Store
+	catalog           *Catalog
+	assigner          *experiment.Assigner
+	exposures         *experiment.Exposures
+	tune              Tuning
+	defaultRanker     string
+	initRules         Rules
+	reg               prometheus.Registerer
+	log               *slog.Logger
+	now               func() time.Time
+	metrics           *metrics
 
 	rules    atomic.Pointer[compiledRules]
 	rulesVer atomic.Uint64

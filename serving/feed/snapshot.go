@@ -121,7 +121,11 @@ func (s *Service) buildRooms() *snapshot {
 		e.cat, e.merch = interner(sn.catIDs).id(e.category), merchIDs.id(e.merchant)
 		e.item = -1
 		if m != nil {
-			if it, ok := m.Item(e.id); ok {
+			key := e.id
+			if s.roomModelByAnchor {
+				key = e.merchant
+			}
+			if it, ok := m.Item(key); ok {
 				e.item = it
 			}
 		}
