@@ -38,6 +38,7 @@ type EventService struct {
 	recent   *recentIDs
 	now      func() time.Time
 	log      *slog.Logger
+	stamp    func(*tidev1.Event)
 	events   *prometheus.CounterVec
 	batch    prometheus.Histogram
 }
@@ -70,6 +71,13 @@ func WithDedupeWindow(n int) TrackOption {
 
 // WithClock sets the clock events are judged against and stamped with.
 func WithClock(now func() time.Time) TrackOption { return func(s *EventService) { s.now = now } }
+
+// WithEventStamp runs stamp on every event of a batch after the caller's
+// identity was applied and before validation; the A/B assigner uses it to
+// fill in the arms of clients that did not copy them (experiment.Assigner.Stamp).
+func WithEventStamp(stamp func(*tidev1.Event)) TrackOption {
+	return func(s *EventService) { s.stamp = stamp }
+}
 
 // WithTrackLogger sets the logger.
 func WithTrackLogger(l *slog.Logger) TrackOption { return func(s *EventService) { s.log = l } }
@@ -135,6 +143,11 @@ func (s *EventService) Track(ctx context.Context, req *connect.Request[tidev1.Tr
 	if err := stampCaller(ctx, events); err != nil {
 		s.events.WithLabelValues("rejected").Add(float64(len(events)))
 		return nil, err
+	}
+	if s.stamp != nil {
+		for _, e := range events {
+			s.stamp(e)
+		}
 	}
 	now := s.now()
 	for i, e := range events {

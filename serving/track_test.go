@@ -18,10 +18,12 @@ import (
 
 	"connectrpc.com/connect"
 	"github.com/twmb/franz-go/pkg/kgo"
+	"google.golang.org/protobuf/proto"
 
 	tidev1 "github.com/tide-live/tide/proto/tide/v1"
 	"github.com/tide-live/tide/proto/tide/v1/tidev1connect"
 	"github.com/tide-live/tide/serving"
+	"github.com/tide-live/tide/serving/auth"
 )
 
 // fakeProducer records what Track produced and can fail or block.
@@ -327,4 +329,38 @@ func scrape(t *testing.T, srv *serving.Server) string {
 	rec := httptest.NewRecorder()
 	srv.Handler().ServeHTTP(rec, httptest.NewRequest("GET", "/metrics", nil))
 	return rec.Body.String()
+}
+
+func TestTrackStampsAfterTheCaller(t *testing.T) {
+	p := &fakeProducer{}
+	srv := serving.New(serving.WithLogger(slog.New(slog.DiscardHandler)))
+	// stamps the arm of whoever the event is finally attributed to
+	stamp := func(e *tidev1.Event) {
+		if len(e.GetExperiments()) == 0 {
+			e.Experiments = map[string]string{"feed": "arm-of-" + e.GetUserId()}
+		}
+	}
+	svc := serving.NewEventService(p, srv.Registry(), serving.WithClock(func() time.Time { return now }),
+		serving.WithTopic("t"), serving.WithEventStamp(stamp))
+	user := auth.WithPrincipal(context.Background(), auth.Principal{Role: auth.RoleUser, UserID: "u_token"})
+	ev := event(1)
+	ev.UserId = "u_body"
+	pre := &tidev1.Event{EventId: "ev-2", Type: tidev1.EventType_EVENT_TYPE_LIKE, Ts: ev.Ts, UserId: "u_body", RoomId: "room-1",
+		Experiments: map[string]string{"feed": "client-copied"}}
+	if _, err := svc.Track(user, connect.NewRequest(&tidev1.TrackRequest{Events: []*tidev1.Event{ev, pre}})); err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]string{"ev-1": "arm-of-u_token", "ev-2": "client-copied"}
+	if p.count() != 2 {
+		t.Fatalf("produced %d records, want 2", p.count())
+	}
+	for _, r := range p.records {
+		var got tidev1.Event
+		if err := proto.Unmarshal(r.Value, &got); err != nil {
+			t.Fatal(err)
+		}
+		if arm := got.GetExperiments()["feed"]; arm != want[got.GetEventId()] {
+			t.Errorf("%s: arm %q, want %q", got.GetEventId(), arm, want[got.GetEventId()])
+		}
+	}
 }

@@ -46,6 +46,9 @@ func runDemo(ctx context.Context, log *slog.Logger, args []string) error {
 	db := fs.String("database", "tide_demo", "ClickHouse database of the demo")
 	dataDir := fs.String("data", ".tide/demo", "where the embedded Kafka keeps its log")
 	keep := fs.Bool("keep", false, "keep serving and ingesting after the traffic, until interrupted")
+	loopOn := fs.Bool("loop", true, "after the traffic, run the closed-loop A/B test of the room feed (see demo_loop.go)")
+	loopUsers := fs.Int("loop-users", 2000, "simulated users of the closed loop")
+	loopRounds := fs.Int("loop-rounds", 10, "feed requests per user of the closed loop")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -128,6 +131,12 @@ func runDemo(ctx context.Context, log *slog.Logger, args []string) error {
 	sim := livesim.New(livesim.WithSeed(*seed), livesim.WithUsers(*users), livesim.WithProducts(catalog))
 	tr := &demoTraffic{client: tidev1connect.NewEventServiceClient(&http.Client{Timeout: 30 * time.Second}, base,
 		connect.WithProtoJSON(), connect.WithInterceptors(bearer(demoKey))), log: log}
+	var lp *demoLoop
+	if *loopOn {
+		if lp, err = startDemoLoop(runCtx, log, brokers, topic, sim); err != nil {
+			return err
+		}
+	}
 	rows := func() int64 {
 		n, err := demoRows(ctx, ch, *db)
 		if err != nil {
@@ -166,6 +175,11 @@ func runDemo(ctx context.Context, log *slog.Logger, args []string) error {
 		time.Sleep(500 * time.Millisecond)
 	}
 	tr.print(time.Since(start), rows())
+	if lp != nil {
+		if err := lp.run(ctx, sim, tr, *loopUsers, *loopRounds, *seed); err != nil {
+			return err
+		}
+	}
 	demoHowTo(*chAddr, *db, base, *keep)
 	if *keep {
 		fmt.Fprintln(os.Stderr, "tide demo: still serving and ingesting; Ctrl-C to stop")

@@ -72,8 +72,12 @@ func newServer(ctx context.Context, log *slog.Logger, cfg serveConfig) (srv *ser
 		producer.Close()
 		return nil, nil, err
 	}
-	serving.NewEventService(producer, srv.Registry(), serving.WithTopic(cfg.topic), serving.WithTrackLogger(log)).Mount(srv)
-	mountFeed(ctx, log, srv, producer, cfg)
+	arms := mountFeed(ctx, log, srv, producer, cfg) // serve_feed.go; nil without TIDE_EXPERIMENTS
+	track := []serving.TrackOption{serving.WithTopic(cfg.topic), serving.WithTrackLogger(log)}
+	if arms != nil {
+		track = append(track, serving.WithEventStamp(arms.Stamp))
+	}
+	serving.NewEventService(producer, srv.Registry(), track...).Mount(srv)
 	if _, err := setupSearch(ctx, log, srv); err != nil { // serve_search.go: SearchService, index built in the background
 		producer.Close()
 		return nil, nil, err

@@ -19,6 +19,7 @@ import (
 // for `tide serve`, configured by the environment:
 //
 //	TIDE_FEED_ROOM_MODEL     room model artifact (ranker); reloaded when the file changes
+//	TIDE_FEED_ANCHOR_MODEL   anchors model from tide train (models/current/anchors.bin)
 //	TIDE_FEED_PRODUCT_MODEL  product model artifact
 //	TIDE_EXPERIMENTS         experiment config (JSON, see serving/experiment)
 //	TIDE_FEED_RULES          operator pins and boosts (JSON, see feed.Rules)
@@ -28,20 +29,25 @@ import (
 // The online features follow the events topic until ctx ends; exposures go
 // to the topic as EXPERIMENT_EXPOSURE events. A configuration error leaves
 // the feed unmounted and /readyz failing with the reason (the server still
-// serves Track).
-func mountFeed(ctx context.Context, log *slog.Logger, srv *serving.Server, producer experiment.Producer, cfg serveConfig) {
-	if err := startFeed(ctx, log, srv, producer, cfg); err != nil {
+// serves Track). It returns the experiment assigner, or nil.
+func mountFeed(ctx context.Context, log *slog.Logger, srv *serving.Server, producer experiment.Producer, cfg serveConfig) *experiment.Assigner {
+	a, err := startFeed(ctx, log, srv, producer, cfg)
+	if err != nil {
 		log.Error("feed: not serving", "err", err)
 		srv.AddReadyCheck("feed", func(context.Context) error { return err })
 	}
+	return a
 }
 
-func startFeed(ctx context.Context, log *slog.Logger, srv *serving.Server, producer experiment.Producer, cfg serveConfig) error {
+// startFeed mounts the feed and returns the experiment assigner (nil when
+// no experiments are configured), which Track uses to stamp arms.
+func startFeed(ctx context.Context, log *slog.Logger, srv *serving.Server, producer experiment.Producer, cfg serveConfig) (*experiment.Assigner, error) {
 	replay, err := time.ParseDuration(serveEnv("TIDE_FEED_REPLAY", "6h"))
 	if err != nil {
-		return fmt.Errorf("TIDE_FEED_REPLAY: %w", err)
+		return nil, fmt.Errorf("TIDE_FEED_REPLAY: %w", err)
 	}
 	opts := []feed.Option{feed.WithRegistry(srv.Registry()), feed.WithLogger(log)}
+	var a *experiment.Assigner
 	for _, m := range []struct {
 		env string
 		opt func(*ranker.Store) feed.Option
@@ -56,15 +62,15 @@ func startFeed(ctx context.Context, log *slog.Logger, srv *serving.Server, produ
 		}
 		st := ranker.NewStore(nil)
 		if err := st.LoadFile(path); err != nil {
-			return fmt.Errorf("%s: %w", m.env, err)
+			return nil, fmt.Errorf("%s: %w", m.env, err)
 		}
 		go reloadModel(ctx, log, st, path)
 		opts = append(opts, m.opt(st))
 	}
 	if path := os.Getenv("TIDE_EXPERIMENTS"); path != "" {
-		a, err := experiment.LoadFile(path)
+		a, err = experiment.LoadFile(path)
 		if err != nil {
-			return fmt.Errorf("TIDE_EXPERIMENTS: %w", err)
+			return nil, fmt.Errorf("TIDE_EXPERIMENTS: %w", err)
 		}
 		emit := experiment.KafkaEmitter(producer, cfg.topic, srv.Registry(), log)
 		x := experiment.NewExposures(a, srv.Registry(), experiment.WithEmitter(emit), experiment.WithExposureLogger(log))
@@ -73,14 +79,14 @@ func startFeed(ctx context.Context, log *slog.Logger, srv *serving.Server, produ
 	if path := os.Getenv("TIDE_FEED_RULES"); path != "" {
 		r, err := feed.LoadRules(path)
 		if err != nil {
-			return fmt.Errorf("TIDE_FEED_RULES: %w", err)
+			return nil, fmt.Errorf("TIDE_FEED_RULES: %w", err)
 		}
 		opts = append(opts, feed.WithRules(r))
 	}
 	store := features.NewStore(features.WithLogger(log))
 	svc, err := feed.New(store, opts...)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	go func() {
 		err := features.Follow(ctx, store, cfg.brokers, cfg.topic, features.From(time.Now().Add(-replay)),
@@ -91,7 +97,7 @@ func startFeed(ctx context.Context, log *slog.Logger, srv *serving.Server, produ
 	}()
 	srv.Mount(feed.NewHandler(svc).Mount(srv.ConnectOptions()...))
 	log.Info("feed: serving FeedService", "replay", replay.String())
-	return nil
+	return a, nil
 }
 
 // reloadModel swaps in the artifact at path whenever its modification time
