@@ -78,7 +78,7 @@ func newServer(ctx context.Context, log *slog.Logger, cfg serveConfig) (srv *ser
 		track = append(track, serving.WithEventStamp(arms.Stamp))
 	}
 	serving.NewEventService(producer, srv.Registry(), track...).Mount(srv)
-	if _, err := setupSearch(ctx, log, srv); err != nil { // serve_search.go: SearchService, index built in the background
+	if _, err := setupSearch(ctx, log, srv, cfg); err != nil { // serve_search.go: SearchService, index built in the background
 		producer.Close()
 		return nil, nil, err
 	}

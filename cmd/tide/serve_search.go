@@ -13,6 +13,7 @@ import (
 	"github.com/tide-live/tide/commerce/postgres"
 	"github.com/tide-live/tide/commerce/searchfeed"
 	"github.com/tide-live/tide/search"
+	"github.com/tide-live/tide/search/follow"
 	"github.com/tide-live/tide/serving"
 	servingsearch "github.com/tide-live/tide/serving/search"
 )
@@ -30,10 +31,13 @@ const envSearchDir = "TIDE_SEARCH_DIR"
 // else the embedded demo catalog. Until the index is searchable the service
 // answers unavailable and /readyz reports search not ready. A catalog that
 // cannot be opened fails the start; the index is closed when ctx ends.
-// The returned handler gives the index (Handler.Index) to whatever keeps it
-// fresh.
-func setupSearch(ctx context.Context, log *slog.Logger, srv *serving.Server) (*servingsearch.Handler, error) {
-	load, source, err := searchCatalog(ctx, log)
+//
+// With PostgreSQL, serve also keeps the index fresh: the outbox relay
+// publishes product changes to the events topic, and a follower (its own
+// consumer, from the moment the snapshot was taken) applies them to this
+// replica's index, so a change is searchable within about a second.
+func setupSearch(ctx context.Context, log *slog.Logger, srv *serving.Server, cfg serveConfig) (*servingsearch.Handler, error) {
+	cat, err := openSearchCatalog(ctx, log)
 	if err != nil {
 		return nil, err
 	}
@@ -52,10 +56,12 @@ func setupSearch(ctx context.Context, log *slog.Logger, srv *serving.Server) (*s
 	})
 	srv.Mount(h.Mount(srv.ConnectOptions()...))
 	go func() {
-		ix, err := buildSearchIndex(ctx, log, load, source)
+		defer cat.close()
+		start := time.Now() // changes after the snapshot are replayed by the follower
+		ix, err := buildSearchIndex(ctx, log, cat.load, cat.source)
 		if err != nil {
 			if ctx.Err() == nil {
-				log.Error("search index not built: SearchService stays unavailable", "catalog", source, "err", err)
+				log.Error("search index not built: SearchService stays unavailable", "catalog", cat.source, "err", err)
 				mu.Lock()
 				buildErr = err
 				mu.Unlock()
@@ -63,6 +69,9 @@ func setupSearch(ctx context.Context, log *slog.Logger, srv *serving.Server) (*s
 			return
 		}
 		h.Swap(ix)
+		if cat.store != nil {
+			go followCatalog(ctx, log, cat.store, ix, cfg, start)
+		}
 		<-ctx.Done()
 		h.Swap(nil)
 		if err := ix.Close(); err != nil {
@@ -72,27 +81,60 @@ func setupSearch(ctx context.Context, log *slog.Logger, srv *serving.Server) (*s
 	return h, nil
 }
 
-// searchCatalog opens the catalog to index; load reads it (and releases
-// what it opened).
-func searchCatalog(ctx context.Context, log *slog.Logger) (load func(context.Context) ([]search.Product, error), source string, err error) {
+// searchCatalog is the catalog the index is built from.
+type searchCatalog struct {
+	source string
+	load   func(context.Context) ([]search.Product, error)
+	store  *postgres.Store // nil for the embedded demo catalog
+	close  func()
+}
+
+// openSearchCatalog opens PostgreSQL's catalog when TIDE_POSTGRES_URL is
+// set, else the embedded demo catalog.
+func openSearchCatalog(ctx context.Context, log *slog.Logger) (searchCatalog, error) {
 	url := os.Getenv("TIDE_POSTGRES_URL")
 	if url == "" {
-		return func(context.Context) ([]search.Product, error) {
-			return search.ReadProducts(democatalog.Open())
-		}, "embedded demo catalog", nil
+		return searchCatalog{source: "embedded demo catalog", close: func() {},
+			load: func(context.Context) ([]search.Product, error) { return search.ReadProducts(democatalog.Open()) }}, nil
 	}
 	store, err := postgres.Open(ctx, url, postgres.WithLogger(log))
 	if err != nil {
-		return nil, "", fmt.Errorf("search catalog: %w", err)
+		return searchCatalog{}, fmt.Errorf("search catalog: %w", err)
 	}
-	return func(ctx context.Context) ([]search.Product, error) {
-		defer store.Close()
-		ps, err := searchfeed.New(store).All(ctx)
-		if err != nil {
-			return nil, fmt.Errorf("%w (is the schema migrated? run tide migrate)", err)
-		}
-		return ps, nil
-	}, "PostgreSQL catalog", nil
+	return searchCatalog{source: "PostgreSQL catalog", store: store, close: store.Close,
+		load: func(ctx context.Context) ([]search.Product, error) {
+			ps, err := searchfeed.New(store).All(ctx)
+			if err != nil {
+				return nil, fmt.Errorf("%w (is the schema migrated? run tide migrate)", err)
+			}
+			return ps, nil
+		}}, nil
+}
+
+// followCatalog runs the outbox relay and the index follower until ctx ends.
+func followCatalog(ctx context.Context, log *slog.Logger, store *postgres.Store, ix *search.Index, cfg serveConfig, start time.Time) {
+	kc, err := postgres.NewKafkaClient(cfg.brokers)
+	if err != nil {
+		log.Error("catalog relay not running: product changes are not published", "err", err)
+	} else {
+		defer kc.Close()
+		relay := postgres.NewRelay(store, kc, postgres.WithTopic(cfg.topic), postgres.WithRelayLogger(log))
+		go func() {
+			if err := relay.Run(ctx); err != nil && ctx.Err() == nil {
+				log.Error("catalog relay stopped", "err", err)
+			}
+		}()
+	}
+	f, err := follow.New(cfg.brokers, searchfeed.New(store), ix, follow.WithTopic(cfg.topic),
+		follow.StartAt(start), follow.WithLogger(log))
+	if err != nil {
+		log.Error("search index does not follow catalog changes", "err", err)
+		return
+	}
+	defer f.Close()
+	if err := f.Run(ctx); err != nil && ctx.Err() == nil {
+		log.Error("search follower stopped", "err", err)
+	}
 }
 
 func buildSearchIndex(ctx context.Context, log *slog.Logger, load func(context.Context) ([]search.Product, error), source string) (*search.Index, error) {
