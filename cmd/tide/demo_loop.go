@@ -81,7 +81,7 @@ func startDemoLoop(ctx context.Context, log *slog.Logger, brokers []string, topi
 // Track; then it prints the per-arm figures and the verdict.
 func (l *demoLoop) run(ctx context.Context, sim *livesim.Sim, tr *demoTraffic, users, rounds int, seed int64) error {
 	all := sim.Users()
-	users = min(users, len(all))
+	users = max(0, min(users, len(all)))
 	picked := make([]string, users)
 	for i := range picked {
 		picked[i] = all[i*len(all)/users]

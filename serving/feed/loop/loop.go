@@ -5,7 +5,8 @@
 // (ROOM_IMPRESSION, ROOM_ENTER, ORDER_CREATED, ORDER_PAID) stamped with the
 // request id, position and experiment arms, so the online features learn
 // from them before the next round. The outcome is counted per experiment
-// arm, with Wilson intervals and a two-proportion z-test (see Result).
+// arm, with Wilson intervals, a two-proportion z-test and a z-test
+// clustered by user (the unit of randomisation; see Result.Report).
 package loop
 
 import (
@@ -47,15 +48,15 @@ type Config struct {
 	Users    []string // the simulated viewers, in request order
 	Rounds   int      // feed requests per user
 	PageSize int      // items per page (default 10)
-	Batch    int      // events per Sink call (default 500)
+	Batch    int      // a Sink call gets about this many events (default 500; a page's events are not split)
 	Seed     uint64   // seed of the responses
 	// Experiment names the experiment whose arm a response is counted
 	// under (the key of RoomsResponse.experiments); users outside it count
 	// under ArmNone.
 	Experiment string
 	// Products lists, per merchant id, what a viewer who enters the
-	// merchant's room may order (the first is used when the response
-	// model picks none; no products: orders carry no product_id).
+	// merchant's room may order (one is drawn at random; none: the order
+	// events carry no product_id and no value).
 	Products map[string][]Product
 	// Now is the time of a round's events (default time.Now).
 	Now func() time.Time
@@ -125,7 +126,10 @@ func Run(ctx context.Context, f Feed, truth Truth, sink Sink, cfg Config) (*Resu
 			}
 			ts := t0 + int64(ui%1000) // spread a round over a second
 			rng := rand.New(rand.NewPCG(cfg.Seed, hashString(user)^uint64(round)<<40))
-			buf = respond(buf, resp, user, arm, ts, rng, truth, cfg.Products, res.arm(arm))
+			st := res.arm(arm)
+			before := *st
+			buf = respond(buf, resp, user, arm, ts, rng, truth, cfg.Products, st)
+			res.addUser(user, arm, st.Impressions-before.Impressions, st.Enters-before.Enters, st.Orders-before.Orders)
 			if len(buf) >= cfg.Batch {
 				if err := flush(); err != nil {
 					return res, err

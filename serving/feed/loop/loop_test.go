@@ -57,6 +57,28 @@ func TestTwoProportionByHand(t *testing.T) {
 	}
 }
 
+func TestRatioVarianceByHand(t *testing.T) {
+	// Arm A: users with 1/10 and 3/10 (R = 0.2, residuals ∓1): 2/20² · 2 = 0.01.
+	// Arm B: 2/10 and 6/10 (R = 0.4, residuals ∓2): 8/20² · 2 = 0.04.
+	va, vb := RatioVariance([]int64{1, 3}, []int64{10, 10}), RatioVariance([]int64{2, 6}, []int64{10, 10})
+	if math.Abs(va-0.01) > 1e-12 || math.Abs(vb-0.04) > 1e-12 {
+		t.Errorf("RatioVariance = %v, %v; want 0.01, 0.04", va, vb)
+	}
+	if v := RatioVariance([]int64{1}, []int64{10}); !math.IsInf(v, 1) {
+		t.Errorf("one user: %v, want +Inf", v)
+	}
+	// Through compare: z = 0.2/sqrt(0.05) = 0.894427, p = 0.371093.
+	r := newResult()
+	r.addUser("a1", "A", 10, 1, 0)
+	r.addUser("a2", "A", 10, 3, 0)
+	r.addUser("b1", "B", 10, 2, 0)
+	r.addUser("b2", "B", 10, 6, 0)
+	c := r.CTR("A", "B")
+	if math.Abs(c.ZUser-0.894427190999916) > 1e-9 || math.Abs(c.PUser-0.3710933695226) > 1e-9 || math.Abs(c.Lift-1) > 1e-12 {
+		t.Errorf("CTR(A, B) = %+v, want lift 1, by user z 0.894427 p 0.371093", c)
+	}
+}
+
 func TestResponseModel(t *testing.T) {
 	if got := EnterProb(1, 0); math.Abs(got-0.95) > 1e-12 {
 		t.Errorf("EnterProb(1, 0) = %v, want 0.95", got)
@@ -74,16 +96,16 @@ func TestResponseModel(t *testing.T) {
 func TestPersonalisedBeatsPopularity(t *testing.T) {
 	ctx := context.Background()
 	start := time.Date(2025, 6, 1, 19, 0, 0, 0, time.UTC)
-	sim := livesim.New(livesim.WithSeed(3), livesim.WithUsers(400), livesim.WithMerchants(40),
+	sim := livesim.New(livesim.WithSeed(3), livesim.WithUsers(3000), livesim.WithMerchants(40),
 		livesim.WithStart(start), livesim.WithSessionRate(2))
 	store := features.NewStore()
 	for sim.Now().Before(start.Add(20 * time.Minute)) { // organic history: live rooms, popularity
 		store.Apply(sim.Next())
 	}
 	now := sim.Now()
-	svc := newFeed(t, store, sim, func() time.Time { return now })
+	svc := newFeed(t, store, sim, func() time.Time { return now }, testArms)
 
-	users := sim.Users()[:200]
+	users := sim.Users()
 	var sent int
 	res, err := Run(ctx, svc, sim, func(_ context.Context, es []*tidev1.Event) error {
 		for _, e := range es {
@@ -92,7 +114,7 @@ func TestPersonalisedBeatsPopularity(t *testing.T) {
 		sent += len(es)
 		return nil
 	}, Config{
-		Users: users, Rounds: 8, Seed: 1, Experiment: "room_ranker", Products: products(sim),
+		Users: users, Rounds: 10, Seed: 1, Experiment: "room_ranker", Products: products(sim),
 		Now: func() time.Time { now = now.Add(time.Minute); return now },
 	})
 	if err != nil {
@@ -102,8 +124,8 @@ func TestPersonalisedBeatsPopularity(t *testing.T) {
 	win := res.Report(&out, "control", "personalised", 0.01)
 	t.Log("\n" + out.String())
 	c, p := res.Arm("control"), res.Arm("personalised")
-	if c.Requests+p.Requests != int64(len(users)*8) || c.Requests == 0 || p.Requests == 0 {
-		t.Fatalf("requests per arm: control %d personalised %d, want %d in all", c.Requests, p.Requests, len(users)*8)
+	if c.Requests+p.Requests != int64(len(users)*10) || c.Requests == 0 || p.Requests == 0 {
+		t.Fatalf("requests per arm: control %d personalised %d, want %d in all", c.Requests, p.Requests, len(users)*10)
 	}
 	if want := c.Impressions + p.Impressions + c.Enters + p.Enters + 2*(c.Orders+p.Orders); int64(sent) != want {
 		t.Errorf("%d events sent, want %d", sent, want)
@@ -118,9 +140,9 @@ func TestPersonalisedBeatsPopularity(t *testing.T) {
 
 // newFeed is a feed over store with the simulator's rooms and products in
 // its catalog and the control/personalised experiment.
-func newFeed(t *testing.T, store *features.Store, sim *livesim.Sim, clock func() time.Time) *feed.Service {
+func newFeed(t *testing.T, store *features.Store, sim *livesim.Sim, clock func() time.Time, arms string) *feed.Service {
 	t.Helper()
-	cfg, err := experiment.Parse(strings.NewReader(testArms))
+	cfg, err := experiment.Parse(strings.NewReader(arms))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -146,4 +168,33 @@ func products(sim *livesim.Sim) map[string][]Product {
 		out[p.MerchantID] = append(out[p.MerchantID], Product{ID: p.ID, PriceFen: p.PriceFen})
 	}
 	return out
+}
+
+// TestAAShowsNoDifference is the A/A check of the response model: with
+// popularity in both arms, the arms' CTRs do not differ significantly.
+func TestAAShowsNoDifference(t *testing.T) {
+	start := time.Date(2025, 6, 1, 19, 0, 0, 0, time.UTC)
+	sim := livesim.New(livesim.WithSeed(3), livesim.WithUsers(3000), livesim.WithMerchants(40),
+		livesim.WithStart(start), livesim.WithSessionRate(2))
+	store := features.NewStore()
+	for sim.Now().Before(start.Add(20 * time.Minute)) {
+		store.Apply(sim.Next())
+	}
+	now := sim.Now()
+	svc := newFeed(t, store, sim, func() time.Time { return now }, strings.ReplaceAll(testArms, `"personalised"}`, `"popularity"}`))
+	res, err := Run(context.Background(), svc, sim, func(_ context.Context, es []*tidev1.Event) error {
+		store.ApplyBatch(es)
+		return nil
+	}, Config{Users: sim.Users(), Rounds: 10, Seed: 1, Experiment: "room_ranker",
+		Now: func() time.Time { now = now.Add(time.Minute); return now }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The per-impression test ignores that a user's impressions are
+	// correlated; the user-clustered one must not see a difference.
+	c := res.CTR("control", "personalised")
+	t.Logf("A/A: ctr %.4f vs %.4f, by user p=%.3g, per impression p=%.3g", c.Control, c.Treatment, c.PUser, c.P)
+	if c.PUser < 0.01 || c.PUser <= c.P {
+		t.Errorf("A/A: the arms differ by the user-clustered test, or it is not more conservative: %+v", c)
+	}
 }

@@ -27,13 +27,34 @@ func (a ArmStats) CTR() float64 { return ratio(a.Enters, a.Impressions) }
 // OrderRate is orders per impression.
 func (a ArmStats) OrderRate() float64 { return ratio(a.Orders, a.Impressions) }
 
-// Result is the outcome of a run, per arm.
+// Result is the outcome of a run, per arm and per user.
 type Result struct {
 	Rounds int
 	arms   map[string]*ArmStats
+	users  map[string]*userCounts
 }
 
-func newResult() *Result { return &Result{arms: map[string]*ArmStats{}} }
+// userCounts are one user's responses: the user, not the impression, is
+// the unit of randomisation, so the tests cluster by user.
+type userCounts struct {
+	arm                         string
+	impressions, enters, orders int64
+}
+
+func newResult() *Result {
+	return &Result{arms: map[string]*ArmStats{}, users: map[string]*userCounts{}}
+}
+
+func (r *Result) addUser(user, arm string, imps, enters, orders int64) {
+	u, ok := r.users[user]
+	if !ok {
+		u = &userCounts{arm: arm}
+		r.users[user] = u
+	}
+	u.impressions += imps
+	u.enters += enters
+	u.orders += orders
+}
 
 func (r *Result) arm(name string) *ArmStats {
 	a, ok := r.arms[name]
@@ -94,40 +115,91 @@ func TwoProportion(k1, n1, k2, n2 int64) (z, p float64) {
 	return z, math.Erfc(math.Abs(z) / math.Sqrt2)
 }
 
+// RatioVariance is the delta-method variance of the ratio metric
+// Σy/Σn over independent units (users) with counts y[i] out of n[i]:
+// Σ(y_i − R·n_i)² / (Σn)² · N/(N−1). Impressions of one user are not
+// independent, so this, not p(1−p)/n, is the variance a test of an A/B
+// split by user needs. Fewer than two units give +Inf.
+func RatioVariance(y, n []int64) float64 {
+	var sy, sn int64
+	for i := range y {
+		sy += y[i]
+		sn += n[i]
+	}
+	if len(y) < 2 || sn == 0 {
+		return math.Inf(1)
+	}
+	r := float64(sy) / float64(sn)
+	var ss float64
+	for i := range y {
+		d := float64(y[i]) - r*float64(n[i])
+		ss += d * d
+	}
+	k := float64(len(y))
+	return ss / (float64(sn) * float64(sn)) * k / (k - 1)
+}
+
 // Comparison is the treatment arm against the control arm on one rate.
 type Comparison struct {
 	Control, Treatment float64 // the rates
 	Lift               float64 // Treatment/Control - 1 (NaN when Control is 0)
-	Z, P               float64 // two-proportion z-test
+	Z, P               float64 // two-proportion z-test (impressions as independent trials)
+	ZUser, PUser       float64 // z-test clustered by user (delta method): the one to trust
 }
 
-// Significant reports whether the treatment is better at level alpha.
-func (c Comparison) Significant(alpha float64) bool { return c.Z > 0 && c.P < alpha }
+// Significant reports whether the treatment is better at level alpha by
+// the user-clustered test.
+func (c Comparison) Significant(alpha float64) bool { return c.ZUser > 0 && c.PUser < alpha }
 
-func compare(k1, n1, k2, n2 int64) Comparison {
-	c := Comparison{Control: ratio(k1, n1), Treatment: ratio(k2, n2), Lift: math.NaN()}
+// compare compares the rate metric(u)/impressions of the two arms.
+func (r *Result) compare(control, treatment string, metric func(u *userCounts) int64) Comparison {
+	var y, n [2][]int64
+	for _, u := range r.users {
+		k := -1
+		switch u.arm {
+		case control:
+			k = 0
+		case treatment:
+			k = 1
+		}
+		if k >= 0 && u.impressions > 0 {
+			y[k], n[k] = append(y[k], metric(u)), append(n[k], u.impressions)
+		}
+	}
+	sum := func(l []int64) (s int64) {
+		for _, v := range l {
+			s += v
+		}
+		return s
+	}
+	k1, n1, k2, n2 := sum(y[0]), sum(n[0]), sum(y[1]), sum(n[1])
+	c := Comparison{Control: ratio(k1, n1), Treatment: ratio(k2, n2), Lift: math.NaN(), PUser: 1}
 	if c.Control > 0 {
 		c.Lift = c.Treatment/c.Control - 1
 	}
 	c.Z, c.P = TwoProportion(k1, n1, k2, n2)
+	if se := math.Sqrt(RatioVariance(y[0], n[0]) + RatioVariance(y[1], n[1])); se > 0 && !math.IsInf(se, 1) {
+		c.ZUser = (c.Treatment - c.Control) / se
+		c.PUser = math.Erfc(math.Abs(c.ZUser) / math.Sqrt2)
+	}
 	return c
 }
 
 // CTR compares the click-through rates of arms treatment and control.
 func (r *Result) CTR(control, treatment string) Comparison {
-	c, t := r.Arm(control), r.Arm(treatment)
-	return compare(c.Enters, c.Impressions, t.Enters, t.Impressions)
+	return r.compare(control, treatment, func(u *userCounts) int64 { return u.enters })
 }
 
 // OrderRate compares the order rates of arms treatment and control.
 func (r *Result) OrderRate(control, treatment string) Comparison {
-	c, t := r.Arm(control), r.Arm(treatment)
-	return compare(c.Orders, c.Impressions, t.Orders, t.Impressions)
+	return r.compare(control, treatment, func(u *userCounts) int64 { return u.orders })
 }
 
 // Report prints one line per arm (impressions, CTR and order rate with 95%
-// Wilson intervals), the comparisons of treatment with control and a
-// verdict line; it returns whether the treatment wins on CTR at p < alpha.
+// Wilson intervals), the comparisons of treatment with control (the
+// user-clustered test and the two-proportion z-test) and a verdict line; it
+// returns whether the treatment wins on CTR at p < alpha by the
+// user-clustered test.
 func (r *Result) Report(w io.Writer, control, treatment string, alpha float64) bool {
 	for _, a := range r.Arms() {
 		clo, chi := Wilson(a.Enters, a.Impressions, Z95)
@@ -136,15 +208,15 @@ func (r *Result) Report(w io.Writer, control, treatment string, alpha float64) b
 			a.Name, a.Requests, a.Impressions, a.Enters, a.Orders, a.CTR(), clo, chi, a.OrderRate(), olo, ohi, float64(a.GMVFen)/100)
 	}
 	ctr, ord := r.CTR(control, treatment), r.OrderRate(control, treatment)
-	fmt.Fprintf(w, "%s vs %s: ctr lift %+.1f%% (z=%.2f, p=%.3g)  order_rate lift %+.1f%% (z=%.2f, p=%.3g)\n",
-		treatment, control, 100*ctr.Lift, ctr.Z, ctr.P, 100*ord.Lift, ord.Z, ord.P)
+	fmt.Fprintf(w, "%s vs %s: ctr lift %+.1f%% (by user z=%.2f p=%.3g; per impression z=%.2f p=%.3g)  order_rate lift %+.1f%% (by user z=%.2f p=%.3g; per impression z=%.2f p=%.3g)\n",
+		treatment, control, 100*ctr.Lift, ctr.ZUser, ctr.PUser, ctr.Z, ctr.P, 100*ord.Lift, ord.ZUser, ord.PUser, ord.Z, ord.P)
 	win := ctr.Significant(alpha)
 	switch {
 	case win && ord.Significant(alpha):
 		fmt.Fprintf(w, "verdict: %s wins on CTR and order rate (p < %g)\n", treatment, alpha)
 	case win:
 		fmt.Fprintf(w, "verdict: %s wins on CTR (p < %g); order rate not significant\n", treatment, alpha)
-	case ctr.Z < 0 && ctr.P < alpha:
+	case ctr.ZUser < 0 && ctr.PUser < alpha:
 		fmt.Fprintf(w, "verdict: %s LOSES on CTR (p < %g)\n", treatment, alpha)
 	default:
 		fmt.Fprintf(w, "verdict: no significant difference in CTR at p < %g\n", alpha)
