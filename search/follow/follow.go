@@ -96,6 +96,9 @@ func WithTopic(t string) Option { return func(f *Follower) { f.topic = t } }
 // built from. The default is one minute before New.
 func StartAt(t time.Time) Option { return func(f *Follower) { f.start = t } }
 
+// startMargin is how far before StartAt's time the follower starts reading.
+const startMargin = 30 * time.Second
+
 // WithLogger sets the logger (default slog.Default()).
 func WithLogger(l *slog.Logger) Option { return func(f *Follower) { f.log = l } }
 
@@ -139,7 +142,10 @@ func New(brokers []string, src Source, ix Index, opts ...Option) (*Follower, err
 	kopts := append([]kgo.Opt{
 		kgo.SeedBrokers(brokers...),
 		kgo.ConsumeTopics(f.topic),
-		kgo.ConsumeStartOffset(kgo.NewOffset().AfterMilli(f.start.UnixMilli())),
+		// a margin before start: record timestamps come from the producers'
+		// clocks, and replaying a few seconds is harmless (applying a change
+		// reads the product as it is now)
+		kgo.ConsumeStartOffset(kgo.NewOffset().AfterMilli(f.start.Add(-startMargin).UnixMilli())),
 		kgo.FetchMaxWait(500 * time.Millisecond),
 	}, f.kopts...)
 	kc, err := kgo.NewClient(kopts...)
