@@ -67,9 +67,9 @@ func TestKillNine(t *testing.T) {
 	go func() {
 		defer close(produced)
 		start := time.Now()
-		s.produce(t, topic, keys, values, func(i int) { // about 100k events/s
+		s.produce(t, topic, keys, values, func(i int) { // about 40k events/s: 25 s, room for every kill
 			if i%10_000 == 0 {
-				if d := time.Duration(i/100)*time.Millisecond - time.Since(start); d > 0 {
+				if d := time.Duration(i/40)*time.Millisecond - time.Since(start); d > 0 {
 					time.Sleep(d)
 				}
 			}
@@ -94,13 +94,17 @@ func TestKillNine(t *testing.T) {
 	})
 	r := rand.New(rand.NewPCG(uint64(time.Now().UnixNano()), 1))
 	var prev uint64
+	done := 0
 	for k := 0; k < kills; k++ {
+		if prev >= n { // everything landed already: a further run would never insert
+			break
+		}
 		cmd := startIngest()
 		started := time.Now()
 		// Kill at a random moment once this run is inserting.
 		waitFor(t, time.Minute, "ingest to insert", func() bool { return s.rows(db) > prev })
 		t.Logf("run %d inserting %s after start", k+1, time.Since(started).Round(time.Millisecond))
-		time.Sleep(time.Duration(r.IntN(1500)) * time.Millisecond)
+		time.Sleep(time.Duration(r.IntN(3000)) * time.Millisecond) // spread the kills over the 25 s run
 		if err := cmd.Process.Signal(syscall.SIGKILL); err != nil {
 			t.Fatal(err)
 		}
@@ -108,7 +112,11 @@ func TestKillNine(t *testing.T) {
 		got, _ := s.counts(t, db)
 		t.Logf("kill %d: ClickHouse holds %d rows", k+1, got)
 		prev = got
+		done++
 		s.checkCommitsBehindClickHouse(t, group, topic, db)
+	}
+	if done < 5 {
+		t.Fatalf("only %d kills happened before all %d events landed; the run must see at least 5", done, n)
 	}
 	cmd := startIngest()
 	defer func() {
