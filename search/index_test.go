@@ -16,17 +16,13 @@ func TestUpdatesVisibleAndRebuild(t *testing.T) {
 	}
 	defer ix.Close()
 
-	// Upsert: searchable on return, well within a second.
+	// Upsert: searchable on return (its latency is measured in bench/search).
 	p := Product{ID: "n1", MerchantID: "m1", Title: "小米扫地机器人 自动集尘", Brand: "小米/Xiaomi", Category: "家电/扫地机器人", PriceFen: 199900, Sales: 1}
-	start := time.Now()
 	if err := ix.Upsert(ctx, p); err != nil {
 		t.Fatal(err)
 	}
 	if got := ids(search(t, ix, Request{Text: "扫地机器人"})); !slices.Equal(got, []string{"n1"}) {
 		t.Fatalf("after upsert: %v", got)
-	}
-	if d := time.Since(start); d > time.Second {
-		t.Errorf("change took %s to become searchable", d)
 	}
 	// Changed title: the old words no longer find it.
 	p.Title = "小米洗地机"
