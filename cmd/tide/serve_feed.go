@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/tide-live/tide/ingest"
 	"log/slog"
 	"os"
 	"time"
@@ -23,8 +24,9 @@ import (
 //	TIDE_FEED_PRODUCT_MODEL  product model artifact
 //	TIDE_EXPERIMENTS         experiment config (JSON, see serving/experiment)
 //	TIDE_FEED_RULES          operator pins and boosts (JSON, see feed.Rules)
-//	TIDE_FEED_REPLAY         how much of the events topic to replay into the
-//	                         online features at start (default 6h)
+//	TIDE_FEED_REPLAY         how much history the online features start with
+//	                         (default 6h): loaded from ClickHouse when
+//	                         TIDE_CLICKHOUSE_ADDR is set, else replayed from Kafka
 //
 // The online features follow the events topic until ctx ends; exposures go
 // to the topic as EXPERIMENT_EXPOSURE events. A configuration error leaves
@@ -89,7 +91,8 @@ func startFeed(ctx context.Context, log *slog.Logger, srv *serving.Server, produ
 		return nil, err
 	}
 	go func() {
-		err := features.Follow(ctx, store, cfg.brokers, cfg.topic, features.From(time.Now().Add(-replay)),
+		from := warmFeatures(ctx, log, store, replay)
+		err := features.Follow(ctx, store, cfg.brokers, cfg.topic, features.From(from),
 			features.WithFollowLogger(log))
 		if err != nil && !errors.Is(err, context.Canceled) {
 			log.Error("feed: following the events topic stopped", "err", err)
@@ -128,4 +131,34 @@ func reloadModel(ctx context.Context, log *slog.Logger, st *ranker.Store, path s
 			log.Info("feed: model reloaded", "path", path, "version", st.Model().Version)
 		}
 	}
+}
+
+// warmFeatures loads the last replay window of events from ClickHouse into
+// store when TIDE_CLICKHOUSE_ADDR is set (TIDE_CLICKHOUSE_DATABASE, default
+// tide), and returns the cut from which the events topic is to be followed.
+// Without ClickHouse, or when its query fails, the whole window is replayed
+// from Kafka instead, which is slower but gives the same features. (A read
+// that breaks off midway leaves the events loaded so far applied, and the
+// replay counts them again: logged as a warning, rare, and self-healing as
+// the windows slide.)
+func warmFeatures(ctx context.Context, log *slog.Logger, store *features.Store, replay time.Duration) time.Time {
+	since := time.Now().Add(-replay)
+	addr := os.Getenv("TIDE_CLICKHOUSE_ADDR")
+	if addr == "" {
+		return since
+	}
+	conn, err := ingest.OpenClickHouse(ctx, addr)
+	if err != nil {
+		log.Warn("feed: warm-up from ClickHouse skipped, replaying Kafka", "err", err)
+		return since
+	}
+	defer conn.Close()
+	cut, err := features.WarmUp(ctx, store, conn, since,
+		features.WarmUpTable(serveEnv("TIDE_CLICKHOUSE_DATABASE", "tide"), "events"), features.WarmUpLogger(log))
+	if err != nil {
+		log.Warn("feed: warm-up from ClickHouse failed, replaying Kafka", "err", err)
+		return since
+	}
+	log.Info("feed: warmed up from ClickHouse", "since", since, "cut", cut)
+	return cut
 }
