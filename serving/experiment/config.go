@@ -12,7 +12,8 @@
 //
 // Assignments go back to clients in responses (the experiments field, which
 // they copy onto the events that follow), can be stamped on tracked events
-// server-side (Stamp, StampTrack), and are logged as exposures: a counter per
+// server-side (Stamp, which Track runs through serving.WithEventStamp after
+// applying the caller's identity), and are logged as exposures: a counter per
 // arm on every response, and once per user, experiment, arm and day a log
 // line and an EXPERIMENT_EXPOSURE event.
 package experiment

@@ -7,19 +7,15 @@ import (
 	"io"
 	"log/slog"
 	"math"
-	"net/http"
-	"net/http/httptest"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
-	"connectrpc.com/connect"
 	"github.com/prometheus/client_golang/prometheus"
 	dto "github.com/prometheus/client_model/go"
 
 	tidev1 "github.com/tide-live/tide/proto/tide/v1"
-	"github.com/tide-live/tide/proto/tide/v1/tidev1connect"
 )
 
 const testConfig = `{
@@ -218,7 +214,7 @@ func TestExposuresLogOncePerDay(t *testing.T) {
 	none.Log(context.Background(), u, "rooms", "r", as) // no panic
 }
 
-func TestStampTrack(t *testing.T) {
+func TestStamp(t *testing.T) {
 	a := mustAssigner(t, testConfig)
 	var u string
 	var as []Assignment
@@ -226,25 +222,14 @@ func TestStampTrack(t *testing.T) {
 		u = fmt.Sprintf("s%d", i)
 		as = a.Assign(u, "", as)
 	}
-	var seen *tidev1.TrackRequest
-	svc := trackFunc(func(_ context.Context, r *connect.Request[tidev1.TrackRequest]) (*connect.Response[tidev1.TrackResponse], error) {
-		seen = r.Msg
-		return connect.NewResponse(&tidev1.TrackResponse{Accepted: int32(len(r.Msg.GetEvents()))}), nil
-	})
-	mux := http.NewServeMux()
-	mux.Handle(tidev1connect.NewEventServiceHandler(svc, connect.WithInterceptors(StampTrack(a))))
-	srv := httptest.NewServer(mux)
-	defer srv.Close()
-	cl := tidev1connect.NewEventServiceClient(srv.Client(), srv.URL)
-	_, err := cl.Track(context.Background(), connect.NewRequest(&tidev1.TrackRequest{Events: []*tidev1.Event{
+	ev := []*tidev1.Event{
 		{EventId: "1", Type: tidev1.EventType_EVENT_TYPE_ROOM_ENTER, UserId: u, RoomId: "r"},
 		{EventId: "2", Type: tidev1.EventType_EVENT_TYPE_ROOM_ENTER, UserId: u, RoomId: "r", Experiments: map[string]string{"x": "y"}},
 		{EventId: "3", Type: tidev1.EventType_EVENT_TYPE_STREAM_START, RoomId: "r"},
-	}}))
-	if err != nil {
-		t.Fatal(err)
 	}
-	ev := seen.GetEvents()
+	for _, e := range ev {
+		a.Stamp(e)
+	}
 	if got := ev[0].GetExperiments(); len(got) != 2 || got[as[0].Experiment] != as[0].Arm {
 		t.Errorf("event without experiments stamped %v, want %v", got, Map(as))
 	}
@@ -254,13 +239,6 @@ func TestStampTrack(t *testing.T) {
 	if len(ev[2].GetExperiments()) != 0 {
 		t.Errorf("stream event stamped")
 	}
-}
-
-// trackFunc is an EventService handler made of a function.
-type trackFunc func(context.Context, *connect.Request[tidev1.TrackRequest]) (*connect.Response[tidev1.TrackResponse], error)
-
-func (f trackFunc) Track(ctx context.Context, r *connect.Request[tidev1.TrackRequest]) (*connect.Response[tidev1.TrackResponse], error) {
-	return f(ctx, r)
 }
 
 func counterValue(t *testing.T, c prometheus.Counter) float64 {

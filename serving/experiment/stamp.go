@@ -1,12 +1,7 @@
 package experiment
 
 import (
-	"context"
-
-	"connectrpc.com/connect"
-
 	tidev1 "github.com/tide-live/tide/proto/tide/v1"
-	"github.com/tide-live/tide/proto/tide/v1/tidev1connect"
 )
 
 // Stamp fills e.experiments with the user's arms (every surface) when the
@@ -21,25 +16,4 @@ func (a *Assigner) Stamp(e *tidev1.Event) {
 	}
 	var buf [8]Assignment
 	e.Experiments = Map(a.Assign(e.GetUserId(), "", buf[:0]))
-}
-
-// StampTrack is a Connect interceptor for EventService.Track that stamps
-// every event of the batch (see Stamp) before the handler validates and
-// produces them. Mount it with the Track handler's options:
-//
-//	tidev1connect.NewEventServiceHandler(svc, append(srv.ConnectOptions(),
-//		connect.WithInterceptors(experiment.StampTrack(a)))...)
-func StampTrack(a *Assigner) connect.Interceptor {
-	return connect.UnaryInterceptorFunc(func(next connect.UnaryFunc) connect.UnaryFunc {
-		return func(ctx context.Context, req connect.AnyRequest) (connect.AnyResponse, error) {
-			if req.Spec().Procedure == tidev1connect.EventServiceTrackProcedure {
-				if tr, ok := req.Any().(*tidev1.TrackRequest); ok {
-					for _, e := range tr.GetEvents() {
-						a.Stamp(e)
-					}
-				}
-			}
-			return next(ctx, req)
-		}
-	})
 }
