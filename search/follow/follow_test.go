@@ -1,6 +1,7 @@
 package follow_test
 
 import (
+	"bytes"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
@@ -148,8 +149,10 @@ func TestFollowerUpsertsAndDeletes(t *testing.T) {
 	src := newMemSource(product("p1", "碎花连衣裙"))
 	ix := &memIndex{ps: map[string]search.Product{"p2": product("p2", "旧的")}}
 	applied := make(chan follow.Applied, 10)
+	klog := &syncBuffer{}
 	f, err := follow.New(brokers, src, ix, follow.WithTopic(topic), follow.StartAt(time.Now()),
-		follow.OnApply(func(a follow.Applied) { applied <- a }))
+		follow.OnApply(func(a follow.Applied) { applied <- a }),
+		follow.WithKafkaOptions(kgo.WithLogger(kgo.BasicLogger(klog, kgo.LogLevelInfo, nil))))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -178,7 +181,7 @@ func TestFollowerUpsertsAndDeletes(t *testing.T) {
 			total.Upserted += a.Upserted
 			total.Deleted += a.Deleted
 		case <-deadline:
-			t.Fatalf("applied %+v, ops %v", total, ix.opsSoFar())
+			t.Fatalf("applied %+v, ops %v; follower's Kafka log:\n%s", total, ix.opsSoFar(), klog.String())
 		}
 	}
 	ops := ix.opsSoFar()
@@ -247,4 +250,26 @@ func TestApplyKeepsLiveFlag(t *testing.T) {
 	if p, _ := ix.Get("p1"); !p.LiveNow || p.Title != "碎花连衣裙 新款" {
 		t.Errorf("p1 = %+v", p)
 	}
+}
+
+// syncBuffer is a bytes.Buffer safe for the Kafka client's logger.
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	s := b.buf.String()
+	if len(s) > 12000 {
+		s = s[:12000]
+	}
+	return s
 }
