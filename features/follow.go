@@ -10,6 +10,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 	"google.golang.org/protobuf/proto"
 
+	"github.com/tide-live/tide/ingest"
 	tidev1 "github.com/tide-live/tide/proto/tide/v1"
 )
 
@@ -63,23 +64,27 @@ func Follow(ctx context.Context, s *Store, brokers []string, topic string, opts 
 	for _, o := range opts {
 		o(&c)
 	}
-	start := kgo.NewOffset().AtEnd()
 	var cut int64
-	if !c.from.IsZero() {
-		cut = c.from.UnixMilli()
-		start = kgo.NewOffset().AfterMilli(c.from.Add(-c.skew).UnixMilli())
+	kopts := []kgo.Opt{kgo.SeedBrokers(brokers...), kgo.FetchMaxWait(250 * time.Millisecond)}
+	if c.from.IsZero() {
+		kopts = append(kopts, kgo.ConsumeTopics(topic), kgo.ConsumeResetOffset(kgo.NewOffset().AtEnd()))
 	}
-	kopts := append([]kgo.Opt{
-		kgo.SeedBrokers(brokers...),
-		kgo.ConsumeTopics(topic),
-		kgo.ConsumeResetOffset(start),
-		kgo.FetchMaxWait(250 * time.Millisecond),
-	}, c.kopts...)
-	cl, err := kgo.NewClient(kopts...)
+	cl, err := kgo.NewClient(append(kopts, c.kopts...)...)
 	if err != nil {
 		return fmt.Errorf("features: kafka client: %w", err)
 	}
 	defer cl.Close()
+	if !c.from.IsZero() {
+		// partitions start where ingest.OffsetsAfter says (not kgo's
+		// AfterMilli, which can skip a record produced while it starts)
+		cut = c.from.UnixMilli()
+		err := ingest.ConsumeAfter(ctx, cl, topic, c.from.Add(-c.skew), func(err error) {
+			c.log.Warn("features: start offsets not resolved, retrying", "topic", topic, "err", err)
+		})
+		if err != nil {
+			return err
+		}
+	}
 
 	var (
 		e         tidev1.Event

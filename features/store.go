@@ -267,6 +267,9 @@ func (s *Store) applyRoom(id string, e *tidev1.Event, typ tidev1.EventType, t, w
 		if t >= r.statusAt && (sid == "" || r.session == "" || sid == r.session) {
 			changed = r.live
 			r.live, r.statusAt, r.endedAt = false, t, t
+			if r.session == "" && sid != "" { // the start was not seen (a warm-up loads only the latest status)
+				r.session = strings.Clone(sid)
+			}
 			r.viewers.reset()
 		}
 	}

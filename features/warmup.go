@@ -126,9 +126,10 @@ func WarmUp(ctx context.Context, s *Store, conn driver.Conn, since time.Time, op
 }
 
 // loadStatus applies the latest STREAM_START/STREAM_END of every room
-// received in [from, to).
+// received in [from, to), with the room's latest known live session (an end
+// event may not repeat it; applying the events one by one keeps it).
 func (s *Store) loadStatus(ctx context.Context, conn driver.Conn, tbl string, from, to time.Time) (int, error) {
-	q := `SELECT room_id, argMax(toString(type), received_at), argMax(live_session_id, received_at),
+	q := `SELECT room_id, argMax(toString(type), received_at), argMaxIf(live_session_id, received_at, live_session_id != ''),
 	  argMax(merchant_id, received_at), max(received_at)
 	FROM ` + tbl + `
 	WHERE date >= toDate(?) AND type IN ('stream_start', 'stream_end') AND received_at >= ? AND received_at < ?

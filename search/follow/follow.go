@@ -29,7 +29,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kgo"
 	"google.golang.org/protobuf/proto"
 
@@ -160,7 +159,11 @@ func (f *Follower) Close() { f.kc.Close() }
 // cannot be applied (Source or index failing) is retried, with backoff,
 // until it is: a change is never skipped.
 func (f *Follower) Run(ctx context.Context) error {
-	if err := f.startPartitions(ctx); err != nil {
+	// a margin before start: record timestamps come from the producers' clocks
+	err := ingest.ConsumeAfter(ctx, f.kc, f.topic, f.start.Add(-startMargin), func(err error) {
+		f.log.Warn("search follow: start offsets not resolved, retrying", "topic", f.topic, "err", err)
+	})
+	if err != nil {
 		return nil // ctx ended
 	}
 	var lastErr time.Time
@@ -365,62 +368,4 @@ func (f *Follower) Rebuild(ctx context.Context, cat Catalog, rb Rebuilder) (int,
 		}
 	}
 	return len(all), nil
-}
-
-// startPartitions resolves where each partition of the topic starts and adds
-// them to the consumer, retrying until it succeeds or ctx ends.
-//
-// It does not hand kgo an AfterMilli offset: for a partition with no record
-// after the time, kgo (and kadm) ask for the end offset in a second request,
-// and a record produced between the two requests is skipped (seen in CI:
-// a change produced while the follower started never reached the index).
-// Listing the end offsets first and taking, per partition, the smaller of
-// that end and the by-time answer closes the gap: anything produced after
-// the first listing is at or past its end. What it re-reads is harmless,
-// since applying a change reads the product as it is now.
-func (f *Follower) startPartitions(ctx context.Context) error {
-	adm := kadm.NewClient(f.kc)
-	for wait := 100 * time.Millisecond; ; wait = min(2*wait, 5*time.Second) {
-		offsets, err := f.resolveOffsets(ctx, adm)
-		if err == nil {
-			f.kc.AddConsumePartitions(map[string]map[int32]kgo.Offset{f.topic: offsets})
-			return nil
-		}
-		f.log.Warn("search follow: start offsets not resolved, retrying", "topic", f.topic, "err", err)
-		select {
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-time.After(wait):
-		}
-	}
-}
-
-func (f *Follower) resolveOffsets(ctx context.Context, adm *kadm.Client) (map[int32]kgo.Offset, error) {
-	ends, err := adm.ListEndOffsets(ctx, f.topic)
-	if err != nil {
-		return nil, err
-	}
-	if err := ends.Error(); err != nil {
-		return nil, err
-	}
-	// a margin before start: record timestamps come from the producers' clocks
-	byTime, err := adm.ListOffsetsAfterMilli(ctx, f.start.Add(-startMargin).UnixMilli(), f.topic)
-	if err != nil {
-		return nil, err
-	}
-	if err := byTime.Error(); err != nil {
-		return nil, err
-	}
-	out := map[int32]kgo.Offset{}
-	ends.Each(func(end kadm.ListedOffset) {
-		at := end.Offset
-		if t, ok := byTime.Lookup(f.topic, end.Partition); ok && t.Offset >= 0 && t.Offset < at {
-			at = t.Offset
-		}
-		out[end.Partition] = kgo.NewOffset().At(at)
-	})
-	if len(out) == 0 {
-		return nil, fmt.Errorf("topic %s has no partitions yet", f.topic)
-	}
-	return out, nil
 }
