@@ -596,6 +596,11 @@ nginx_start() {
 	NGINX_T0=$(now) NGINX_DEADLINE=$((SECONDS + WAIT_SECS))
 	if pid_of "$NGINX_PIDFILE" "$NGINX_CONF" >/dev/null; then NGINX_STARTED=0; return 0; fi
 	rm -f "$NGINX_PIDFILE"
+	if port_open $NGINX_HTTP_PORT && port_open $NGINX_RTMP_PORT && nginx_ok; then
+		say "nginx: $HOST:$NGINX_HTTP_PORT is already served by another nginx (not this checkout); using it"
+		NGINX_STARTED=-1
+		return 0
+	fi
 	local p
 	for p in $NGINX_RTMP_PORT $NGINX_HTTP_PORT; do
 		port_open "$p" && fail nginx "port $p is taken:
@@ -610,6 +615,7 @@ $(listener_of "$p")"
 }
 
 nginx_poll() {
+	if ((NGINX_STARTED < 0)); then return 0; fi
 	if ! nginx_ok; then
 		pid_of "$NGINX_PIDFILE" "$NGINX_CONF" >/dev/null ||
 			fail nginx "nginx exited during start-up" "$NGINX_OUT" "$NGINX_ERR"
@@ -638,6 +644,8 @@ nginx_status() {
 	local pid
 	if pid=$(pid_of "$NGINX_PIDFILE" "$NGINX_CONF") && nginx_ok; then
 		say "nginx: up, rtmp $HOST:$NGINX_RTMP_PORT, http $HOST:$NGINX_HTTP_PORT (pid $pid)"
+	elif nginx_ok; then
+		say "nginx: up on $HOST:$NGINX_HTTP_PORT (another process, not this checkout)"
 	else
 		say "nginx: down (rtmp $HOST:$NGINX_RTMP_PORT, http $HOST:$NGINX_HTTP_PORT)"
 		return 1
