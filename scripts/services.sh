@@ -577,8 +577,13 @@ nginx_install() {
 	if [[ -x $NGINX_BIN && -f $NGINX_RTMP_MODULE ]] && command -v ffmpeg >/dev/null && command -v ffprobe >/dev/null; then return 0; fi
 	apt_install nginx libnginx-mod-rtmp ffmpeg
 	[[ -x $NGINX_BIN && -f $NGINX_RTMP_MODULE ]] || fail nginx "nginx or $NGINX_RTMP_MODULE missing after apt-get install"
-	# Debian's package starts a system nginx on :80; tide runs its own, so stop that one
-	if command -v systemctl >/dev/null && systemctl is-active --quiet nginx 2>/dev/null; then as_root systemctl stop nginx || true; fi
+	# Debian's package may start a system nginx on :80 (systemd or its init script); tide runs
+	# its own, so stop the one this install started
+	if command -v systemctl >/dev/null && systemctl is-active --quiet nginx 2>/dev/null; then
+		as_root systemctl stop nginx || true
+	elif [[ -s /run/nginx.pid ]] && pid_alive "$(</run/nginx.pid)" nginx; then
+		as_root "$NGINX_BIN" -s quit 2>/dev/null || true
+	fi
 }
 
 nginx_configure() {
