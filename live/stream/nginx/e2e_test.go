@@ -82,6 +82,13 @@ func runEndToEnd(t *testing.T, tools e2eTools, next stream.Sink) {
 			} else if !strings.Contains(out, "video") {
 				t.Fatalf("ffprobe of the HLS pull found no video stream: %q", out)
 			}
+			if out, err := probe(tools, pull.RTMP, "stream=codec_type"); err != nil || !strings.Contains(out, "video") {
+				t.Errorf("ffprobe of the signed RTMP pull: %v %q", err, out)
+			}
+			badPlay := strings.Replace(pull.RTMP, "sig=", "sig=0", 1)
+			if out, err := probe(tools, badPlay, "stream=codec_type"); err == nil {
+				t.Errorf("RTMP pull with a forged play signature was served: %q", out)
+			}
 			forged := strings.Replace(pull.HLS, nginx.SecureLinkToken(playKey, name, hour), nginx.SecureLinkToken("other-key", name, hour), 1)
 			if code := httpStatus(t, forged); code != http.StatusForbidden {
 				t.Errorf("HLS with a forged token: status %d, want 403", code)

@@ -194,6 +194,16 @@ func TestHooksRefusedAndCounted(t *testing.T) {
 			t.Errorf("%s: status %d, want %d", c.name, got, c.code)
 		}
 	}
+	// RTMP play: signed with the play key and not expired
+	if c := h.post(form("play", "room42", "9", future, nginx.Sign("yk", "room42", future))); c != http.StatusOK {
+		t.Errorf("signed play: %d", c)
+	}
+	if c := h.post(form("play", "room42", "9", future, nginx.Sign("pk", "room42", future))); c != http.StatusForbidden {
+		t.Errorf("play signed with the push key: %d, want 403", c)
+	}
+	if c := h.post(form("play", "room42", "9", past, nginx.Sign("yk", "room42", past))); c != http.StatusForbidden {
+		t.Errorf("expired play: %d, want 403", c)
+	}
 	// an expired URL does not cut a push already running: updates and
 	// publish_done check the signature, not its expiry
 	if c := h.post(form("update_publish", "room42", "1", past, nginx.Sign("pk", "room42", past))); c != http.StatusOK {
@@ -203,7 +213,7 @@ func TestHooksRefusedAndCounted(t *testing.T) {
 		t.Fatalf("%d signals reached the sink, want only the update", n)
 	}
 	got := refusedtest.Gather(t, h.reg)
-	want := map[string]float64{"nginx/forged": 3, "nginx/expired": 1, "nginx/malformed": 3}
+	want := map[string]float64{"nginx/forged": 4, "nginx/expired": 2, "nginx/malformed": 3}
 	for k, v := range want {
 		if got[k] != v {
 			t.Errorf("refused %s = %v, want %v (all %v)", k, got[k], v, got)
