@@ -35,7 +35,7 @@ func (r *refusal) Error() string { return r.err.Error() }
 // own Signal: the ID carries the time tide received it.
 func (p *Provider) Callbacks(sink stream.Sink) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		status, err := p.hook(r, sink)
+		status, err := p.hook(w, r, sink)
 		var ref *refusal
 		if errors.As(err, &ref) {
 			p.refused.Inc(Name, ref.reason)
@@ -51,11 +51,11 @@ func (p *Provider) Callbacks(sink stream.Sink) http.Handler {
 	})
 }
 
-func (p *Provider) hook(r *http.Request, sink stream.Sink) (int, error) {
+func (p *Provider) hook(w http.ResponseWriter, r *http.Request, sink stream.Sink) (int, error) {
 	if r.Method != http.MethodPost {
 		return http.StatusMethodNotAllowed, &refusal{refused.Malformed, fmt.Errorf("method %s: hooks are POST", r.Method)}
 	}
-	r.Body = http.MaxBytesReader(nil, r.Body, 64<<10)
+	r.Body = http.MaxBytesReader(w, r.Body, 64<<10)
 	if err := r.ParseForm(); err != nil {
 		return http.StatusBadRequest, &refusal{refused.Malformed, fmt.Errorf("read form: %w", err)}
 	}
@@ -102,7 +102,9 @@ func (p *Provider) hook(r *http.Request, sink stream.Sink) (int, error) {
 		if p.active[name] == client {
 			delete(p.active, name)
 		}
-		delete(p.cut, client)
+		if p.dropped[name] == client {
+			delete(p.dropped, name)
+		}
 		p.mu.Unlock()
 		s := p.base(call, name, client, stream.KindDisconnect)
 		// nginx-rtmp does not say why a push ended, so a disconnect is never a blip here.
@@ -187,21 +189,24 @@ func (p *Provider) takeCut(name, client string) (string, bool) {
 	if why, ok := p.forbidden[name]; ok {
 		return "forbidden: " + why, true
 	}
-	if p.cut[client] {
-		delete(p.cut, client)
+	if push, ok := p.dropped[name]; ok && (push == "" || push == client) {
+		delete(p.dropped, name)
 		return "dropped", true
 	}
 	return "", false
 }
 
 // Drop makes the next on_update of stream's current push answer 403, which
-// cuts it (within notify_update_timeout); the anchor may push again.
+// cuts it (within notify_update_timeout); the anchor may push again. When
+// this process has not seen the push start (tide restarted), the next update
+// of any push of stream is cut.
 func (p *Provider) Drop(_ context.Context, streamName string) error {
+	if err := checkStream(streamName); err != nil {
+		return err
+	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	if client, ok := p.active[streamName]; ok {
-		p.cut[client] = true
-	}
+	p.dropped[streamName] = p.active[streamName] // "" when unknown
 	return nil
 }
 

@@ -121,6 +121,18 @@ func TestHooksLifecycle(t *testing.T) {
 	if c := h.post(form("publish", "room42", "8", exp, sig)); c != http.StatusOK {
 		t.Fatalf("publish after Drop: %d", c)
 	}
+	// after a restart of tide the push is unknown: Drop cuts the stream's next update
+	fresh := newHookHarness(t)
+	if err := fresh.p.Drop(context.Background(), "room42"); err != nil {
+		t.Fatal(err)
+	}
+	if c := fresh.post(form("update_publish", "room42", "8", exp, sig, "time=30")); c != http.StatusForbidden {
+		t.Fatalf("update after Drop of a push this process never saw start: %d, want 403", c)
+	}
+	if c := fresh.post(form("update_publish", "room42", "8", exp, sig, "time=32")); c != http.StatusOK {
+		t.Fatalf("Drop cut more than once: %d", c)
+	}
+
 	got := h.sink.Applied()
 	kinds := []stream.Kind{stream.KindPublish, stream.KindUpdate, stream.KindRecord, stream.KindDisconnect, stream.KindPublish}
 	if len(got) != len(kinds) {

@@ -55,7 +55,7 @@ type Provider struct {
 
 	mu        sync.Mutex
 	active    map[string]string // stream → nginx client id of its current push
-	cut       map[string]bool   // client ids whose next on_update is refused (Drop)
+	dropped   map[string]string // stream → client id whose next on_update is refused (Drop); "" any
 	forbidden map[string]string // stream → reason, refused until Resume
 }
 
@@ -83,7 +83,7 @@ func New(cfg Config, opts ...Option) (*Provider, error) {
 	cfg.HTTPBase = strings.TrimSuffix(cfg.HTTPBase, "/")
 	p := &Provider{
 		cfg: cfg, now: time.Now, log: slog.Default(),
-		active: map[string]string{}, cut: map[string]bool{}, forbidden: map[string]string{},
+		active: map[string]string{}, dropped: map[string]string{}, forbidden: map[string]string{},
 	}
 	for _, o := range opts {
 		o(p)
