@@ -17,7 +17,7 @@ import (
 	"github.com/tide-live/tide/live/stream/aliyun"
 	"github.com/tide-live/tide/live/stream/refused"
 	"github.com/tide-live/tide/live/stream/refused/refusedtest"
-	"github.com/tide-live/tide/live/stream/streamtest"
+	"github.com/tide-live/tide/live/stream/sinktest"
 )
 
 var clock = time.Unix(1519376000, 0)
@@ -104,7 +104,7 @@ func TestCallbacks(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	sink := &streamtest.Recorder{}
+	sink := &sinktest.Recorder{}
 	h := p.Callbacks(sink)
 	const ts = 1519375990 // the vector's timestamp, 10 s before the test clock
 	good := "9e226fc2c250be266e3657e156f68c12"
@@ -235,7 +235,7 @@ func TestRefusedPushIsDropped(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	sink := &streamtest.Recorder{Decide: func(stream.Signal) stream.Decision { return stream.Decision{Reason: "unknown stream"} }}
+	sink := &sinktest.Recorder{Decide: func(stream.Signal) stream.Decision { return stream.Decision{Reason: "unknown stream"} }}
 	ts := time.Now().Unix()
 	if code := callback(p.Callbacks(sink), "publish", ts, aliyun.CallbackSignature("learn.aliyundoc.com", ts, "yourkey")); code != http.StatusOK {
 		t.Fatalf("publish: %d", code)

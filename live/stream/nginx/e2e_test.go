@@ -8,6 +8,7 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"os/exec"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -20,24 +21,29 @@ import (
 	"github.com/tide-live/tide/live/stream/nginx/nginxtest"
 	"github.com/tide-live/tide/live/stream/refused"
 	"github.com/tide-live/tide/live/stream/refused/refusedtest"
-	"github.com/tide-live/tide/live/stream/streamtest"
+	"github.com/tide-live/tide/live/stream/sinktest"
 )
 
 // TestEndToEnd pushes generated video through a real nginx-rtmp with ffmpeg
 // and checks what the hooks report, with a Sink that allows every stream.
 func TestEndToEnd(t *testing.T) {
 	tools := nginxtest.Require(t, "ffmpeg", "ffprobe")
-	runEndToEnd(t, e2eTools{ffmpeg: tools[0], ffprobe: tools[1]}, nil)
+	runEndToEnd(t, e2eTools{ffmpeg: tools[0], ffprobe: tools[1]}, nil,
+		e2eStreams{live: "e2e-live", ban: "e2e-ban", forged: "e2e-forged", expired: "e2e-expired"})
 }
 
 type e2eTools struct{ ffmpeg, ffprobe string }
 
+// e2eStreams names the streams of the run: live and ban must be pushable
+// (with the room registry as the Sink, two scheduled sessions' streams);
+// forged and expired are pushed with bad signatures and never reach the Sink.
+type e2eStreams struct{ live, ban, forged, expired string }
+
 // runEndToEnd is the nginx-rtmp end-to-end run. next is the Sink that
-// decides (nil allows everything); the room registry can be passed instead,
-// provided it allows pushes of the streams e2e-live and e2e-ban.
-func runEndToEnd(t *testing.T, tools e2eTools, next stream.Sink) {
+// decides (nil allows everything); the room registry can be passed instead.
+func runEndToEnd(t *testing.T, tools e2eTools, next stream.Sink, streams e2eStreams) {
 	const playKey = "e2e-play-key"
-	sink := &streamtest.Recorder{Next: next}
+	sink := &sinktest.Recorder{Next: next}
 	reg := prometheus.NewRegistry()
 	counter, err := refused.New(reg)
 	if err != nil {
@@ -63,13 +69,13 @@ func runEndToEnd(t *testing.T, tools e2eTools, next stream.Sink) {
 	t.Run("pushes", func(t *testing.T) {
 		t.Run("live, pulled, stopped, recorded", func(t *testing.T) {
 			t.Parallel()
-			const name = "e2e-live"
+			name := streams.live
 			push, err := p.PushURL(name, hour)
 			if err != nil {
 				t.Fatal(err)
 			}
 			ff := startPush(t, tools, push, 7*time.Second)
-			pub, ok := sink.WaitFor(streamtest.Kind(stream.KindPublish, name), 15*time.Second)
+			pub, ok := sink.WaitFor(sinktest.Kind(stream.KindPublish, name), 15*time.Second)
 			if !ok {
 				t.Fatalf("no publish signal; ffmpeg: %s", ff.output())
 			}
@@ -96,16 +102,19 @@ func runEndToEnd(t *testing.T, tools e2eTools, next stream.Sink) {
 			if err := ff.wait(20 * time.Second); err != nil {
 				t.Fatalf("ffmpeg: %v\n%s", err, ff.output())
 			}
-			end, ok := sink.WaitFor(streamtest.Kind(stream.KindDisconnect, name), 10*time.Second)
+			end, ok := sink.WaitFor(sinktest.Kind(stream.KindDisconnect, name), 10*time.Second)
 			if !ok {
 				t.Fatal("no disconnect signal after ffmpeg stopped")
 			}
 			if end.Blip || end.Sequence != pub.Sequence {
 				t.Errorf("disconnect = %+v, want a deliberate end of push %s", end, pub.Sequence)
 			}
-			rec, ok := sink.WaitFor(streamtest.Kind(stream.KindRecord, name), 10*time.Second)
+			rec, ok := sink.WaitFor(sinktest.Kind(stream.KindRecord, name), 10*time.Second)
 			if !ok {
 				t.Fatal("no record signal after ffmpeg stopped")
+			}
+			if order := kindsOf(sink.Applied(), name, stream.KindDisconnect, stream.KindRecord); order != "disconnect,record" {
+				t.Errorf("the Sink got %s, want the end before the replay", order)
 			}
 			out, err := probe(tools, rec.ReplayURL, "format=duration")
 			if err != nil {
@@ -127,35 +136,35 @@ func runEndToEnd(t *testing.T, tools e2eTools, next stream.Sink) {
 
 		t.Run("forged signature refused", func(t *testing.T) {
 			t.Parallel()
-			push, err := p.PushURL("e2e-forged", hour)
+			push, err := p.PushURL(streams.forged, hour)
 			if err != nil {
 				t.Fatal(err)
 			}
 			u, _ := url.Parse(push)
 			q := u.Query()
-			q.Set("sig", nginx.Sign("not-our-key", "e2e-forged", hour.Unix()))
+			q.Set("sig", nginx.Sign("not-our-key", streams.forged, hour.Unix()))
 			u.RawQuery = q.Encode()
-			refusedPush(t, tools, sink, u.String(), "e2e-forged")
+			refusedPush(t, tools, sink, u.String(), streams.forged)
 		})
 
 		t.Run("expired signature refused", func(t *testing.T) {
 			t.Parallel()
-			push, err := p.PushURL("e2e-expired", time.Now().Add(-time.Minute))
+			push, err := p.PushURL(streams.expired, time.Now().Add(-time.Minute))
 			if err != nil {
 				t.Fatal(err)
 			}
-			refusedPush(t, tools, sink, push, "e2e-expired")
+			refusedPush(t, tools, sink, push, streams.expired)
 		})
 
 		t.Run("forbid cuts the push via on_update", func(t *testing.T) {
 			t.Parallel()
-			const name = "e2e-ban"
+			name := streams.ban
 			push, err := p.PushURL(name, hour)
 			if err != nil {
 				t.Fatal(err)
 			}
 			ff := startPush(t, tools, push, 40*time.Second)
-			if _, ok := sink.WaitFor(streamtest.Kind(stream.KindPublish, name), 15*time.Second); !ok {
+			if _, ok := sink.WaitFor(sinktest.Kind(stream.KindPublish, name), 15*time.Second); !ok {
 				t.Fatalf("no publish signal; ffmpeg: %s", ff.output())
 			}
 			banned := time.Now()
@@ -167,7 +176,7 @@ func runEndToEnd(t *testing.T, tools e2eTools, next stream.Sink) {
 				t.Fatal("ffmpeg still pushing 15 s after Forbid")
 			}
 			t.Logf("push cut %v after Forbid", time.Since(banned).Round(100*time.Millisecond))
-			if _, ok := sink.WaitFor(streamtest.Kind(stream.KindDisconnect, name), 10*time.Second); !ok {
+			if _, ok := sink.WaitFor(sinktest.Kind(stream.KindDisconnect, name), 10*time.Second); !ok {
 				t.Fatal("no disconnect signal after the cut")
 			}
 			before := len(sink.Applied())
@@ -190,7 +199,7 @@ func runEndToEnd(t *testing.T, tools e2eTools, next stream.Sink) {
 }
 
 // refusedPush checks nginx refuses a push because the hook said no.
-func refusedPush(t *testing.T, tools e2eTools, sink *streamtest.Recorder, push, name string) {
+func refusedPush(t *testing.T, tools e2eTools, sink *sinktest.Recorder, push, name string) {
 	t.Helper()
 	ff := startPush(t, tools, push, 5*time.Second)
 	if err := ff.wait(20 * time.Second); err == nil {
@@ -303,4 +312,15 @@ func logHooks(t *testing.T, h http.Handler) http.Handler {
 		w.WriteHeader(rec.Code)
 		_, _ = w.Write(rec.Body.Bytes())
 	})
+}
+
+// kindsOf lists, in order, the signals of streamName among kinds.
+func kindsOf(signals []stream.Signal, streamName string, kinds ...stream.Kind) string {
+	var out []string
+	for _, s := range signals {
+		if s.Stream == streamName && slices.Contains(kinds, s.Kind) {
+			out = append(out, s.Kind.String())
+		}
+	}
+	return strings.Join(out, ",")
 }

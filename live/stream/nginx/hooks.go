@@ -112,6 +112,11 @@ func (p *Provider) hook(w http.ResponseWriter, r *http.Request, sink stream.Sink
 		if _, err := p.apply(r.Context(), sink, s); err != nil {
 			return http.StatusInternalServerError, err
 		}
+		for _, rec := range p.takeRecords(client) {
+			if _, err := p.apply(r.Context(), sink, rec); err != nil {
+				return http.StatusInternalServerError, err
+			}
+		}
 	case "record_done":
 		if err := p.verify(p.cfg.PushKey, name, f.Get("exp"), f.Get("sig"), false); err != nil {
 			return http.StatusForbidden, err
@@ -123,6 +128,11 @@ func (p *Provider) hook(w http.ResponseWriter, r *http.Request, sink stream.Sink
 		s := p.base(call, name, client, stream.KindRecord)
 		s.ID = "nginx:record_done:" + file // record_unique makes the file name unique
 		s.ReplayURL = p.cfg.HTTPBase + "/rec/" + file
+		// nginx-rtmp closes the recording before it sends publish_done; the
+		// replay is of the push that ends, so it goes to the Sink after the end.
+		if p.holdRecord(name, client, s) {
+			return http.StatusOK, nil
+		}
 		if _, err := p.apply(r.Context(), sink, s); err != nil {
 			return http.StatusInternalServerError, err
 		}
@@ -172,6 +182,27 @@ func (p *Provider) verify(key, name, expRaw, sig string, checkExpiry bool) error
 		return &refusal{refused.Expired, fmt.Errorf("signature expired at %s", time.Unix(exp, 0).UTC().Format(time.RFC3339))}
 	}
 	return nil
+}
+
+// holdRecord keeps a recording of a push still on air until its
+// publish_done; false when the push is not on air (or not known here).
+func (p *Provider) holdRecord(name, client string, s stream.Signal) bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.active[name] != client {
+		return false
+	}
+	p.records[client] = append(p.records[client], s)
+	return true
+}
+
+// takeRecords returns the recordings held for a push that has ended.
+func (p *Provider) takeRecords(client string) []stream.Signal {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	recs := p.records[client]
+	delete(p.records, client)
+	return recs
 }
 
 func (p *Provider) isForbidden(name string) (string, bool) {

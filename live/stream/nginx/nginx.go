@@ -54,9 +54,10 @@ type Provider struct {
 	refused *refused.Counter
 
 	mu        sync.Mutex
-	active    map[string]string // stream → nginx client id of its current push
-	dropped   map[string]string // stream → client id whose next on_update is refused (Drop); "" any
-	forbidden map[string]string // stream → reason, refused until Resume
+	active    map[string]string          // stream → nginx client id of its current push
+	dropped   map[string]string          // stream → client id whose next on_update is refused (Drop); "" any
+	forbidden map[string]string          // stream → reason, refused until Resume
+	records   map[string][]stream.Signal // client id → recordings held until its publish_done
 }
 
 // Option configures a Provider.
@@ -84,6 +85,7 @@ func New(cfg Config, opts ...Option) (*Provider, error) {
 	p := &Provider{
 		cfg: cfg, now: time.Now, log: slog.Default(),
 		active: map[string]string{}, dropped: map[string]string{}, forbidden: map[string]string{},
+		records: map[string][]stream.Signal{},
 	}
 	for _, o := range opts {
 		o(p)

@@ -14,7 +14,7 @@ import (
 	"github.com/tide-live/tide/live/stream"
 	"github.com/tide-live/tide/live/stream/refused"
 	"github.com/tide-live/tide/live/stream/refused/refusedtest"
-	"github.com/tide-live/tide/live/stream/streamtest"
+	"github.com/tide-live/tide/live/stream/sinktest"
 	"github.com/tide-live/tide/live/stream/tencent"
 )
 
@@ -22,7 +22,7 @@ var now = time.Unix(1522138000, 0)
 
 type harness struct {
 	p    *tencent.Provider
-	sink *streamtest.Recorder
+	sink *sinktest.Recorder
 	h    http.Handler
 	reg  *prometheus.Registry
 	api  *fakeAPI
@@ -42,7 +42,7 @@ func newHarness(t *testing.T) *harness {
 	if err != nil {
 		t.Fatal(err)
 	}
-	sink := &streamtest.Recorder{}
+	sink := &sinktest.Recorder{}
 	return &harness{p: p, sink: sink, h: p.Callbacks(sink), reg: reg, api: api}
 }
 

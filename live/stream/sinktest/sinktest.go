@@ -1,5 +1,5 @@
-// Package streamtest has a recording stream.Sink for the providers' tests.
-package streamtest
+// Package sinktest has a recording stream.Sink for the providers' tests.
+package sinktest
 
 import (
 	"context"
