@@ -99,6 +99,13 @@ func runEndToEnd(t *testing.T, tools e2eTools, next stream.Sink, streams e2eStre
 			if code := httpStatus(t, forged); code != http.StatusForbidden {
 				t.Errorf("HLS with a forged token: status %d, want 403", code)
 			}
+			stale, err := p.PullURLs(name, time.Now().Add(-time.Second))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if code := httpStatus(t, stale.HLS); code != http.StatusGone {
+				t.Errorf("HLS with an expired token: status %d, want 410", code)
+			}
 			if err := ff.wait(20 * time.Second); err != nil {
 				t.Fatalf("ffmpeg: %v\n%s", err, ff.output())
 			}
