@@ -107,3 +107,10 @@ func (s *servers) stopMerges(t *testing.T, db string) {
 		}
 	}
 }
+
+// uniq returns uniqExact(event_id) of db.events.
+func (s *servers) uniq(t *testing.T, db string) uint64 {
+	t.Helper()
+	_, u := s.counts(t, db)
+	return u
+}
