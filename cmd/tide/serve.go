@@ -24,6 +24,7 @@ type serveConfig struct {
 	partitions int
 	pyroscope  string
 	adminKeys  []string // raw API keys accepted as admin (the demo's own traffic)
+	rateExempt string   // default of TIDE_RATE_LIMIT_EXEMPT (the demo: loopback)
 }
 
 // runServe is `tide serve`: the RPC server (Track, and the services mounted
@@ -68,7 +69,7 @@ func newServer(ctx context.Context, log *slog.Logger, cfg serveConfig) (srv *ser
 	}
 	srv = serving.New(serving.WithLogger(log), serving.WithPyroscope(cfg.pyroscope),
 		serving.WithReadyCheck("kafka", producer.Ping))
-	if err := setupAuth(ctx, log, srv, cfg.adminKeys...); err != nil { // serve_auth.go: AuthService, auth and rate limits for every service
+	if err := setupAuth(ctx, log, srv, cfg); err != nil { // serve_auth.go: AuthService, auth and rate limits for every service
 		producer.Close()
 		return nil, nil, err
 	}
