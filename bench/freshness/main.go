@@ -242,7 +242,7 @@ func produce(ctx context.Context, kcl *kgo.Client, topic string, e *tidev1.Event
 		panic(err)
 	}
 	marker := e.RoomId == markerRoom
-	kcl.Produce(ctx, &kgo.Record{Topic: topic, Key: ingest.Key(e), Value: b}, func(r *kgo.Record, err error) {
+	kcl.Produce(ctx, &kgo.Record{Topic: topic, Key: ingest.Key(e), Value: b, Headers: ingest.ProducerHeaders(ingest.ProducerServer)}, func(r *kgo.Record, err error) {
 		if err != nil {
 			fmt.Fprintln(os.Stderr, "produce:", err)
 			return

@@ -192,7 +192,7 @@ func produce(ctx context.Context, kcl *kgo.Client, topic string, keys, values []
 	errc := make(chan error, 1)
 	p := progress("produced", len(values))
 	for i, v := range values {
-		kcl.Produce(ctx, &kgo.Record{Topic: topic, Key: keys[i], Value: v}, func(_ *kgo.Record, err error) {
+		kcl.Produce(ctx, &kgo.Record{Topic: topic, Key: keys[i], Value: v, Headers: ingest.ProducerHeaders(ingest.ProducerServer)}, func(_ *kgo.Record, err error) {
 			if err != nil {
 				select {
 				case errc <- err:

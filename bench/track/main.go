@@ -103,7 +103,7 @@ func run(ctx context.Context, brokers []string, duration time.Duration, concurre
 			if err != nil {
 				return err
 			}
-			rs[i] = &kgo.Record{Topic: topic, Key: ingest.Key(e), Value: v}
+			rs[i] = &kgo.Record{Topic: topic, Key: ingest.Key(e), Value: v, Headers: ingest.ProducerHeaders(ingest.ProducerTrack)}
 		}
 		return producer.ProduceSync(ctx, rs...).FirstErr()
 	})
