@@ -242,8 +242,12 @@ func (s *Store) applyRoom(id string, e *tidev1.Event, typ tidev1.EventType, t, w
 	sh, r, _ := s.rooms.lockGet(id)
 	r.win.add(t, wm, us)
 	r.last = max(r.last, t)
-	owner := r.merchant // an end does not get to say whose room it is
-	if m := e.GetMerchantId(); m != "" && m != r.merchant && typ != tidev1.EventType_EVENT_TYPE_STREAM_END {
+	// Whose room it is: the platform's STREAM_START says; any other event
+	// only names a room not known yet (a viewer's event carries the merchant
+	// id its client chose, and must not re-own a room or block its end).
+	owner := r.merchant
+	if m := e.GetMerchantId(); m != "" && m != r.merchant &&
+		(typ == tidev1.EventType_EVENT_TYPE_STREAM_START || (r.merchant == "" && typ != tidev1.EventType_EVENT_TYPE_STREAM_END)) {
 		r.merchant = strings.Clone(m)
 	}
 	timeout := s.cfg.viewerTimeout

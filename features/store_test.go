@@ -406,23 +406,30 @@ func TestStreamEndNeedsTheLiveSession(t *testing.T) {
 		start    *tidev1.Event // nil: the room was never seen live
 		end      *tidev1.Event
 		wantLive bool
+		// the merchant_id a viewer's event in the room names (its client chose it)
+		viewerNames string
 	}{
-		{"own session", start("m", "s1"), end("m", "s1"), false},
-		{"own session, no merchant on the end", start("m", "s1"), end("", "s1"), false},
-		{"empty session id", start("m", "s1"), end("m", ""), true},
-		{"empty session id and merchant", start("m", "s1"), end("", ""), true},
-		{"another session", start("m", "s1"), end("m", "s0"), true},
-		{"another merchant, same session id", start("m", "s1"), end("m2", "s1"), true},
-		{"another merchant, empty session id", start("m", "s1"), end("m2", ""), true},
-		{"start without a session, end without one", start("m", ""), end("m", ""), false},
-		{"start without a session, end of a named one", start("m", ""), end("m", "s1"), true},
-		{"never live: the end is recorded", nil, end("m", "s1"), false},
+		{"own session", start("m", "s1"), end("m", "s1"), false, ""},
+		{"own session, no merchant on the end", start("m", "s1"), end("", "s1"), false, ""},
+		{"empty session id", start("m", "s1"), end("m", ""), true, ""},
+		{"empty session id and merchant", start("m", "s1"), end("", ""), true, ""},
+		{"another session", start("m", "s1"), end("m", "s0"), true, ""},
+		{"another merchant, same session id", start("m", "s1"), end("m2", "s1"), true, ""},
+		{"another merchant, empty session id", start("m", "s1"), end("m2", ""), true, ""},
+		{"start without a session, end without one", start("m", ""), end("m", ""), false, ""},
+		{"start without a session, end of a named one", start("m", ""), end("m", "s1"), true, ""},
+		{"never live: the end is recorded", nil, end("m", "s1"), false, ""},
+		// a viewer's event naming another merchant does not re-own the room
+		{"own session after a viewer named m2", start("m", "s1"), end("m", "s1"), false, "m2"},
+		{"session-less end after a viewer named m2", start("m", "s1"), end("m2", ""), true, "m2"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			s := NewStore()
 			if c.start != nil {
 				s.Apply(c.start)
-				s.Apply(mk(tidev1.EventType_EVENT_TYPE_ROOM_ENTER, time.Second, func(e *tidev1.Event) { e.RoomId, e.UserId = "r", "viewer" }))
+				s.Apply(mk(tidev1.EventType_EVENT_TYPE_ROOM_ENTER, time.Second, func(e *tidev1.Event) {
+					e.RoomId, e.UserId, e.MerchantId = "r", "viewer", c.viewerNames
+				}))
 			}
 			s.Apply(c.end)
 			f := s.Room("r")
