@@ -98,11 +98,15 @@ func CheckSender(s Sender, t tidev1.EventType) error {
 	if MaySend(s, t) {
 		return nil
 	}
-	by := provenance[t].producer
-	if by == "" {
-		by = "the server"
+	return &FieldError{"type", fmt.Sprintf("%s events are produced by %s, never sent by %ss", TypeName(t), producedBy(t), s)}
+}
+
+// producedBy names who produces events of type t, for messages.
+func producedBy(t tidev1.EventType) string {
+	if by := provenance[t].producer; by != "" {
+		return by
 	}
-	return &FieldError{"type", fmt.Sprintf("%s events are produced by %s, never sent by %ss", TypeName(t), by, s)}
+	return "the server"
 }
 
 // ProducerHeader is the Kafka record header naming which part of tide made
@@ -162,15 +166,11 @@ func CheckRecord(headers []kgo.RecordHeader, t tidev1.EventType) error {
 		return nil
 	case ProducerTrack, "":
 		if ServerOnly(t) {
-			by := provenance[t].producer
-			if by == "" {
-				by = "the server"
-			}
 			from := "Track"
 			if producer == "" {
 				from = "a record without a " + ProducerHeader + " header"
 			}
-			return &FieldError{"type", fmt.Sprintf("%s events are produced by %s only, not by %s", TypeName(t), by, from)}
+			return &FieldError{"type", fmt.Sprintf("%s events are produced by %s only, not by %s", TypeName(t), producedBy(t), from)}
 		}
 		return nil
 	}
