@@ -37,6 +37,16 @@
 // room_minute_exact keeps sets of event ids rather than sums. How to read each
 // table is in the doc comment of package chschema.
 //
+// # Provenance
+//
+// provenance.go is the one table of who may send which event type: users,
+// merchants (for their own merchant id) and admins send behaviour, through
+// Track only; money, state and attribution (gifts, orders, streams, product
+// changes, exposures) come from the server alone. Every record on the events
+// topic names its producer in the ProducerHeader (TrackRecord, ServerRecord);
+// a record of a server-only type whose producer is not the server, or that
+// names none, does not validate (CheckRecord) and goes to dead letters.
+//
 // Records that do not decode or do not validate go to the dead-letter topic
 // with the reason and their origin in headers (HeaderReason, …). Dead-letter
 // produce is asynchronous and never holds up the healthy stream.
