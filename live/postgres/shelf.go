@@ -112,3 +112,24 @@ func (r *Registry) Reviews(ctx context.Context) ([]live.Review, error) {
 		return v, err
 	})
 }
+
+// Shelves returns every room's shelf, in the merchants' order, by room.
+func (r *Registry) Shelves(ctx context.Context) (map[string][]live.ShelfLine, error) {
+	rows, err := r.pool.Query(ctx, `SELECT room_id, product_id, position, explaining FROM live_shelf_lines ORDER BY room_id, position`)
+	if err != nil {
+		return nil, fmt.Errorf("live registry: shelves: %w", err)
+	}
+	lines, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (live.ShelfLine, error) {
+		var l live.ShelfLine
+		err := row.Scan(&l.RoomID, &l.ProductID, &l.Position, &l.Explaining)
+		return l, err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("live registry: shelves: %w", err)
+	}
+	out := map[string][]live.ShelfLine{}
+	for _, l := range lines {
+		out[l.RoomID] = append(out[l.RoomID], l)
+	}
+	return out, nil
+}

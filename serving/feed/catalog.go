@@ -14,6 +14,10 @@ type RoomInfo struct {
 	MerchantID string // the anchor
 	Category   string // the room's main category, for diversity and category affinity
 	Title      string
+	// The card's cover, anchor and the signed, expiring pull URLs of the
+	// stream on air (set by the room registry's loader; empty otherwise).
+	CoverURL, AnchorName string
+	PullFLV, PullHLS     string
 }
 
 // ProductInfo is what the feed knows of a product besides its online features.
@@ -23,6 +27,7 @@ type ProductInfo struct {
 	Category   string
 	Title      string
 	PriceFen   int64
+	ImageURL   string // the cover image of the card
 }
 
 // Announcement is a scheduled live session (预告) of a room.
