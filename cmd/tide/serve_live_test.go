@@ -132,6 +132,14 @@ func TestServeLiveRoomReachesTheFeed(t *testing.T) {
 		card.LiveSessionId != sid {
 		t.Fatalf("room card %v", card)
 	}
+	prods, err := fc.Products(ctx, connect.NewRequest(&tidev1.ProductsRequest{RoomId: roomID}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ps := prods.Msg.Items; len(ps) != 1 || ps[0].ProductId != "p1" || ps[0].Title != "羊绒大衣" || ps[0].PriceFen != 59900 ||
+		ps[0].ImageUrl != "https://img.test/p1.jpg" {
+		t.Fatalf("room's products in the feed: %v", ps)
+	}
 	if _, err := lc.EndSession(ctx, connect.NewRequest(&tidev1.EndSessionRequest{SessionId: sid})); err != nil {
 		t.Fatal(err)
 	}
