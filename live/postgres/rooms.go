@@ -127,7 +127,9 @@ func (r *Registry) ScheduleSession(ctx context.Context, merchantID, roomID strin
 	if err != nil {
 		return live.Session{}, err
 	}
-	s := live.Session{ID: id, RoomID: roomID, MerchantID: merchantID, ScheduledStart: start.UTC(), ScheduledEnd: end.UTC(),
+	// PostgreSQL keeps microseconds: the session returned is the one stored.
+	s := live.Session{ID: id, RoomID: roomID, MerchantID: merchantID,
+		ScheduledStart: start.UTC().Truncate(time.Microsecond), ScheduledEnd: end.UTC().Truncate(time.Microsecond),
 		State: live.StateScheduled, Provider: r.providerName(), Stream: id, UpdatedAt: now}
 	err = r.tx(ctx, func(tx pgx.Tx) error {
 		if _, err := lockRoom(ctx, tx, merchantID, roomID); err != nil {
