@@ -73,8 +73,9 @@ func demoRoom(i int, r livesim.Room) live.Room {
 		AnchorName: fmt.Sprintf("主播%d号", i+1), CoverURL: "https://img.tide.test/rooms/" + r.ID + ".jpg"}
 }
 
-// divert applies b's stream starts and ends to the registry and returns
-// the other events, for Track.
+// divert applies b's stream starts (with the session's shelf) and ends to
+// the registry and returns the other events, for Track. It must run in the
+// simulation's goroutine (sim.Run's emit), which it reads.
 func (d *demoLive) divert(ctx context.Context, b []*tidev1.Event) []*tidev1.Event {
 	out := b[:0:0]
 	for _, e := range b {
@@ -84,6 +85,11 @@ func (d *demoLive) divert(ctx context.Context, b []*tidev1.Event) []*tidev1.Even
 			kind = stream.KindPublish
 			if err := d.schedule(ctx, e); err != nil {
 				d.log.Warn("demo: schedule a simulated session", "session", e.GetLiveSessionId(), "err", err)
+			}
+			// The session's shelf, read now: divert runs in the simulation's
+			// goroutine, right after the batch with the start was made.
+			if _, err := d.reg.SetShelf(ctx, e.GetMerchantId(), e.GetRoomId(), d.sim.Lineup(e.GetRoomId())); err != nil {
+				d.log.Warn("demo: shelf of a simulated session", "room", e.GetRoomId(), "err", err)
 			}
 		case tidev1.EventType_EVENT_TYPE_STREAM_END:
 			kind = stream.KindDisconnect

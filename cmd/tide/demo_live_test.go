@@ -29,15 +29,15 @@ func TestDemoLiveDivertsStreamEvents(t *testing.T) {
 	if err != nil || len(rooms) != len(sim.Rooms()) || rooms[0].Title == "" || rooms[0].AnchorName == "" {
 		t.Fatalf("registry rooms %d (sim %d), first %+v, %v", len(rooms), len(sim.Rooms()), rooms, err)
 	}
-	var w livesim.Window
-	for _, r := range sim.Rooms() {
-		if ws := sim.Windows(r.ID, sim.Now(), sim.Now().Add(24*time.Hour)); len(ws) > 0 {
-			w = ws[len(ws)-1]
+	var w livesim.Window // a session live at the start: its shelf is set
+	for _, r := range sim.LiveRooms(sim.Now()) {
+		if ws := sim.Windows(r, sim.Now(), sim.Now().Add(time.Second)); len(ws) > 0 && len(sim.Lineup(r)) > 0 {
+			w = ws[0]
 			break
 		}
 	}
 	if w.LiveSessionID == "" {
-		t.Fatal("the simulation schedules no session in a day")
+		t.Fatal("no room of the simulation is live with a shelf at its start")
 	}
 	s, err := dl.reg.Session(ctx, w.LiveSessionID)
 	if err != nil || !s.ScheduledStart.Equal(w.Start) {
@@ -55,6 +55,10 @@ func TestDemoLiveDivertsStreamEvents(t *testing.T) {
 	}
 	if s, _ := dl.reg.Session(ctx, w.LiveSessionID); s.State != live.StateLive {
 		t.Fatalf("after the simulated start: %s", s.State)
+	}
+	shelf, err := dl.reg.Shelf(ctx, w.RoomID)
+	if want := sim.Lineup(w.RoomID); err != nil || len(shelf) != len(want) || shelf[0].ProductID != want[0] {
+		t.Fatalf("shelf %v, %v; the simulation's lineup is %v", shelf, err, want)
 	}
 	dl.divert(ctx, []*tidev1.Event{ev(tidev1.EventType_EVENT_TYPE_STREAM_END, w.End, "e3")})
 	if s, _ := dl.reg.Session(ctx, w.LiveSessionID); s.State != live.StateEnded {
