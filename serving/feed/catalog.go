@@ -15,7 +15,8 @@ type RoomInfo struct {
 	Category   string // the room's main category, for diversity and category affinity
 	Title      string
 	// The card's cover, anchor and the signed, expiring pull URLs of the
-	// stream on air (set by the room registry's loader; empty otherwise).
+	// room's current stream (set by the room registry's loader; shown on
+	// live cards only).
 	CoverURL, AnchorName string
 	PullFLV, PullHLS     string
 }

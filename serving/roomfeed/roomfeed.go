@@ -1,7 +1,7 @@
 // Package roomfeed keeps a feed's catalog (serving/feed.Catalog) in step
 // with the room registry (live/postgres) and the product catalog
 // (commerce/postgres): room cards (title, cover, anchor, category, signed
-// pull URLs of the stream on air), 预告 from the schedule, shelves in the
+// pull URLs of the room's current stream), 预告 from the schedule, shelves in the
 // merchant's order, and the shelf products' cards (title, price, image).
 //
 // Which rooms are live is not its job: the feed learns that from the
@@ -80,13 +80,17 @@ func (s *Syncer) Load(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	onAir := map[string]live.Session{}
+	// The stream whose pull URLs a room's card carries: the session on air,
+	// else the next scheduled one, so the card has them the moment the
+	// feed learns (from Kafka) that the room went live. The feed shows pull
+	// URLs on live cards only.
+	current := map[string]live.Session{}
 	var schedule []feed.Announcement
-	for _, a := range active {
-		switch {
-		case a.State.OnAir():
-			onAir[a.RoomID] = a
-		case a.State == live.StateScheduled:
+	for _, a := range active { // by scheduled start
+		if c, ok := current[a.RoomID]; a.State.OnAir() || !ok || (!c.State.OnAir() && a.ScheduledStart.Before(c.ScheduledStart)) {
+			current[a.RoomID] = a
+		}
+		if a.State == live.StateScheduled {
 			schedule = append(schedule, feed.Announcement{RoomID: a.RoomID, LiveSessionID: a.ID, Start: a.ScheduledStart, End: a.ScheduledEnd})
 		}
 	}
@@ -95,7 +99,7 @@ func (s *Syncer) Load(ctx context.Context) error {
 	for _, r := range rooms {
 		info := feed.RoomInfo{ID: r.ID, MerchantID: r.MerchantID, Category: r.Category, Title: r.Title,
 			CoverURL: r.CoverURL, AnchorName: r.AnchorName}
-		if sess, ok := onAir[r.ID]; ok && prov != nil {
+		if sess, ok := current[r.ID]; ok && prov != nil {
 			pull, err := prov.PullURLs(sess.Stream, exp)
 			if err != nil {
 				return fmt.Errorf("roomfeed: pull URLs of %s: %w", sess.ID, err)

@@ -17,8 +17,8 @@ import (
 	"github.com/tide-live/tide/serving/roomfeed"
 )
 
-// Load puts the registry in the catalog: cards, pull URLs only while on
-// air, 预告, shelves in order with their products' cards; Run follows a
+// Load puts the registry in the catalog: cards with the pull URLs of the
+// current session, 预告, shelves in order with their products' cards; Run follows a
 // change without a restart.
 func TestLoadAndFollow(t *testing.T) {
 	store, dsn := pgtest.Store(t)
@@ -62,8 +62,8 @@ func TestLoadAndFollow(t *testing.T) {
 		!strings.Contains(r.PullFLV, s1.Stream) || !strings.Contains(r.PullHLS, ".m3u8") {
 		t.Fatalf("on-air room card %+v", r)
 	}
-	if r, _ := cat.Room(later.ID); r.PullFLV != "" || r.Title != "预告" {
-		t.Fatalf("scheduled room card %+v (no pull URL before the push)", r)
+	if r, _ := cat.Room(later.ID); !strings.Contains(r.PullFLV, s2.Stream) || r.Title != "预告" {
+		t.Fatalf("scheduled room card %+v (pull URLs of its next session, ready for when it goes live)", r)
 	}
 	up := cat.Upcoming(now, now.Add(24*time.Hour))
 	if len(up) != 1 || up[0].LiveSessionID != s2.ID || !up[0].Start.Equal(s2.ScheduledStart) {
