@@ -216,7 +216,7 @@ func (l Limits) pairs(field string, m map[string]string, max int) error {
 func Viewer(t tidev1.EventType) bool {
 	switch t {
 	case tidev1.EventType_EVENT_TYPE_STREAM_START, tidev1.EventType_EVENT_TYPE_STREAM_END,
-		tidev1.EventType_EVENT_TYPE_PRODUCT_CHANGED:
+		tidev1.EventType_EVENT_TYPE_PRODUCT_CHANGED, tidev1.EventType_EVENT_TYPE_ROOM_CHANGED:
 		return false
 	}
 	return true

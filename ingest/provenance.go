@@ -80,6 +80,7 @@ var provenance = map[tidev1.EventType]provenanceRule{
 	tidev1.EventType_EVENT_TYPE_STREAM_START:        {senders: SenderServer, producer: "the room registry's outbox"},
 	tidev1.EventType_EVENT_TYPE_STREAM_END:          {senders: SenderServer, producer: "the room registry's outbox"},
 	tidev1.EventType_EVENT_TYPE_PRODUCT_CHANGED:     {senders: SenderServer, producer: "the catalog's outbox"},
+	tidev1.EventType_EVENT_TYPE_ROOM_CHANGED:        {senders: SenderServer, producer: "the room registry's outbox"},
 	tidev1.EventType_EVENT_TYPE_EXPERIMENT_EXPOSURE: {senders: SenderServer, producer: "the server's A/B exposure log"},
 }
 

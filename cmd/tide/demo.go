@@ -139,6 +139,14 @@ func runDemo(ctx context.Context, log *slog.Logger, args []string) error {
 	defer platform.Close()
 	tr := &demoTraffic{client: tidev1connect.NewEventServiceClient(&http.Client{Timeout: 30 * time.Second}, base,
 		connect.WithProtoJSON(), connect.WithInterceptors(bearer(demoKey))), log: log, platform: platform, topic: topic}
+	dl, err := openDemoLive(ctx, log, sim) // demo_live.go: with TIDE_POSTGRES_URL, rooms, 预告 and stream start/end through the registry
+	if err != nil {
+		return err
+	}
+	if dl != nil {
+		defer dl.close()
+		tr.divert = dl.divert
+	}
 	var lp *demoLoop
 	if *loopOn {
 		if lp, err = startDemoLoop(runCtx, log, brokers, topic, sim); err != nil {
@@ -297,6 +305,7 @@ type demoTraffic struct {
 	topic                            string
 	sent, accepted, rejected, failed atomic.Int64
 	reported                         atomic.Bool
+	divert                           func(context.Context, []*tidev1.Event) []*tidev1.Event // takes the events Track must not carry
 	lastSent                         int64
 	lastAt                           time.Duration
 }
@@ -314,6 +323,11 @@ func (d *demoTraffic) run(trafficCtx, ctx context.Context, sim *livesim.Sim, rat
 		})
 	}
 	err := sim.Run(trafficCtx, rate, batch, func(c context.Context, b []*tidev1.Event) error {
+		if d.divert != nil {
+			if b = d.divert(c, b); len(b) == 0 {
+				return nil
+			}
+		}
 		select {
 		case jobs <- b:
 			return nil

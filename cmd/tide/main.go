@@ -30,6 +30,7 @@ func commands() []command {
 		{"demo", "the whole platform in one process with simulated live-room traffic", runDemo},
 		{"eval", "offline evaluation: tide eval ranker|search", runEval},
 		{"import", "import products into the catalog: tide import products FILE", runImport},
+		{"keys", "merchant and admin API keys in PostgreSQL: tide keys create|list|revoke", runKeys},
 		{"ingest", "consume the events topic into ClickHouse (effectively once)", runIngest},
 		{"migrate", "apply the ClickHouse schema migrations", runMigrate},
 		{"rebuild", "rebuild the search index from the catalog: tide rebuild search", runRebuild},

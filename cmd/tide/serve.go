@@ -13,7 +13,9 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/tide-live/tide/ingest"
+	"github.com/tide-live/tide/live/stream"
 	"github.com/tide-live/tide/serving"
+	"github.com/tide-live/tide/serving/feed"
 )
 
 // serveConfig is what `tide serve` and `tide demo` need to run the server.
@@ -26,6 +28,10 @@ type serveConfig struct {
 	adminKeys  []string // raw API keys accepted as admin (the demo's own traffic)
 	rateExempt string   // default of TIDE_RATE_LIMIT_EXEMPT (the demo: loopback)
 	metrics    string   // /metrics listener; empty or "main": on the main listener (serve_http.go)
+	// liveProvider, when set, overrides TIDE_LIVE_PROVIDER (tests);
+	// feedCatalog is the room registry's catalog, set by setupLive.
+	liveProvider stream.Provider
+	feedCatalog  *feed.Catalog
 }
 
 // runServe is `tide serve`: the RPC server (Track, and the services mounted
@@ -77,6 +83,10 @@ func newServer(ctx context.Context, log *slog.Logger, cfg serveConfig) (srv *ser
 	srv = serving.New(append(httpOpts, serving.WithLogger(log), serving.WithPyroscope(cfg.pyroscope),
 		serving.WithReadyCheck("kafka", producer.Ping))...)
 	if err := setupAuth(ctx, log, srv, cfg); err != nil { // serve_auth.go: AuthService, auth and rate limits for every service
+		producer.Close()
+		return nil, nil, err
+	}
+	if cfg.feedCatalog, err = setupLive(ctx, log, srv, cfg); err != nil { // serve_live.go: LiveService, callbacks, outbox relay, room cards
 		producer.Close()
 		return nil, nil, err
 	}

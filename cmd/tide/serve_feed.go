@@ -49,6 +49,9 @@ func startFeed(ctx context.Context, log *slog.Logger, srv *serving.Server, produ
 		return nil, fmt.Errorf("TIDE_FEED_REPLAY: %w", err)
 	}
 	opts := []feed.Option{feed.WithRegistry(srv.Registry()), feed.WithLogger(log)}
+	if cfg.feedCatalog != nil { // room cards, 预告 and shelves from the room registry (serve_live.go)
+		opts = append(opts, feed.WithCatalog(cfg.feedCatalog))
+	}
 	var a *experiment.Assigner
 	for _, m := range []struct {
 		env string

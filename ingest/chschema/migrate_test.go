@@ -47,6 +47,8 @@ func idempotent(m Migration, q string) bool {
 	switch {
 	case strings.Contains(q, "IF NOT EXISTS"), strings.HasPrefix(q, "DROP TABLE IF EXISTS "):
 		return true
+	case strings.Contains(q, "MODIFY COLUMN"): // to a given type: idempotent by itself (0005)
+		return true
 	case strings.HasPrefix(q, "INSERT INTO "):
 		return strings.Contains(m.SQL, "\n-- backfill: idempotent.")
 	}
@@ -124,5 +126,12 @@ func TestMigrateConcurrentAndIdempotent(t *testing.T) {
 	}
 	if old != 0 {
 		t.Errorf("the inexact room_minute of 0003 is still there (%d tables and views)", old)
+	}
+	var typ string
+	if err := conn.QueryRow(ctx, "SELECT type FROM system.columns WHERE database = ? AND table = 'events' AND name = 'type'", db).Scan(&typ); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(typ, "'room_changed' = 22") {
+		t.Errorf("events.type is %s, without room_changed (0005)", typ)
 	}
 }

@@ -256,3 +256,18 @@ func (s *Sim) Users() []string {
 	}
 	return out
 }
+
+// Lineup lists the products on a room's shelf (小黄车) for its current or
+// last session, in shelf order; nil for an unknown room or one not yet live.
+func (s *Sim) Lineup(roomID string) []string {
+	r, ok := s.roomByID[roomID]
+	if !ok {
+		return nil
+	}
+	rm := &s.rooms[r]
+	out := make([]string, len(rm.lineup))
+	for i, p := range rm.lineup {
+		out[i] = s.products[p].id
+	}
+	return out
+}

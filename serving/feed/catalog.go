@@ -14,6 +14,11 @@ type RoomInfo struct {
 	MerchantID string // the anchor
 	Category   string // the room's main category, for diversity and category affinity
 	Title      string
+	// The card's cover, anchor and the signed, expiring pull URLs of the
+	// room's current stream (set by the room registry's loader; shown on
+	// live cards only).
+	CoverURL, AnchorName string
+	PullFLV, PullHLS     string
 }
 
 // ProductInfo is what the feed knows of a product besides its online features.
@@ -23,6 +28,7 @@ type ProductInfo struct {
 	Category   string
 	Title      string
 	PriceFen   int64
+	ImageURL   string // the cover image of the card
 }
 
 // Announcement is a scheduled live session (预告) of a room.

@@ -86,7 +86,7 @@ func (r *run) page(noDiversity bool, check func(c *cand) bool) (more bool) {
 // unplaced one if none within the lookahead does; -1 when list is used up.
 func (r *run) pick(next *int, list []int32, noDiversity bool) int32 {
 	sc := r.sc
-	isOrder := len(list) > 0 && &list[0] == &sc.order[0]
+	isOrder := len(list) > 0 && len(sc.order) > 0 && &list[0] == &sc.order[0] // order may be empty while pins are not
 	for *next < len(list) && r.at(list, *next, isOrder).placed {
 		*next++
 	}

@@ -194,6 +194,9 @@ func (r *run) productItems(explain bool, room string) []*tidev1.ProductItem {
 		if room != "" {
 			it.RoomId = room
 		}
+		if info, ok := r.s.catalog.Product(e.id); ok {
+			it.Title, it.PriceFen, it.ImageUrl = info.Title, info.PriceFen, info.ImageURL
+		}
 		it.Position = int32(r.cur.offset + k)
 		if explain {
 			it.Reasons, it.Score = r.reasons(c), c.score

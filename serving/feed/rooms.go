@@ -159,6 +159,12 @@ func (r *run) roomItems(explain bool) []*tidev1.RoomItem {
 		it := &backing[k]
 		it.RoomId, it.MerchantId, it.Category = e.id, e.merchant, e.category
 		it.StartsAt, it.Position = e.startsAt, int32(r.cur.offset+k)
+		if info, ok := r.s.catalog.Room(e.id); ok {
+			it.Title, it.CoverUrl, it.AnchorName = info.Title, info.CoverURL, info.AnchorName
+			if !e.upcoming {
+				it.PullFlv, it.PullHls = info.PullFLV, info.PullHLS
+			}
+		}
 		if e.upcoming {
 			it.Status, it.LiveSessionId = tidev1.RoomStatus_ROOM_STATUS_UPCOMING, e.session
 		} else {

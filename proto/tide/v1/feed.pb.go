@@ -327,7 +327,15 @@ type RoomItem struct {
 	// Why it was chosen (with explain).
 	Reasons []*Reason `protobuf:"bytes,9,rep,name=reasons,proto3" json:"reasons,omitempty"`
 	// The final ranking score (with explain); only orders one response.
-	Score         float64 `protobuf:"fixed64,10,opt,name=score,proto3" json:"score,omitempty"`
+	Score float64 `protobuf:"fixed64,10,opt,name=score,proto3" json:"score,omitempty"`
+	// The room's card, from the room registry (LiveService); empty when the
+	// room is not registered.
+	Title      string `protobuf:"bytes,11,opt,name=title,proto3" json:"title,omitempty"`
+	CoverUrl   string `protobuf:"bytes,12,opt,name=cover_url,json=coverUrl,proto3" json:"cover_url,omitempty"`
+	AnchorName string `protobuf:"bytes,13,opt,name=anchor_name,json=anchorName,proto3" json:"anchor_name,omitempty"`
+	// Signed, expiring play addresses of a live room's stream (HTTP-FLV, HLS).
+	PullFlv       string `protobuf:"bytes,14,opt,name=pull_flv,json=pullFlv,proto3" json:"pull_flv,omitempty"`
+	PullHls       string `protobuf:"bytes,15,opt,name=pull_hls,json=pullHls,proto3" json:"pull_hls,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -430,6 +438,41 @@ func (x *RoomItem) GetScore() float64 {
 		return x.Score
 	}
 	return 0
+}
+
+func (x *RoomItem) GetTitle() string {
+	if x != nil {
+		return x.Title
+	}
+	return ""
+}
+
+func (x *RoomItem) GetCoverUrl() string {
+	if x != nil {
+		return x.CoverUrl
+	}
+	return ""
+}
+
+func (x *RoomItem) GetAnchorName() string {
+	if x != nil {
+		return x.AnchorName
+	}
+	return ""
+}
+
+func (x *RoomItem) GetPullFlv() string {
+	if x != nil {
+		return x.PullFlv
+	}
+	return ""
+}
+
+func (x *RoomItem) GetPullHls() string {
+	if x != nil {
+		return x.PullHls
+	}
+	return ""
 }
 
 // ProductsRequest asks for one page of products.
@@ -584,9 +627,13 @@ type ProductItem struct {
 	// A live room selling it now, if any.
 	RoomId string `protobuf:"bytes,4,opt,name=room_id,json=roomId,proto3" json:"room_id,omitempty"`
 	// Position in the feed, from 0, counted across pages.
-	Position      int32     `protobuf:"varint,5,opt,name=position,proto3" json:"position,omitempty"`
-	Reasons       []*Reason `protobuf:"bytes,6,rep,name=reasons,proto3" json:"reasons,omitempty"`
-	Score         float64   `protobuf:"fixed64,7,opt,name=score,proto3" json:"score,omitempty"`
+	Position int32     `protobuf:"varint,5,opt,name=position,proto3" json:"position,omitempty"`
+	Reasons  []*Reason `protobuf:"bytes,6,rep,name=reasons,proto3" json:"reasons,omitempty"`
+	Score    float64   `protobuf:"fixed64,7,opt,name=score,proto3" json:"score,omitempty"`
+	// The product's card, from the catalog.
+	Title         string `protobuf:"bytes,8,opt,name=title,proto3" json:"title,omitempty"`
+	PriceFen      int64  `protobuf:"varint,9,opt,name=price_fen,json=priceFen,proto3" json:"price_fen,omitempty"`
+	ImageUrl      string `protobuf:"bytes,10,opt,name=image_url,json=imageUrl,proto3" json:"image_url,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -668,6 +715,27 @@ func (x *ProductItem) GetScore() float64 {
 		return x.Score
 	}
 	return 0
+}
+
+func (x *ProductItem) GetTitle() string {
+	if x != nil {
+		return x.Title
+	}
+	return ""
+}
+
+func (x *ProductItem) GetPriceFen() int64 {
+	if x != nil {
+		return x.PriceFen
+	}
+	return 0
+}
+
+func (x *ProductItem) GetImageUrl() string {
+	if x != nil {
+		return x.ImageUrl
+	}
+	return ""
 }
 
 // SimilarRequest names exactly one room or one product.
@@ -880,7 +948,7 @@ const file_tide_v1_feed_proto_rawDesc = "" +
 	"\vexperiments\x18\x04 \x03(\v2'.tide.v1.RoomsResponse.ExperimentsEntryR\vexperiments\x1a>\n" +
 	"\x10ExperimentsEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
-	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"\xc9\x02\n" +
+	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"\xd3\x03\n" +
 	"\bRoomItem\x12\x17\n" +
 	"\aroom_id\x18\x01 \x01(\tR\x06roomId\x12\x1f\n" +
 	"\vmerchant_id\x18\x02 \x01(\tR\n" +
@@ -893,7 +961,13 @@ const file_tide_v1_feed_proto_rawDesc = "" +
 	"\bposition\x18\b \x01(\x05R\bposition\x12)\n" +
 	"\areasons\x18\t \x03(\v2\x0f.tide.v1.ReasonR\areasons\x12\x14\n" +
 	"\x05score\x18\n" +
-	" \x01(\x01R\x05score\"y\n" +
+	" \x01(\x01R\x05score\x12\x14\n" +
+	"\x05title\x18\v \x01(\tR\x05title\x12\x1b\n" +
+	"\tcover_url\x18\f \x01(\tR\bcoverUrl\x12\x1f\n" +
+	"\vanchor_name\x18\r \x01(\tR\n" +
+	"anchorName\x12\x19\n" +
+	"\bpull_flv\x18\x0e \x01(\tR\apullFlv\x12\x19\n" +
+	"\bpull_hls\x18\x0f \x01(\tR\apullHls\"y\n" +
 	"\x0fProductsRequest\x12\x1b\n" +
 	"\tpage_size\x18\x01 \x01(\x05R\bpageSize\x12\x16\n" +
 	"\x06cursor\x18\x02 \x01(\tR\x06cursor\x12\x18\n" +
@@ -908,7 +982,7 @@ const file_tide_v1_feed_proto_rawDesc = "" +
 	"\vexperiments\x18\x04 \x03(\v2*.tide.v1.ProductsResponse.ExperimentsEntryR\vexperiments\x1a>\n" +
 	"\x10ExperimentsEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
-	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"\xdf\x01\n" +
+	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"\xaf\x02\n" +
 	"\vProductItem\x12\x1d\n" +
 	"\n" +
 	"product_id\x18\x01 \x01(\tR\tproductId\x12\x1f\n" +
@@ -918,7 +992,11 @@ const file_tide_v1_feed_proto_rawDesc = "" +
 	"\aroom_id\x18\x04 \x01(\tR\x06roomId\x12\x1a\n" +
 	"\bposition\x18\x05 \x01(\x05R\bposition\x12)\n" +
 	"\areasons\x18\x06 \x03(\v2\x0f.tide.v1.ReasonR\areasons\x12\x14\n" +
-	"\x05score\x18\a \x01(\x01R\x05score\"\x7f\n" +
+	"\x05score\x18\a \x01(\x01R\x05score\x12\x14\n" +
+	"\x05title\x18\b \x01(\tR\x05title\x12\x1b\n" +
+	"\tprice_fen\x18\t \x01(\x03R\bpriceFen\x12\x1b\n" +
+	"\timage_url\x18\n" +
+	" \x01(\tR\bimageUrl\"\x7f\n" +
 	"\x0eSimilarRequest\x12\x17\n" +
 	"\aroom_id\x18\x01 \x01(\tR\x06roomId\x12\x1d\n" +
 	"\n" +

@@ -1,0 +1,204 @@
+// Package roomfeed keeps a feed's catalog (serving/feed.Catalog) in step
+// with the room registry (live/postgres) and the product catalog
+// (commerce/postgres): room cards (title, cover, anchor, category, signed
+// pull URLs of the room's current stream), 预告 from the schedule, shelves in the
+// merchant's order, and the shelf products' cards (title, price, image).
+//
+// Which rooms are live is not its job: the feed learns that from the
+// stream_start / stream_end events the registry publishes through the
+// outbox. A Syncer reloads when the registry's outbox NOTIFY says something
+// changed (debounced), and at least every refresh interval so that pull
+// URLs are re-signed before they expire.
+package roomfeed
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/tide-live/tide/commerce"
+	"github.com/tide-live/tide/ingest/outbox"
+	"github.com/tide-live/tide/live"
+	"github.com/tide-live/tide/live/postgres"
+	"github.com/tide-live/tide/serving/feed"
+)
+
+// Products is where shelf products' cards are read (commerce/postgres.Store).
+type Products interface {
+	Products(ctx context.Context, ids []string) ([]commerce.Product, error)
+}
+
+// Syncer loads the registry into a feed catalog and follows its changes.
+type Syncer struct {
+	reg      *postgres.Registry
+	products Products
+	cat      *feed.Catalog
+	refresh  time.Duration
+	pullTTL  time.Duration
+	debounce time.Duration
+	log      *slog.Logger
+}
+
+// Option configures a Syncer.
+type Option func(*Syncer)
+
+// WithRefresh sets the longest time between reloads (default 1 min).
+func WithRefresh(d time.Duration) Option { return func(s *Syncer) { s.refresh = d } }
+
+// WithPullTTL sets how long the pull URLs put on cards are valid (default
+// 2h; keep it well above the refresh interval).
+func WithPullTTL(d time.Duration) Option { return func(s *Syncer) { s.pullTTL = d } }
+
+// WithLogger sets the logger (default slog.Default()).
+func WithLogger(l *slog.Logger) Option { return func(s *Syncer) { s.log = l } }
+
+// New returns a Syncer from reg (and products, which may be nil) into cat.
+func New(reg *postgres.Registry, products Products, cat *feed.Catalog, opts ...Option) *Syncer {
+	s := &Syncer{reg: reg, products: products, cat: cat, refresh: time.Minute, pullTTL: 2 * time.Hour,
+		debounce: 50 * time.Millisecond, log: slog.Default()}
+	for _, o := range opts {
+		o(s)
+	}
+	return s
+}
+
+// Load reads every room, the active sessions and the shelves, and puts them
+// in the catalog.
+func (s *Syncer) Load(ctx context.Context) error {
+	rooms, err := s.reg.Rooms(ctx, "")
+	if err != nil {
+		return err
+	}
+	active, err := s.reg.Active(ctx)
+	if err != nil {
+		return err
+	}
+	shelves, err := s.reg.Shelves(ctx)
+	if err != nil {
+		return err
+	}
+	// The stream whose pull URLs a room's card carries: the session on air,
+	// else the next scheduled one, so the card has them the moment the
+	// feed learns (from Kafka) that the room went live. The feed shows pull
+	// URLs on live cards only.
+	current := map[string]live.Session{}
+	var schedule []feed.Announcement
+	for _, a := range active { // by scheduled start
+		if c, ok := current[a.RoomID]; a.State.OnAir() || !ok || (!c.State.OnAir() && a.ScheduledStart.Before(c.ScheduledStart)) {
+			current[a.RoomID] = a
+		}
+		if a.State == live.StateScheduled {
+			schedule = append(schedule, feed.Announcement{RoomID: a.RoomID, LiveSessionID: a.ID, Start: a.ScheduledStart, End: a.ScheduledEnd})
+		}
+	}
+	prov, exp := s.reg.Provider(), time.Now().Add(s.pullTTL)
+	infos := make([]feed.RoomInfo, 0, len(rooms))
+	for _, r := range rooms {
+		info := feed.RoomInfo{ID: r.ID, MerchantID: r.MerchantID, Category: r.Category, Title: r.Title,
+			CoverURL: r.CoverURL, AnchorName: r.AnchorName}
+		if sess, ok := current[r.ID]; ok && prov != nil {
+			pull, err := prov.PullURLs(sess.Stream, exp)
+			if err != nil {
+				return fmt.Errorf("roomfeed: pull URLs of %s: %w", sess.ID, err)
+			}
+			info.PullFLV, info.PullHLS = pull.FLV, pull.HLS
+		}
+		infos = append(infos, info)
+	}
+	var ids []string
+	for _, lines := range shelves {
+		for _, l := range lines {
+			ids = append(ids, l.ProductID)
+		}
+	}
+	if s.products != nil && len(ids) > 0 {
+		ps, err := s.products.Products(ctx, ids)
+		if err != nil {
+			return fmt.Errorf("roomfeed: shelf products: %w", err)
+		}
+		pinfos := make([]feed.ProductInfo, 0, len(ps))
+		for _, p := range ps {
+			pi := feed.ProductInfo{ID: p.ID, MerchantID: p.MerchantID, Category: p.Category, Title: p.Title, PriceFen: p.PriceFen}
+			if len(p.Images) > 0 {
+				pi.ImageURL = p.Images[0]
+			}
+			pinfos = append(pinfos, pi)
+		}
+		s.cat.PutProducts(pinfos...)
+	}
+	s.cat.PutRooms(infos...)
+	for _, r := range rooms {
+		var line []string
+		for _, l := range shelves[r.ID] {
+			line = append(line, l.ProductID)
+		}
+		s.cat.SetLineup(r.ID, line)
+	}
+	s.cat.SetSchedule(schedule)
+	return nil
+}
+
+// Run loads now, then again after every registry change and at least every
+// refresh interval, until ctx ends. Load errors are logged and retried.
+func (s *Syncer) Run(ctx context.Context) {
+	wake := make(chan struct{}, 1)
+	go s.listen(ctx, wake)
+	t := time.NewTicker(s.refresh)
+	defer t.Stop()
+	for {
+		if err := s.Load(ctx); err != nil && ctx.Err() == nil {
+			s.log.Warn("roomfeed: loading the room registry failed; will retry", "err", err)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-wake:
+			time.Sleep(s.debounce) // let a burst of changes land in one reload
+			select {
+			case <-wake:
+			default:
+			}
+		case <-t.C:
+		}
+	}
+}
+
+// listen wakes Run on every outbox NOTIFY (the registry adds its events to
+// the outbox in every change), reconnecting after errors.
+func (s *Syncer) listen(ctx context.Context, wake chan<- struct{}) {
+	for ctx.Err() == nil {
+		err := s.listenOnce(ctx, wake)
+		if ctx.Err() != nil {
+			return
+		}
+		s.log.Warn("roomfeed: LISTEN connection lost; reloading on the timer meanwhile", "err", err)
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(time.Second):
+		}
+	}
+}
+
+func (s *Syncer) listenOnce(ctx context.Context, wake chan<- struct{}) error {
+	conn, err := pgx.ConnectConfig(ctx, s.reg.Pool().Config().ConnConfig.Copy())
+	if err != nil {
+		return err
+	}
+	defer conn.Close(context.WithoutCancel(ctx))
+	if _, err := conn.Exec(ctx, "LISTEN "+pgx.Identifier{outbox.NotifyChannel}.Sanitize()); err != nil {
+		return err
+	}
+	for {
+		if _, err := conn.WaitForNotification(ctx); err != nil {
+			return err
+		}
+		select {
+		case wake <- struct{}{}:
+		default:
+		}
+	}
+}
