@@ -334,3 +334,28 @@ func TestBoundedMemory(t *testing.T) {
 		t.Fatalf("after a day: %+v", s)
 	}
 }
+
+// TestConcurrentReaders reads flags while one goroutine feeds the engine
+// (run with -race).
+func TestConcurrentReaders(t *testing.T) {
+	e := New()
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for i := range 2000 {
+			e.Observe(ev(tClick, int64(i)*sec, u(i%50), "d"+strconv.Itoa(i%7), "r1"))
+		}
+	}()
+	for {
+		select {
+		case <-done:
+			if !e.IsFlagged(KindDevice, "d0") {
+				t.Fatal("d0 (50 accounts over 7 devices) not flagged")
+			}
+			return
+		default:
+			_ = e.Flagged(ev(tClick, 0, "u1", "d1", "r1"))
+			_ = e.RulesOf(KindUser, "u3")
+		}
+	}
+}
