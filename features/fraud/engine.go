@@ -131,6 +131,16 @@ func (e *Engine) RulesOf(k Kind, id string) []Rule {
 	return out
 }
 
+// Restore marks a subject as flagged by rule r without raising a flag (no
+// sink call): a restarted engine restores what fraud_flags holds, so the
+// traffic of subjects flagged before the restart stays excluded.
+func (e *Engine) Restore(k Kind, id string, r Rule) {
+	key := subject{k, strings.Clone(id)}
+	e.fmu.Lock()
+	e.flagged[key] |= 1 << r
+	e.fmu.Unlock()
+}
+
 // Stats reports the engine's counters.
 func (e *Engine) Stats() Stats {
 	e.mu.Lock()

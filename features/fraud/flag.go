@@ -32,6 +32,28 @@ func (k Kind) String() string {
 	return fmt.Sprintf("kind(%d)", uint8(k))
 }
 
+// ParseKind is the kind named s (as Kind.String writes it); ok is false for
+// an unknown name.
+func ParseKind(s string) (k Kind, ok bool) {
+	for _, k := range []Kind{KindUser, KindDevice, KindIP, KindRoom} {
+		if k.String() == s {
+			return k, true
+		}
+	}
+	return 0, false
+}
+
+// ParseRule is the rule named s (as Rule.String writes it); ok is false for
+// an unknown name.
+func ParseRule(s string) (r Rule, ok bool) {
+	for _, r := range Rules {
+		if r.String() == s {
+			return r, true
+		}
+	}
+	return 0, false
+}
+
 // Rule is one of the rules R1–R6.
 type Rule uint8
 

@@ -161,6 +161,26 @@ func (w *Writer) Run(ctx context.Context, every time.Duration) error {
 	}
 }
 
+// Restore marks every flag database holds as flagged in eng, so a
+// restarted engine keeps excluding what was flagged before. It returns how
+// many flags it restored.
+func Restore(ctx context.Context, conn driver.Conn, database string, eng *fraud.Engine) (int, error) {
+	rows, err := Flags(ctx, conn, database)
+	if err != nil {
+		return 0, err
+	}
+	n := 0
+	for _, r := range rows {
+		k, ok1 := fraud.ParseKind(r.Kind)
+		ru, ok2 := fraud.ParseRule(r.Rule)
+		if ok1 && ok2 {
+			eng.Restore(k, r.ID, ru)
+			n++
+		}
+	}
+	return n, nil
+}
+
 // Row is one flag as stored, deduplicated.
 type Row struct {
 	Kind, ID, Rule, Reason string

@@ -72,6 +72,22 @@ func TestWriterExactAndExclude(t *testing.T) {
 		}
 	}
 
+	// A restarted engine restores the flags: the farm stays excluded, and
+	// seeing the farm again raises nothing new.
+	var again []fraud.Flag
+	eng2 := fraud.New(fraud.WithSink(func(f fraud.Flag) { again = append(again, f) }))
+	if n, err := Restore(ctx, conn, db, eng2); err != nil || n != 6 {
+		t.Fatalf("restored %d flags, %v; want 6", n, err)
+	}
+	for i := range 5 {
+		if eng2.Keep(click(fmt.Sprintf("u%d", i), "farm", t0+int64(i)*1000)) {
+			t.Errorf("u%d kept after a restore", i)
+		}
+	}
+	if len(again) != 0 {
+		t.Errorf("restored engine raised %v", again)
+	}
+
 	// Events: 5 farm accounts on the farm device, u9 on its own device, and
 	// an anonymous viewer on the farm device: only u9's count.
 	b, err := conn.PrepareBatch(ctx, "INSERT INTO "+db+".events (event_id, type, ts, received_at, user_id, device_id)")
