@@ -3,6 +3,8 @@ package livesim
 import (
 	"testing"
 	"time"
+
+	"github.com/tide-live/tide/ingest"
 )
 
 func TestAttackersOffByDefault(t *testing.T) {
@@ -15,6 +17,7 @@ func TestAttackersOffByDefault(t *testing.T) {
 	// The world's own users do the same with attackers added.
 	var own, actors int
 	last := int64(0)
+	limits := ingest.DefaultLimits()
 	roles := map[Role]int{}
 	for range 200_000 {
 		e := with.Next()
@@ -22,6 +25,9 @@ func TestAttackersOffByDefault(t *testing.T) {
 			t.Fatalf("ts went back from %d to %d", last, e.Ts)
 		}
 		last = e.Ts
+		if err := limits.Validate(e, time.UnixMilli(e.Ts)); err != nil {
+			t.Fatalf("event %+v does not pass ingest validation: %v", e, err)
+		}
 		if r := with.Role(e.UserId); r != RoleNormal {
 			actors++
 			roles[r]++
