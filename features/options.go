@@ -3,6 +3,8 @@ package features
 import (
 	"log/slog"
 	"time"
+
+	tidev1 "github.com/tide-live/tide/proto/tide/v1"
 )
 
 // Catalog tells the category of a product. Implementations must be fast and
@@ -27,6 +29,7 @@ type config struct {
 	weights       UserWeights
 	limits        UserLimits
 	log           *slog.Logger
+	keep          func(*tidev1.Event) bool
 }
 
 func defaultConfig() config {

@@ -195,6 +195,7 @@ type Stats struct {
 	LiveRooms                       int
 	Applied                         int64 // events applied
 	Ignored                         int64 // events without a time or type
+	Filtered                        int64 // events WithFilter refused (flagged traffic)
 	Evicted                         int64 // idle entities evicted
 	Watermark                       time.Time
 	// Lag is the event-to-feature lag (wall clock when applied minus
@@ -208,6 +209,7 @@ func (s *Store) Stats() Stats {
 		Rooms: s.rooms.len(), Products: s.products.len(), Anchors: s.anchors.len(), Users: s.users.len(),
 		LiveRooms: len(s.LiveRoomIDs()),
 		Applied:   s.applied.Load(), Ignored: s.ignored.Load(), Evicted: s.evicted.Load(),
+		Filtered:  s.filtered.Load(),
 		Watermark: s.Watermark(), Lag: s.lag.stats(),
 	}
 }

@@ -64,6 +64,8 @@ type Store struct {
 	ignored atomic.Int64 // events without a usable time or type
 	evicted atomic.Int64
 	lag     lagHistogram
+
+	filtered atomic.Int64 // events WithFilter's keep refused
 }
 
 // NewStore returns an empty store.
@@ -194,6 +196,10 @@ func (s *Store) apply(e *tidev1.Event) {
 		return
 	}
 	wm := s.advance(t)
+	if s.cfg.keep != nil && !s.cfg.keep(e) {
+		s.filtered.Add(1)
+		return
+	}
 	var buf [2]update
 	us, tg := counted(e, &buf)
 	typ := e.GetType()

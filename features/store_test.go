@@ -455,3 +455,24 @@ func TestStreamEndNeedsTheLiveSession(t *testing.T) {
 		})
 	}
 }
+
+// TestFilterDropsFlaggedTraffic checks the WithFilter hook: refused events
+// count nowhere but still move the watermark.
+func TestFilterDropsFlaggedTraffic(t *testing.T) {
+	bad := func(e *tidev1.Event) bool { return e.GetUserId() != "bot" }
+	s := NewStore(WithFilter(bad))
+	at := time.Date(2026, 12, 1, 12, 0, 0, 0, time.UTC).UnixMilli()
+	for i, u := range []string{"bot", "bot", "alice", "bot"} {
+		s.Apply(&tidev1.Event{Type: tidev1.EventType_EVENT_TYPE_ROOM_ENTER, Ts: at + int64(i), UserId: u, RoomId: "r1"})
+	}
+	st := s.Stats()
+	if st.Applied != 1 || st.Filtered != 3 {
+		t.Fatalf("applied %d filtered %d, want 1 and 3", st.Applied, st.Filtered)
+	}
+	if got := s.Watermark().UnixMilli(); got != at+3 {
+		t.Errorf("watermark %d, want %d", got, at+3)
+	}
+	if st.Users != 1 {
+		t.Errorf("%d users, want 1 (alice)", st.Users)
+	}
+}

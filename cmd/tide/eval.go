@@ -10,6 +10,7 @@ import (
 // evaluations lists the `tide eval NAME` offline evaluations.
 func evaluations() map[string]func(ctx context.Context, log *slog.Logger, args []string) error {
 	return map[string]func(ctx context.Context, log *slog.Logger, args []string) error{
+		"fraud":  evalFraud,
 		"live":   evalLive,
 		"ranker": evalRanker,
 		"search": evalSearch,

@@ -88,7 +88,7 @@ func startFeed(ctx context.Context, log *slog.Logger, srv *serving.Server, produ
 		}
 		opts = append(opts, feed.WithRules(r))
 	}
-	store := features.NewStore(features.WithLogger(log))
+	store := features.NewStore(features.WithLogger(log), fraudFilter(ctx, log))
 	svc, err := feed.New(store, opts...)
 	if err != nil {
 		return nil, err

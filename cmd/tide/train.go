@@ -9,6 +9,7 @@ import (
 	"os"
 	"time"
 
+	"github.com/tide-live/tide/features/fraud/fraudch"
 	"github.com/tide-live/tide/features/offline"
 	"github.com/tide-live/tide/ingest"
 	"github.com/tide-live/tide/ranker/train"
@@ -29,6 +30,7 @@ func runTrain(ctx context.Context, log *slog.Logger, args []string) error {
 	weightsPath := fs.String("weights", "", "JSON event weights (features/offline.Weights; default: built-in)")
 	printWeights := fs.Bool("print-weights", false, "print the default event weights as JSON and exit")
 	ctrPeriod := fs.Duration("ctr-period", 24*time.Hour, "the end of the range whose impressions train the CTR models")
+	keepFlagged := fs.Bool("keep-flagged", false, "train on the traffic of accounts and devices in fraud_flags too (default: left out)")
 	quiet := fs.Bool("quiet", false, "no progress on stderr")
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -74,6 +76,9 @@ func runTrain(ctx context.Context, log *slog.Logger, args []string) error {
 	defer conn.Close()
 	o := train.Options{Database: *db, Table: *table, From: start, To: end, Out: *out, Version: *version,
 		Weights: &w, CTRPeriod: *ctrPeriod, Log: log}
+	if !*keepFlagged {
+		o.Exclude = fraudch.ExcludePredicate(*db)
+	}
 	if !*quiet {
 		o.Progress = progressPrinter(os.Stderr)
 	}

@@ -69,6 +69,7 @@ type Extractor struct {
 	alloc       memory.Allocator
 	anonymous   bool
 	dedupe      bool
+	exclude     string
 	minUsers    int
 	minItems    int
 	minPairs    int
@@ -99,6 +100,12 @@ func WithAnonymous(on bool) Option { return func(x *Extractor) { x.anonymous = o
 // holds an unmerged duplicate (LIMIT 1 BY event_id; slower and memory-heavy
 // on large ranges). Off by default: ingest stores each event once.
 func WithDedupe(on bool) Option { return func(x *Extractor) { x.dedupe = on } }
+
+// WithExclude adds an SQL condition over the events table's columns that
+// an event must meet to count, e.g. fraudch.ExcludePredicate(db) to leave
+// flagged accounts and devices out of training. It is spliced into the
+// query: pass only a predicate the program built, never user input.
+func WithExclude(predicate string) Option { return func(x *Extractor) { x.exclude = predicate } }
 
 // WithMinimum sets how many users, items and (user, item) pairs an
 // extraction needs; fewer is ErrTooLittleData. Defaults 5, 5 and 50.
@@ -142,6 +149,10 @@ func (x *Extractor) SQL(q Query) (string, error) {
 	if x.anonymous {
 		user = "if(user_id != '', user_id, if(device_id != '', concat('device:', device_id), ''))"
 	}
+	exclude := ""
+	if x.exclude != "" {
+		exclude = "\n      AND (" + x.exclude + ")"
+	}
 	dedupe := ""
 	if x.dedupe {
 		dedupe = "\n    LIMIT 1 BY event_id"
@@ -151,7 +162,7 @@ FROM (
     SELECT ` + user + ` AS user, ` + item + ` AS item, received_at, ` + weight + ` AS w
     FROM ` + x.table + `
     WHERE date >= toDate(?) AND received_at >= ? AND received_at < ?
-      AND type IN ('` + strings.Join(types, "', '") + `')` + dedupe + `
+      AND type IN ('` + strings.Join(types, "', '") + `')` + exclude + dedupe + `
 )
 WHERE user != '' AND item != ''
 GROUP BY user, item

@@ -47,6 +47,7 @@ type config struct {
 	start       time.Time
 	products    []Product
 	sessionRate float64 // sessions per simulated second; 0: derived from users
+	attack      *Attackers
 }
 
 // WithSeed sets the random seed (default 1). The same seed, options and start
@@ -121,6 +122,8 @@ type Sim struct {
 	orders   []order
 	freeOrd  []int32
 
+	atk *attacks // scripted attackers and heavy users (WithAttackers), or nil
+
 	nEvents, nSessions, nSkipped uint64
 	active                       int
 	// completed sessions, for calibrating Run
@@ -158,6 +161,9 @@ func New(opts ...Option) *Sim {
 	s.build()
 	s.initRooms()
 	s.push(s.now+s.expMs(s.lambda), kArrival, 0)
+	if cfg.attack != nil {
+		s.atk = newAttacks(s, *cfg.attack)
+	}
 	return s
 }
 
@@ -165,6 +171,14 @@ func New(opts ...Option) *Sim {
 // from one call to the next, and every event passes ingest validation
 // against its own ts.
 func (s *Sim) Next() *tidev1.Event {
+	if s.atk != nil {
+		return s.atk.next()
+	}
+	return s.nextWorld()
+}
+
+// nextWorld returns the next event of the world's own users and rooms.
+func (s *Sim) nextWorld() *tidev1.Event {
 	for s.head == len(s.out) {
 		s.out = s.out[:0]
 		s.head = 0

@@ -28,9 +28,10 @@ var replayTypes = []tidev1.EventType{
 }
 
 // replayEvents streams the events of database.table received in
-// [from, to), in received_at order, to f. The event passed to f is reused:
+// [from, to) that meet the SQL condition exclude (if not empty), in
+// received_at order, to f. The event passed to f is reused:
 // f must not keep it.
-func replayEvents(ctx context.Context, conn driver.Conn, database, table string, from, to time.Time, f func(*tidev1.Event)) (int64, error) {
+func replayEvents(ctx context.Context, conn driver.Conn, database, table, exclude string, from, to time.Time, f func(*tidev1.Event)) (int64, error) {
 	if !identRE.MatchString(database) || !identRE.MatchString(table) {
 		return 0, fmt.Errorf("train: table %s.%s is not a plain identifier", database, table)
 	}
@@ -47,11 +48,15 @@ func replayEvents(ctx context.Context, conn driver.Conn, database, table string,
 	}
 	// Partitions and the primary key lead with the client's date, which
 	// validation keeps within MaxPast of received_at: prune by it.
+	cond := ""
+	if exclude != "" {
+		cond = " AND (" + exclude + ")"
+	}
 	prune := from.Add(-ingest.DefaultLimits().MaxPast - 24*time.Hour).UTC()
 	q := `SELECT toString(type), ts, received_at, user_id, device_id, merchant_id, room_id, live_session_id,
 	  product_id, request_id, value, attrs.value[indexOf(attrs.key, 'category')] AS category
 	FROM ` + tbl + `
-	WHERE date >= toDate(?) AND received_at >= ? AND received_at < ? AND type IN (` + in + `)
+	WHERE date >= toDate(?) AND received_at >= ? AND received_at < ? AND type IN (` + in + `)` + cond + `
 	ORDER BY received_at`
 	rows, err := conn.Query(ctx, q, prune, from.UnixMilli(), to.UnixMilli())
 	if err != nil {

@@ -46,6 +46,11 @@ type Options struct {
 	// on (defaults 5, 5 and 50); less is an error wrapping
 	// ranker.ErrTooLittleData.
 	MinUsers, MinItems, MinPairs int
+	// Exclude is an SQL condition over the events table that an event must
+	// meet to be trained on (both the CF extraction and the CTR replay),
+	// e.g. fraudch.ExcludePredicate(Database) to leave flagged traffic out.
+	// Empty: every event counts.
+	Exclude string
 	// Progress, if set, receives the stage, done and total of every step.
 	Progress ranker.Progress
 	Log      *slog.Logger
@@ -130,7 +135,7 @@ func Run(ctx context.Context, conn driver.Conn, o Options) (*Result, error) {
 	}
 	man := Manifest{Version: o.Version, CreatedAt: began.UTC(), From: o.From.UTC(), To: o.To.UTC(), Weights: *o.Weights}
 	x := offline.New(conn, offline.WithTable(o.Database, o.Table), offline.WithWeights(*o.Weights),
-		offline.WithMinimum(o.MinUsers, o.MinItems, o.MinPairs), offline.WithLogger(o.Log),
+		offline.WithMinimum(o.MinUsers, o.MinItems, o.MinPairs), offline.WithLogger(o.Log), offline.WithExclude(o.Exclude),
 		offline.WithProgress(func(p offline.Progress) {
 			o.Progress("extract", int(p.ReadRows), int(max(p.TotalRows, p.ReadRows)))
 		}, time.Second))
@@ -216,7 +221,7 @@ func (o *Options) ctr(ctx context.Context, conn driver.Conn, x *offline.Extracto
 	total := int(o.To.Sub(from.Add(-o.CTRWarmUp)) / time.Minute)
 	replayFrom := from.Add(-o.CTRWarmUp)
 	last := time.Now()
-	n, err := replayEvents(ctx, conn, o.Database, o.Table, replayFrom, o.To, func(e *tidev1.Event) {
+	n, err := replayEvents(ctx, conn, o.Database, o.Table, o.Exclude, replayFrom, o.To, func(e *tidev1.Event) {
 		smp.Apply(e)
 		if time.Since(last) >= time.Second {
 			last = time.Now()
