@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# browser.sh: make sure a headless Chromium for the dashboard's browser test is
+# installed (Debian's chromium-headless-shell, else chromium) and print its path.
+# Used by `make test`; the browser test reads TIDE_CHROMIUM or finds the same binaries.
+set -euo pipefail
+
+find_browser() {
+	local b
+	for b in chromium-headless-shell headless-shell chromium chromium-browser; do
+		if command -v "$b" >/dev/null 2>&1; then command -v "$b"; return 0; fi
+	done
+	for b in /usr/lib/chromium/chromium-headless-shell /usr/lib/chromium/headless_shell; do
+		if [ -x "$b" ]; then echo "$b"; return 0; fi
+	done
+	return 1
+}
+
+if path=$(find_browser); then echo "$path"; exit 0; fi
+echo "browser.sh: installing chromium-headless-shell (Debian package)" >&2
+SUDO=""
+if [ "$(id -u)" != 0 ]; then SUDO=sudo; fi
+export DEBIAN_FRONTEND=noninteractive
+$SUDO apt-get update -qq >&2
+$SUDO apt-get install -y -qq --no-install-recommends chromium-headless-shell >&2 ||
+	$SUDO apt-get install -y -qq --no-install-recommends chromium >&2
+find_browser || { echo "browser.sh: no Chromium after install" >&2; exit 1; }
