@@ -1,0 +1,247 @@
+package chreport
+
+import (
+	"context"
+	"fmt"
+
+	tidev1 "github.com/tide-live/tide/proto/tide/v1"
+)
+
+// funnelSteps are the session funnel's steps in order, with their labels.
+var funnelSteps = []struct{ step, label string }{
+	{"room_impression", "曝光"},
+	{"room_enter", "进房"},
+	{"product_impression", "商品曝光"},
+	{"product_click", "商品点击"},
+	{"add_to_cart", "加购"},
+	{"order_created", "下单"},
+	{"order_paid", "支付"},
+}
+
+// metricsSelect is the aggregate list of one ReportMetrics row (scanned by
+// scanMetrics), over the columns of deduped.
+const metricsSelect = `countIf(et = 'room_enter') AS pv,
+    uniqExactIf(eu, et = 'room_enter') AS uv,
+    sumIf(ev, et = 'room_leave') AS dwell_ms,
+    uniqExactIf(eu, et IN ('chat', 'like', 'share', 'follow')) AS interacting,
+    uniqExactIf(eu, et = 'follow') AS followers,
+    countIf(et = 'chat') AS chats,
+    sumIf(greatest(ev, 1), et = 'like') AS likes,
+    sumIf(ev, et = 'order_paid') AS gmv,
+    countIf(et = 'order_paid') AS orders,
+    uniqExactIf(eu, et = 'order_paid') AS buyers,
+    countIf(et = 'order_refunded') AS refunds,
+    sumIf(ev, et = 'order_refunded') AS refund_fen,
+    uniqExactIf(eu, et = 'room_impression') AS f0,
+    uniqExactIf(eu, et = 'room_enter') AS f1,
+    uniqExactIf(eu, et = 'product_impression') AS f2,
+    uniqExactIf(eu, et = 'product_click') AS f3,
+    uniqExactIf(eu, et = 'add_to_cart') AS f4,
+    uniqExactIf(eu, et = 'order_created') AS f5,
+    uniqExactIf(eu, et = 'order_paid') AS f6`
+
+// metricsRow is what metricsSelect scans into.
+type metricsRow struct {
+	pv, uv                        uint64
+	dwell                         int64
+	interacting, followers, chats uint64
+	likes, gmv                    int64
+	orders, buyers, refunds       uint64
+	refundFen                     int64
+	funnel                        [7]uint64
+}
+
+func (r *metricsRow) dest() []any {
+	d := []any{&r.pv, &r.uv, &r.dwell, &r.interacting, &r.followers, &r.chats, &r.likes, &r.gmv,
+		&r.orders, &r.buyers, &r.refunds, &r.refundFen}
+	for i := range r.funnel {
+		d = append(d, &r.funnel[i])
+	}
+	return d
+}
+
+// proto turns the row into ReportMetrics, with the concurrency figures
+// (filled by concurrency) left zero.
+func (r *metricsRow) proto() *tidev1.ReportMetrics {
+	m := &tidev1.ReportMetrics{
+		PageViews: int64(r.pv), UniqueViewers: int64(r.uv), NewFollowers: int64(r.followers),
+		Chats: int64(r.chats), Likes: r.likes, GmvFen: r.gmv, Orders: int64(r.orders),
+		Buyers: int64(r.buyers), Refunds: int64(r.refunds), RefundFen: r.refundFen,
+	}
+	m.AvgWatchSeconds = ratio(float64(r.dwell)/1000, r.uv)
+	m.InteractionRate = ratio(float64(r.interacting), r.uv)
+	m.AvgOrderValueFen = ratio(float64(r.gmv), r.buyers)
+	m.GpmFen = ratio(float64(r.gmv)*1000, r.pv)
+	m.UvValueFen = ratio(float64(r.gmv), r.uv)
+	m.Funnel = funnel(r.funnel[:], 0)
+	return m
+}
+
+// funnel builds the steps of funnelSteps[first:] from their user counts.
+func funnel(users []uint64, first int) []*tidev1.FunnelStep {
+	out := make([]*tidev1.FunnelStep, len(users))
+	for i, u := range users {
+		st := funnelSteps[first+i]
+		out[i] = &tidev1.FunnelStep{Step: st.step, Label: st.label, Users: int64(u)}
+		if i > 0 {
+			out[i].RateFromPrevious = ratio(float64(u), users[i-1])
+		}
+	}
+	return out
+}
+
+func ratio(num float64, den uint64) float64 {
+	if den == 0 {
+		return 0
+	}
+	return num / float64(den)
+}
+
+// Metrics is the ReportMetrics of scope, concurrency included.
+func (s *Store) Metrics(ctx context.Context, sc Scope) (*tidev1.ReportMetrics, error) {
+	m, _, err := s.metricsAndMinutes(ctx, sc)
+	return m, err
+}
+
+// metricsAndMinutes is Metrics and the Minutes it was computed from.
+func (s *Store) metricsAndMinutes(ctx context.Context, sc Scope) (*tidev1.ReportMetrics, []*tidev1.MinutePoint, error) {
+	sub, args := s.deduped(sc)
+	var r metricsRow
+	if err := s.conn.QueryRow(ctx, "SELECT "+metricsSelect+" FROM ("+sub+")", args...).Scan(r.dest()...); err != nil {
+		return nil, nil, fmt.Errorf("chreport: metrics: %w", err)
+	}
+	m := r.proto()
+	mins, err := s.Minutes(ctx, sc)
+	if err != nil {
+		return nil, nil, err
+	}
+	m.PeakConcurrent, m.AvgConcurrent = concurrency(mins)
+	return m, mins, nil
+}
+
+// Minutes is scope minute by minute, every minute from the first event's to
+// the last's (empty minutes included), with online viewers as the running
+// balance of enters and leaves (never below zero).
+func (s *Store) Minutes(ctx context.Context, sc Scope) ([]*tidev1.MinutePoint, error) {
+	sub, args := s.deduped(sc)
+	rows, err := s.conn.Query(ctx, `SELECT intDiv(ets, 60000) AS m,
+    countIf(et = 'room_enter'), countIf(et = 'room_leave'), countIf(et = 'chat'),
+    sumIf(greatest(ev, 1), et = 'like'), countIf(et = 'follow'),
+    countIf(et = 'order_paid'), sumIf(ev, et = 'order_paid')
+FROM (`+sub+`) GROUP BY m ORDER BY m`, args...)
+	if err != nil {
+		return nil, fmt.Errorf("chreport: minutes: %w", err)
+	}
+	defer rows.Close()
+	var (
+		out    []*tidev1.MinutePoint
+		online int64
+		last   int64
+	)
+	for rows.Next() {
+		var (
+			m                                   int64
+			enters, leaves, chats, follows, ord uint64
+			likes, gmv                          int64
+		)
+		if err := rows.Scan(&m, &enters, &leaves, &chats, &likes, &follows, &ord, &gmv); err != nil {
+			return nil, fmt.Errorf("chreport: minutes: %w", err)
+		}
+		for len(out) > 0 && last+1 < m { // a quiet minute keeps the viewers it had
+			last++
+			out = append(out, &tidev1.MinutePoint{Minute: last * 60000, Online: online})
+		}
+		online = max(0, online+int64(enters)-int64(leaves))
+		out = append(out, &tidev1.MinutePoint{Minute: m * 60000, Online: online, Enters: int64(enters),
+			Chats: int64(chats), Likes: likes, Follows: int64(follows), Orders: int64(ord), GmvFen: gmv})
+		last = m
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("chreport: minutes: %w", err)
+	}
+	return out, nil
+}
+
+// concurrency is the peak and the mean of the online viewers over minutes.
+func concurrency(mins []*tidev1.MinutePoint) (peak int64, avg float64) {
+	if len(mins) == 0 {
+		return 0, 0
+	}
+	var sum int64
+	for _, p := range mins {
+		peak = max(peak, p.Online)
+		sum += p.Online
+	}
+	return peak, float64(sum) / float64(len(mins))
+}
+
+// Session is the report of one live session of the merchant; ErrNotFound
+// when the merchant has no events of it.
+func (s *Store) Session(ctx context.Context, merchantID, sessionID string) (*tidev1.SessionReportResponse, error) {
+	var (
+		room       string
+		first, end int64
+		n          uint64
+	)
+	q := `SELECT any(room_id), min(ts), max(ts), count() FROM ` + s.db + `.events WHERE merchant_id = ? AND live_session_id = ?`
+	if err := s.conn.QueryRow(ctx, q, merchantID, sessionID).Scan(&room, &first, &end, &n); err != nil {
+		return nil, fmt.Errorf("chreport: session: %w", err)
+	}
+	if n == 0 {
+		return nil, fmt.Errorf("chreport: session %q: %w", sessionID, ErrNotFound)
+	}
+	m, err := s.Metrics(ctx, Scope{MerchantID: merchantID, SessionID: sessionID})
+	if err != nil {
+		return nil, err
+	}
+	return &tidev1.SessionReportResponse{LiveSessionId: sessionID, RoomId: room, StartedAt: first,
+		EndedAt: end, Metrics: m, OrdersSource: OrdersSource()}, nil
+}
+
+// Daily is the merchant's figures (optionally one room's) for each
+// Shanghai day from fromDay to toDay (day numbers, both included), empty
+// days included.
+func (s *Store) Daily(ctx context.Context, merchantID, roomID string, fromDay, toDay int64) ([]*tidev1.DayRow, error) {
+	sc := Scope{MerchantID: merchantID, RoomID: roomID, From: DayStart(fromDay), To: DayStart(toDay + 1)}
+	sub, args := s.deduped(sc)
+	rows, err := s.conn.Query(ctx, "SELECT intDiv(ets + ?, ?) AS day, "+metricsSelect+" FROM ("+sub+") GROUP BY day",
+		append([]any{shanghaiOffMS, dayMS}, args...)...)
+	if err != nil {
+		return nil, fmt.Errorf("chreport: daily: %w", err)
+	}
+	defer rows.Close()
+	byDay := map[int64]*tidev1.ReportMetrics{}
+	for rows.Next() {
+		var (
+			day int64
+			r   metricsRow
+		)
+		if err := rows.Scan(append([]any{&day}, r.dest()...)...); err != nil {
+			return nil, fmt.Errorf("chreport: daily: %w", err)
+		}
+		byDay[day] = r.proto()
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("chreport: daily: %w", err)
+	}
+	mins, err := s.Minutes(ctx, sc)
+	if err != nil {
+		return nil, err
+	}
+	perDay := map[int64][]*tidev1.MinutePoint{}
+	for _, p := range mins {
+		d := ShanghaiDay(p.Minute)
+		perDay[d] = append(perDay[d], p)
+	}
+	var out []*tidev1.DayRow
+	for d := fromDay; d <= toDay; d++ {
+		m := byDay[d]
+		if m == nil {
+			var empty metricsRow
+			m = empty.proto()
+		}
+		m.PeakConcurrent, m.AvgConcurrent = concurrency(perDay[d])
+		out = append(out, &tidev1.DayRow{Date: DayLabel(d), Metrics: m})
+	}
+	return out, nil
+}
