@@ -24,6 +24,8 @@ type serveConfig struct {
 	partitions int
 	pyroscope  string
 	adminKeys  []string // raw API keys accepted as admin (the demo's own traffic)
+	reportAddr string   // ReportService's ClickHouse; empty: TIDE_CLICKHOUSE_ADDR
+	reportDB   string   // its database; empty: TIDE_CLICKHOUSE_DATABASE or tide
 }
 
 // runServe is `tide serve`: the RPC server (Track, and the services mounted
@@ -79,6 +81,10 @@ func newServer(ctx context.Context, log *slog.Logger, cfg serveConfig) (srv *ser
 	}
 	serving.NewEventService(producer, srv.Registry(), track...).Mount(srv)
 	if _, err := setupSearch(ctx, log, srv, cfg); err != nil { // serve_search.go: SearchService, index built in the background
+		producer.Close()
+		return nil, nil, err
+	}
+	if err := setupReport(ctx, log, srv, cfg); err != nil { // serve_report.go: ReportService and the dashboard
 		producer.Close()
 		return nil, nil, err
 	}
