@@ -15,12 +15,18 @@ find_browser() {
 	return 1
 }
 
-if path=$(find_browser); then echo "$path"; exit 0; fi
-echo "browser.sh: installing chromium-headless-shell (Debian package)" >&2
+# Chinese fonts, so the dashboard's labels render in screenshots (not as boxes).
+has_cjk_font() { command -v fc-list >/dev/null 2>&1 && [ -n "$(fc-list :lang=zh 2>/dev/null)" ]; }
+
+if path=$(find_browser) && has_cjk_font; then echo "$path"; exit 0; fi
 SUDO=""
 if [ "$(id -u)" != 0 ]; then SUDO=sudo; fi
 export DEBIAN_FRONTEND=noninteractive
+echo "browser.sh: installing headless Chromium and a Chinese font (Debian packages)" >&2
 $SUDO apt-get update -qq >&2
-$SUDO apt-get install -y -qq --no-install-recommends chromium-headless-shell >&2 ||
-	$SUDO apt-get install -y -qq --no-install-recommends chromium >&2
+if ! find_browser >/dev/null; then
+	$SUDO apt-get install -y -qq --no-install-recommends chromium-headless-shell >&2 ||
+		$SUDO apt-get install -y -qq --no-install-recommends chromium >&2
+fi
+has_cjk_font || $SUDO apt-get install -y -qq --no-install-recommends fontconfig fonts-wqy-microhei >&2
 find_browser || { echo "browser.sh: no Chromium after install" >&2; exit 1; }

@@ -32,8 +32,8 @@ export function minuteSeries(title, labels, series) {
   return {
     title: { text: title, textStyle: { fontSize: 14 } },
     tooltip: { trigger: 'axis' },
-    legend: { top: 0, right: 0 },
-    grid: { left: 44, right: 12, top: 40, bottom: 28 },
+    legend: { bottom: 0 },
+    grid: { left: 44, right: 12, top: 36, bottom: 52 },
     xAxis: { type: 'category', data: labels },
     yAxis: { type: 'value', minInterval: 1 },
     series,
