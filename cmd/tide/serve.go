@@ -23,7 +23,7 @@ type serveConfig struct {
 	topic      string
 	partitions int
 	pyroscope  string
-	adminKeys  []string // raw API keys accepted as admin (the demo's own traffic)
+	adminKeys  []string // raw API keys accepted as admin (the demo's own traffic), or "<key> merchant <id>"
 	reportAddr string   // ReportService's ClickHouse; empty: TIDE_CLICKHOUSE_ADDR
 	reportDB   string   // its database; empty: TIDE_CLICKHOUSE_DATABASE or tide
 }

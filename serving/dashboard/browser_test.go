@@ -46,14 +46,16 @@ func browser(t *testing.T) string {
 	return ""
 }
 
-// liveTraffic inserts events of merchant m1's room live1, session ls1, with
-// ts = now: enters, a few leaves, chats and paid orders, each paid order
-// inserted twice (a duplicate the page must not count).
+// liveTraffic inserts events of merchant m1's room live1, session ls1, at a
+// given time: viewers who enter and click a product, earlier viewers who
+// leave, a chat, and paid orders, each inserted twice (a duplicate the page
+// must not count).
 type liveTraffic struct {
-	conn driver.Conn
-	db   string
-	mu   sync.Mutex
-	seq  int
+	conn    driver.Conn
+	db      string
+	mu      sync.Mutex
+	seq     int
+	viewers []string // entered, not yet left, oldest first
 }
 
 func (l *liveTraffic) batch(ctx context.Context, at time.Time, enters, leaves, orders int) error {
@@ -68,27 +70,35 @@ func (l *liveTraffic) batch(ctx context.Context, at time.Time, enters, leaves, o
 		evs = append(evs, e)
 		return e
 	}
-	for i := range enters {
-		add(tidev1.EventType_EVENT_TYPE_ROOM_ENTER, fmt.Sprintf("v%d-%d", l.seq, i), "", 0)
-		add(tidev1.EventType_EVENT_TYPE_PRODUCT_CLICK, fmt.Sprintf("v%d-%d", l.seq, i), "sku-1", 0)
+	for range enters {
+		v := fmt.Sprintf("v%d", l.seq)
+		add(tidev1.EventType_EVENT_TYPE_ROOM_ENTER, v, "", 0)
+		add(tidev1.EventType_EVENT_TYPE_PRODUCT_CLICK, v, "sku-1", 0)
+		l.viewers = append(l.viewers, v)
 	}
-	for range leaves {
-		add(tidev1.EventType_EVENT_TYPE_ROOM_LEAVE, "", "", 60_000)
+	for range min(leaves, len(l.viewers)-1) {
+		add(tidev1.EventType_EVENT_TYPE_ROOM_LEAVE, l.viewers[0], "", 60_000)
+		l.viewers = l.viewers[1:]
 	}
 	for range orders {
 		evs = append(evs, add(tidev1.EventType_EVENT_TYPE_ORDER_PAID, "buyer", "sku-1", 1990))
 	}
-	add(tidev1.EventType_EVENT_TYPE_CHAT, "chatter", "", 0)
+	add(tidev1.EventType_EVENT_TYPE_CHAT, l.viewers[len(l.viewers)-1], "", 0)
 	return chtest.Insert(ctx, l.conn, l.db, evs...)
 }
 
-// truth is what ClickHouse holds for the session, each event_id once.
+// truth is what ClickHouse holds for the session, each event_id once:
+// enters, viewers who entered and have not left, paid orders and GMV.
 func (l *liveTraffic) truth(ctx context.Context) (enters, online, orders, gmv int64, err error) {
-	var e, lv, o uint64
-	err = l.conn.QueryRow(ctx, `SELECT countIf(t = 'room_enter'), countIf(t = 'room_leave'), countIf(t = 'order_paid'), sumIf(v, t = 'order_paid')
-FROM (SELECT event_id, any(type) AS t, any(value) AS v FROM `+l.db+`.events
-      WHERE merchant_id = 'm1' AND live_session_id = 'ls1' GROUP BY event_id)`).Scan(&e, &lv, &o, &gmv)
-	return int64(e), int64(e) - int64(lv), int64(o), gmv, err
+	var (
+		e, o uint64
+		in   int64
+	)
+	err = l.conn.QueryRow(ctx, `SELECT countIf(t = 'room_enter'),
+    uniqExactIf(u, t = 'room_enter') - uniqExactIf(u, t = 'room_leave'), countIf(t = 'order_paid'), sumIf(v, t = 'order_paid')
+FROM (SELECT event_id, any(type) AS t, any(value) AS v, any(user_id) AS u FROM `+l.db+`.events
+      WHERE merchant_id = 'm1' AND live_session_id = 'ls1' GROUP BY event_id)`).Scan(&e, &in, &o, &gmv)
+	return int64(e), in, int64(o), gmv, err
 }
 
 // grouped formats n as the page does (zh-CN digit groups).

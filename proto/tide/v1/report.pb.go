@@ -26,9 +26,12 @@ type ReportMetrics struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// 场观 (PV): room enters.
 	PageViews int64 `protobuf:"varint,1,opt,name=page_views,json=pageViews,proto3" json:"page_views,omitempty"`
-	// 观看人数 (UV): distinct viewers who entered.
+	// 观看人数 (UV): distinct viewers seen in the room (entered, left,
+	// chatted, liked, gifted, shared, followed, or saw or clicked a product).
 	UniqueViewers int64 `protobuf:"varint,2,opt,name=unique_viewers,json=uniqueViewers,proto3" json:"unique_viewers,omitempty"`
-	// 最高同时在线: the most viewers in the room at the end of any minute.
+	// 最高同时在线: the most viewers in the room at the end of any minute. A
+	// viewer is in from their first event in the room until a leave that is
+	// their last event there.
 	PeakConcurrent int64 `protobuf:"varint,3,opt,name=peak_concurrent,json=peakConcurrent,proto3" json:"peak_concurrent,omitempty"`
 	// 平均同时在线: viewers in the room averaged over the minutes of the span.
 	AvgConcurrent float64 `protobuf:"fixed64,4,opt,name=avg_concurrent,json=avgConcurrent,proto3" json:"avg_concurrent,omitempty"`

@@ -18,10 +18,16 @@ var funnelSteps = []struct{ step, label string }{
 	{"order_paid", "支付"},
 }
 
+// presenceTypes are the events that show a viewer is in the room: a viewer
+// counts in 观看人数 and as online from the first of them (so viewers who were
+// already watching when the events start still count) until their leave.
+const presenceTypes = `'room_enter', 'room_leave', 'chat', 'like', 'gift', 'share', 'follow',
+    'product_impression', 'product_click', 'add_to_cart'`
+
 // metricsSelect is the aggregate list of one ReportMetrics row (scanned by
 // scanMetrics), over the columns of deduped.
 const metricsSelect = `countIf(et = 'room_enter') AS pv,
-    uniqExactIf(eu, et = 'room_enter') AS uv,
+    uniqExactIf(eu, et IN (` + presenceTypes + `)) AS uv,
     sumIf(ev, et = 'room_leave') AS dwell_ms,
     uniqExactIf(eu, et IN ('chat', 'like', 'share', 'follow')) AS interacting,
     uniqExactIf(eu, et = 'follow') AS followers,
@@ -120,12 +126,14 @@ func (s *Store) metricsAndMinutes(ctx context.Context, sc Scope) (*tidev1.Report
 }
 
 // Minutes is scope minute by minute, every minute from the first event's to
-// the last's (empty minutes included), with online viewers as the running
-// balance of enters and leaves (never below zero).
+// the last's (empty minutes included). Online is the viewers in the room at
+// the end of the minute: a viewer is in from the minute of their first
+// presence event until the minute of their leave, when the leave is their
+// last presence event, else to the end.
 func (s *Store) Minutes(ctx context.Context, sc Scope) ([]*tidev1.MinutePoint, error) {
 	sub, args := s.deduped(sc)
 	rows, err := s.conn.Query(ctx, `SELECT intDiv(ets, 60000) AS m,
-    countIf(et = 'room_enter'), countIf(et = 'room_leave'), countIf(et = 'chat'),
+    countIf(et = 'room_enter'), countIf(et = 'chat'),
     sumIf(greatest(ev, 1), et = 'like'), countIf(et = 'follow'),
     countIf(et = 'order_paid'), sumIf(ev, et = 'order_paid')
 FROM (`+sub+`) GROUP BY m ORDER BY m`, args...)
@@ -133,33 +141,71 @@ FROM (`+sub+`) GROUP BY m ORDER BY m`, args...)
 		return nil, fmt.Errorf("chreport: minutes: %w", err)
 	}
 	defer rows.Close()
-	var (
-		out    []*tidev1.MinutePoint
-		online int64
-		last   int64
-	)
+	var out []*tidev1.MinutePoint
 	for rows.Next() {
 		var (
-			m                                   int64
-			enters, leaves, chats, follows, ord uint64
-			likes, gmv                          int64
+			m                           int64
+			enters, chats, follows, ord uint64
+			likes, gmv                  int64
 		)
-		if err := rows.Scan(&m, &enters, &leaves, &chats, &likes, &follows, &ord, &gmv); err != nil {
+		if err := rows.Scan(&m, &enters, &chats, &likes, &follows, &ord, &gmv); err != nil {
 			return nil, fmt.Errorf("chreport: minutes: %w", err)
 		}
-		for len(out) > 0 && last+1 < m { // a quiet minute keeps the viewers it had
-			last++
-			out = append(out, &tidev1.MinutePoint{Minute: last * 60000, Online: online})
+		for len(out) > 0 && out[len(out)-1].Minute/60000+1 < m { // quiet minutes
+			out = append(out, &tidev1.MinutePoint{Minute: out[len(out)-1].Minute + 60000})
 		}
-		online = max(0, online+int64(enters)-int64(leaves))
-		out = append(out, &tidev1.MinutePoint{Minute: m * 60000, Online: online, Enters: int64(enters),
+		out = append(out, &tidev1.MinutePoint{Minute: m * 60000, Enters: int64(enters),
 			Chats: int64(chats), Likes: likes, Follows: int64(follows), Orders: int64(ord), GmvFen: gmv})
-		last = m
 	}
 	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("chreport: minutes: %w", err)
 	}
+	if len(out) == 0 {
+		return nil, nil
+	}
+	delta, err := s.presence(ctx, sub, args)
+	if err != nil {
+		return nil, err
+	}
+	first := out[0].Minute / 60000
+	var online int64
+	for m, d := range delta { // viewers who came before the first minute
+		if m < first {
+			online += d
+		}
+	}
+	for _, p := range out {
+		online += delta[p.Minute/60000]
+		p.Online = max(0, online)
+	}
 	return out, nil
+}
+
+// presence is the change of online viewers per minute: +1 at a viewer's
+// first presence minute, −1 at the minute they left for good.
+func (s *Store) presence(ctx context.Context, sub string, args []any) (map[int64]int64, error) {
+	rows, err := s.conn.Query(ctx, `SELECT tupleElement(p, 1) AS m, sum(tupleElement(p, 2)) AS d
+FROM (
+    SELECT arrayJoin([(intDiv(first, 60000), toInt64(1)),
+        (if(left_at > 0 AND left_at >= last, intDiv(left_at, 60000), toInt64(0)), toInt64(-1))]) AS p
+    FROM (
+        SELECT eu, min(ets) AS first, max(ets) AS last, maxIf(ets, et = 'room_leave') AS left_at
+        FROM (`+sub+`) WHERE et IN (`+presenceTypes+`) GROUP BY eu
+    )
+) WHERE m != 0 GROUP BY m`, args...)
+	if err != nil {
+		return nil, fmt.Errorf("chreport: presence: %w", err)
+	}
+	defer rows.Close()
+	out := map[int64]int64{}
+	for rows.Next() {
+		var m, d int64
+		if err := rows.Scan(&m, &d); err != nil {
+			return nil, fmt.Errorf("chreport: presence: %w", err)
+		}
+		out[m] = d
+	}
+	return out, rows.Err()
 }
 
 // concurrency is the peak and the mean of the online viewers over minutes.

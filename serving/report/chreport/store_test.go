@@ -60,8 +60,9 @@ func TestSessionReportHandComputed(t *testing.T) {
 		// e14 (5000, twice in the table) and e19 (3000)
 		{"gmv_fen", m.GmvFen, 8000}, {"orders", m.Orders, 2}, {"buyers", m.Buyers, 2},
 		{"refunds", m.Refunds, 1}, {"refund_fen", m.RefundFen, 2000},
-		// online per minute 2, 2, 2, 2 (u3 in, u2 out), 1 (u1 out)
-		{"peak_concurrent", m.PeakConcurrent, 2},
+		// online at the end of each minute: 2, 2, 2, 3 (u3 in; u2's leave
+		// is not final, u2 clicks a product in the room after it), 2 (u1 out)
+		{"peak_concurrent", m.PeakConcurrent, 3},
 		{"started_at", r.StartedAt, chtest.FixtureStart.UnixMilli()},
 		{"ended_at", r.EndedAt, chtest.FixtureStart.UnixMilli() + 260_000},
 	}
@@ -74,7 +75,7 @@ func TestSessionReportHandComputed(t *testing.T) {
 		name      string
 		got, want float64
 	}{
-		{"avg_concurrent", m.AvgConcurrent, 9.0 / 5}, {"avg_watch_seconds", m.AvgWatchSeconds, 390.0 / 3},
+		{"avg_concurrent", m.AvgConcurrent, 11.0 / 5}, {"avg_watch_seconds", m.AvgWatchSeconds, 390.0 / 3},
 		{"interaction_rate", m.InteractionRate, 2.0 / 3}, {"avg_order_value_fen", m.AvgOrderValueFen, 4000},
 		{"gpm_fen", m.GpmFen, 8000.0 * 1000 / 3}, {"uv_value_fen", m.UvValueFen, 8000.0 / 3},
 	}
@@ -120,14 +121,15 @@ func TestDailyReportShanghaiDays(t *testing.T) {
 	}
 	// 12-01 (Shanghai) is 23:58–23:59: the two first enters, chat, like,
 	// follow; 12-02 from 00:00 (still 16:00 UTC on 12-01): u3's enter, both
-	// paid orders, the refund.
+	// paid orders, the refund, and u1, u2 still in the room (online 2, 3, 2
+	// carried over midnight).
 	want := []struct {
 		pv, uv, gmv, orders, refunds, peak int64
 		avg                                float64
 	}{
 		{0, 0, 0, 0, 0, 0, 0},
 		{2, 2, 0, 0, 0, 2, 2},
-		{1, 1, 8000, 2, 1, 2, 5.0 / 3},
+		{1, 3, 8000, 2, 1, 3, 7.0 / 3},
 	}
 	for i, w := range want {
 		m := days[i].Metrics
@@ -170,18 +172,18 @@ func TestLiveNowAndRooms(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if ln.LiveSessionId != "s1" || !ln.Live || ln.OnlineNow != 1 || ln.GmvFen != 8000 || ln.Orders != 2 ||
+	if ln.LiveSessionId != "s1" || !ln.Live || ln.OnlineNow != 2 || ln.GmvFen != 8000 || ln.Orders != 2 ||
 		ln.Enters != 3 || ln.NewFollowers != 1 || len(ln.Minutes) != 5 {
 		t.Fatalf("LiveNow = %v", ln)
 	}
-	online := []int64{2, 2, 2, 2, 1}
+	online := []int64{2, 2, 2, 3, 2}
 	for i, p := range ln.Minutes {
 		if p.Online != online[i] || p.Minute != chtest.FixtureStart.UnixMilli()+int64(i)*60_000 {
 			t.Errorf("minute %d = %v, want online %d", i, p, online[i])
 		}
 	}
 	// last 2 minutes (3, 4) against minutes 1, 2
-	want := map[string][2]float64{"enters": {1, 0}, "gmv_fen": {3000, 5000}, "orders": {1, 1}, "online": {1, 2}, "chats": {0, 1}}
+	want := map[string][2]float64{"enters": {1, 0}, "gmv_fen": {3000, 5000}, "orders": {1, 1}, "online": {2, 2}, "chats": {0, 1}}
 	got := map[string]*tidev1.WindowFigure{}
 	for _, f := range ln.Window {
 		got[f.Name] = f

@@ -26,14 +26,17 @@ export type ReportMetrics = Message<"tide.v1.ReportMetrics"> & {
   pageViews: bigint;
 
   /**
-   * 观看人数 (UV): distinct viewers who entered.
+   * 观看人数 (UV): distinct viewers seen in the room (entered, left,
+   * chatted, liked, gifted, shared, followed, or saw or clicked a product).
    *
    * @generated from field: int64 unique_viewers = 2;
    */
   uniqueViewers: bigint;
 
   /**
-   * 最高同时在线: the most viewers in the room at the end of any minute.
+   * 最高同时在线: the most viewers in the room at the end of any minute. A
+   * viewer is in from their first event in the room until a leave that is
+   * their last event there.
    *
    * @generated from field: int64 peak_concurrent = 3;
    */
