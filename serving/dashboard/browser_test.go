@@ -55,7 +55,8 @@ type liveTraffic struct {
 	db      string
 	mu      sync.Mutex
 	seq     int
-	viewers []string // entered, not yet left, oldest first
+	viewers []string        // entered, not yet left, oldest first
+	entered map[string]bool // every viewer who entered
 }
 
 func (l *liveTraffic) batch(ctx context.Context, at time.Time, enters, leaves, orders int) error {
@@ -75,6 +76,10 @@ func (l *liveTraffic) batch(ctx context.Context, at time.Time, enters, leaves, o
 		add(tidev1.EventType_EVENT_TYPE_ROOM_ENTER, v, "", 0)
 		add(tidev1.EventType_EVENT_TYPE_PRODUCT_CLICK, v, "sku-1", 0)
 		l.viewers = append(l.viewers, v)
+		if l.entered == nil {
+			l.entered = map[string]bool{}
+		}
+		l.entered[v] = true
 	}
 	for range min(leaves, len(l.viewers)-1) {
 		add(tidev1.EventType_EVENT_TYPE_ROOM_LEAVE, l.viewers[0], "", 60_000)
@@ -286,5 +291,53 @@ func TestDashboardInBrowser(t *testing.T) {
 		t.Errorf("session report GMV = %q, want %s", got, yuan(gmv))
 	}
 	shot("session.png")
+
+	// The A/B report: the viewers so far exposed to two arms, about one in
+	// five to treat; the page shows what ClickHouse holds per arm and warns
+	// of the broken split.
+	var expos []*tidev1.Event
+	arms := map[string]int64{}
+	for i := range traffic.seq {
+		u := fmt.Sprintf("v%d", i)
+		if !entered(traffic, u) {
+			continue
+		}
+		arm := "control"
+		if i%5 == 0 {
+			arm = "treat"
+		}
+		arms[arm]++
+		expos = append(expos, &tidev1.Event{EventId: "x" + u, Type: tidev1.EventType_EVENT_TYPE_EXPERIMENT_EXPOSURE,
+			Ts: time.Now().UnixMilli(), UserId: u, Experiments: map[string]string{"room_ranker": arm}})
+		// the viewer saw m1's room card in a feed
+		expos = append(expos, &tidev1.Event{EventId: "i" + u, Type: tidev1.EventType_EVENT_TYPE_ROOM_IMPRESSION,
+			Ts: time.Now().UnixMilli(), UserId: u, MerchantId: "m1", RoomId: "live1", LiveSessionId: "ls1"})
+	}
+	if err := chtest.Insert(ctx, conn, db, expos...); err != nil {
+		t.Fatal(err)
+	}
+	if err := chromedp.Do(bctx, chromedp.Navigate(hs.URL+"/dashboard/#/experiment"),
+		chromedp.WaitVisible("#exp-name"), chromedp.SetValue("#exp-name", "room_ranker"),
+		chromedp.Click("#exp-form button")); err != nil {
+		t.Fatal(err)
+	}
+	waitFor("the A/B report", `!!document.querySelector('#arms')`, 10*time.Second)
+	for arm, n := range arms {
+		sel := fmt.Sprintf(`#arms tr[data-arm=%q] td:nth-child(2)`, arm)
+		if got := text(sel); got != grouped(n) {
+			t.Errorf("arm %s exposed users on the page = %q, want %d", arm, got, n)
+		}
+	}
+	if srm := text("#srm"); !strings.Contains(srm, "样本比例失衡") {
+		t.Errorf("a 4:1 split of %d viewers planned 1:1 shows no SRM warning: %q", arms["control"]+arms["treat"], srm)
+	}
+	shot("experiment.png")
 	t.Logf("screenshots in %s", out)
+}
+
+// entered says whether viewer u entered the room in the traffic.
+func entered(l *liveTraffic, u string) bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.entered[u]
 }
