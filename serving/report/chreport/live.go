@@ -89,7 +89,7 @@ func (s *Store) LiveNow(ctx context.Context, merchantID, roomID string, window i
 		return nil, fmt.Errorf("chreport: room %q: %w", roomID, ErrNotFound)
 	}
 	cur := ss[0]
-	sc := Scope{MerchantID: merchantID, RoomID: roomID, SessionID: cur.session}
+	sc := Scope{MerchantID: merchantID, RoomID: roomID, SessionID: cur.session, From: cur.first, To: cur.last + 1}
 	m, mins, err := s.metricsAndMinutes(ctx, sc)
 	if err != nil {
 		return nil, err

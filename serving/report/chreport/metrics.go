@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 
+	"golang.org/x/sync/errgroup"
+
 	tidev1 "github.com/tide-live/tide/proto/tide/v1"
 )
 
@@ -44,7 +46,8 @@ const metricsSelect = `countIf(et = 'room_enter') AS pv,
     uniqExactIf(eu, et = 'product_click') AS f3,
     uniqExactIf(eu, et = 'add_to_cart') AS f4,
     uniqExactIf(eu, et = 'order_created') AS f5,
-    uniqExactIf(eu, et = 'order_paid') AS f6`
+    uniqExactIf(eu, et = 'order_paid') AS f6,
+    min(ets) AS first_ts, max(ets) AS last_ts, any(er) AS a_room, count() AS n_events`
 
 // metricsRow is what metricsSelect scans into.
 type metricsRow struct {
@@ -55,6 +58,9 @@ type metricsRow struct {
 	orders, buyers, refunds       uint64
 	refundFen                     int64
 	funnel                        [7]uint64
+	first, last                   int64
+	room                          string
+	events                        uint64
 }
 
 func (r *metricsRow) dest() []any {
@@ -63,7 +69,7 @@ func (r *metricsRow) dest() []any {
 	for i := range r.funnel {
 		d = append(d, &r.funnel[i])
 	}
-	return d
+	return append(d, &r.first, &r.last, &r.room, &r.events)
 }
 
 // proto turns the row into ReportMetrics, with the concurrency figures
@@ -111,18 +117,35 @@ func (s *Store) Metrics(ctx context.Context, sc Scope) (*tidev1.ReportMetrics, e
 
 // metricsAndMinutes is Metrics and the Minutes it was computed from.
 func (s *Store) metricsAndMinutes(ctx context.Context, sc Scope) (*tidev1.ReportMetrics, []*tidev1.MinutePoint, error) {
-	sub, args := s.deduped(sc)
-	var r metricsRow
-	if err := s.conn.QueryRow(ctx, "SELECT "+metricsSelect+" FROM ("+sub+")", args...).Scan(r.dest()...); err != nil {
-		return nil, nil, fmt.Errorf("chreport: metrics: %w", err)
+	m, _, mins, err := s.metricsRow(ctx, sc)
+	return m, mins, err
+}
+
+// metricsRow is Metrics, its raw row and Minutes, whose queries run
+// side by side.
+func (s *Store) metricsRow(ctx context.Context, sc Scope) (*tidev1.ReportMetrics, metricsRow, []*tidev1.MinutePoint, error) {
+	var (
+		r    metricsRow
+		mins []*tidev1.MinutePoint
+	)
+	g, gctx := errgroup.WithContext(ctx)
+	g.Go(func() error {
+		sub, args := s.deduped(sc)
+		if err := s.conn.QueryRow(gctx, "SELECT "+metricsSelect+" FROM ("+sub+")", args...).Scan(r.dest()...); err != nil {
+			return fmt.Errorf("chreport: metrics: %w", err)
+		}
+		return nil
+	})
+	g.Go(func() (err error) {
+		mins, err = s.Minutes(gctx, sc)
+		return err
+	})
+	if err := g.Wait(); err != nil {
+		return nil, r, nil, err
 	}
 	m := r.proto()
-	mins, err := s.Minutes(ctx, sc)
-	if err != nil {
-		return nil, nil, err
-	}
 	m.PeakConcurrent, m.AvgConcurrent = concurrency(mins)
-	return m, mins, nil
+	return m, r, mins, nil
 }
 
 // Minutes is scope minute by minute, every minute from the first event's to
@@ -132,6 +155,35 @@ func (s *Store) metricsAndMinutes(ctx context.Context, sc Scope) (*tidev1.Report
 // last presence event, else to the end.
 func (s *Store) Minutes(ctx context.Context, sc Scope) ([]*tidev1.MinutePoint, error) {
 	sub, args := s.deduped(sc)
+	var delta map[int64]int64
+	g, gctx := errgroup.WithContext(ctx)
+	g.Go(func() (err error) {
+		delta, err = s.presence(gctx, sub, args)
+		return err
+	})
+	out, err := s.minuteCounts(gctx, sub, args)
+	if werr := g.Wait(); err == nil {
+		err = werr
+	}
+	if err != nil || len(out) == 0 {
+		return nil, err
+	}
+	first := out[0].Minute / 60000
+	var online int64
+	for m, d := range delta { // viewers who came before the first minute
+		if m < first {
+			online += d
+		}
+	}
+	for _, p := range out {
+		online += delta[p.Minute/60000]
+		p.Online = max(0, online)
+	}
+	return out, nil
+}
+
+// minuteCounts is the per-minute counts of Minutes, quiet minutes filled in.
+func (s *Store) minuteCounts(ctx context.Context, sub string, args []any) ([]*tidev1.MinutePoint, error) {
 	rows, err := s.conn.Query(ctx, `SELECT intDiv(ets, 60000) AS m,
     countIf(et = 'room_enter'), countIf(et = 'chat'),
     sumIf(greatest(ev, 1), et = 'like'), countIf(et = 'follow'),
@@ -159,24 +211,6 @@ FROM (`+sub+`) GROUP BY m ORDER BY m`, args...)
 	}
 	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("chreport: minutes: %w", err)
-	}
-	if len(out) == 0 {
-		return nil, nil
-	}
-	delta, err := s.presence(ctx, sub, args)
-	if err != nil {
-		return nil, err
-	}
-	first := out[0].Minute / 60000
-	var online int64
-	for m, d := range delta { // viewers who came before the first minute
-		if m < first {
-			online += d
-		}
-	}
-	for _, p := range out {
-		online += delta[p.Minute/60000]
-		p.Online = max(0, online)
 	}
 	return out, nil
 }
@@ -224,24 +258,15 @@ func concurrency(mins []*tidev1.MinutePoint) (peak int64, avg float64) {
 // Session is the report of one live session of the merchant; ErrNotFound
 // when the merchant has no events of it.
 func (s *Store) Session(ctx context.Context, merchantID, sessionID string) (*tidev1.SessionReportResponse, error) {
-	var (
-		room       string
-		first, end int64
-		n          uint64
-	)
-	q := `SELECT any(room_id), min(ts), max(ts), count() FROM ` + s.db + `.events WHERE merchant_id = ? AND live_session_id = ?`
-	if err := s.conn.QueryRow(ctx, q, merchantID, sessionID).Scan(&room, &first, &end, &n); err != nil {
-		return nil, fmt.Errorf("chreport: session: %w", err)
-	}
-	if n == 0 {
-		return nil, fmt.Errorf("chreport: session %q: %w", sessionID, ErrNotFound)
-	}
-	m, err := s.Metrics(ctx, Scope{MerchantID: merchantID, SessionID: sessionID})
+	m, r, _, err := s.metricsRow(ctx, Scope{MerchantID: merchantID, SessionID: sessionID})
 	if err != nil {
 		return nil, err
 	}
-	return &tidev1.SessionReportResponse{LiveSessionId: sessionID, RoomId: room, StartedAt: first,
-		EndedAt: end, Metrics: m, OrdersSource: OrdersSource()}, nil
+	if r.events == 0 {
+		return nil, fmt.Errorf("chreport: session %q: %w", sessionID, ErrNotFound)
+	}
+	return &tidev1.SessionReportResponse{LiveSessionId: sessionID, RoomId: r.room, StartedAt: r.first,
+		EndedAt: r.last, Metrics: m, OrdersSource: OrdersSource()}, nil
 }
 
 // Daily is the merchant's figures (optionally one room's) for each
