@@ -6,9 +6,9 @@
 //     one event in a thousand inserted twice (duplicates the reports must
 //     not count);
 //  2. picks the session with the most events and its merchant;
-//  3. in interleaved rounds times SessionReport and ExperimentReport (the
-//     queries ReportService runs) and a raw scan of the same columns of the
-//     same rows (no dedup, no aggregation beyond a checksum), and reports
+//  3. in interleaved rounds times SessionReport (with its room, as the
+//     dashboard asks) and ExperimentReport (the queries ReportService runs)
+//     and a raw scan of the same columns of the same rows (no dedup, no aggregation beyond a checksum), and reports
 //     the p99 of the reports and the median of the raw scan.
 //
 // Its last line is
@@ -73,10 +73,10 @@ func run(ctx context.Context) error {
 	if err := load(ctx, conn, db, *events, *batch, *seed); err != nil {
 		return err
 	}
-	var merchant, session string
+	var merchant, room, session string
 	var n uint64
-	if err := conn.QueryRow(ctx, "SELECT merchant_id, live_session_id, count() AS n FROM "+db+
-		".events WHERE live_session_id != '' GROUP BY merchant_id, live_session_id ORDER BY n DESC LIMIT 1").Scan(&merchant, &session, &n); err != nil {
+	if err := conn.QueryRow(ctx, "SELECT merchant_id, room_id, live_session_id, count() AS n FROM "+db+
+		".events WHERE live_session_id != '' GROUP BY merchant_id, room_id, live_session_id ORDER BY n DESC LIMIT 1").Scan(&merchant, &room, &session, &n); err != nil {
 		return fmt.Errorf("pick a session: %w", err)
 	}
 	var minTS, maxTS int64
@@ -93,7 +93,7 @@ func run(ctx context.Context) error {
 	var sess, exp, raw []float64
 	for r := range *rounds {
 		t0 := time.Now()
-		rep, err := store.Session(ctx, merchant, session)
+		rep, err := store.Session(ctx, merchant, room, session) // as the dashboard asks, with the room
 		if err != nil {
 			return err
 		}
@@ -103,7 +103,7 @@ func run(ctx context.Context) error {
 			return err
 		}
 		t2 := time.Now()
-		if err := rawScan(ctx, conn, db, merchant, session); err != nil {
+		if err := rawScan(ctx, conn, db, merchant, room, session); err != nil {
 			return err
 		}
 		t3 := time.Now()
@@ -154,13 +154,13 @@ func load(ctx context.Context, conn driver.Conn, db string, n, batch int, seed i
 
 // rawScan reads the columns the session report reads, of the same rows,
 // with a checksum in place of the report's dedup and aggregation.
-func rawScan(ctx context.Context, conn driver.Conn, db, merchant, session string) error {
+func rawScan(ctx context.Context, conn driver.Conn, db, merchant, room, session string) error {
 	var (
 		a, b, d uint64
 		c       int64
 	)
 	return conn.QueryRow(ctx, "SELECT sum(length(event_id)), sum(toUInt64(type)), sum(ts + value), sum(length(user_id) + length(device_id) + length(product_id)) FROM "+
-		db+".events WHERE merchant_id = ? AND live_session_id = ?", merchant, session).Scan(&a, &b, &c, &d)
+		db+".events WHERE merchant_id = ? AND room_id = ? AND live_session_id = ?", merchant, room, session).Scan(&a, &b, &c, &d)
 }
 
 func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }

@@ -280,7 +280,7 @@ func TestDashboardInBrowser(t *testing.T) {
 	shot("live-phone.png")
 
 	// The session report agrees with ClickHouse too.
-	if err := chromedp.Do(bctx, chromedp.EmulateViewport(1280, 900), chromedp.Navigate(hs.URL+"/dashboard/#/session/ls1")); err != nil {
+	if err := chromedp.Do(bctx, chromedp.EmulateViewport(1280, 900), chromedp.Navigate(hs.URL+"/dashboard/#/session/ls1/live1")); err != nil {
 		t.Fatal(err)
 	}
 	waitFor("the session report", `!!document.querySelector('#s-pv')`, 10*time.Second)

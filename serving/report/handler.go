@@ -36,7 +36,7 @@ const (
 type Reports interface {
 	Rooms(ctx context.Context, merchantID string) ([]*tidev1.RoomSummary, error)
 	LiveNow(ctx context.Context, merchantID, roomID string, window int) (*tidev1.LiveNowResponse, error)
-	Session(ctx context.Context, merchantID, sessionID string) (*tidev1.SessionReportResponse, error)
+	Session(ctx context.Context, merchantID, roomID, sessionID string) (*tidev1.SessionReportResponse, error)
 	Products(ctx context.Context, sc chreport.Scope) ([]*tidev1.ProductRow, error)
 	Daily(ctx context.Context, merchantID, roomID string, fromDay, toDay int64) ([]*tidev1.DayRow, error)
 	Experiment(ctx context.Context, sc chreport.Scope, experiment string) ([]chreport.ArmSums, error)
@@ -156,7 +156,10 @@ func (h *Handler) SessionReport(ctx context.Context, req *connect.Request[tidev1
 	if err := checkID("live_session_id", req.Msg.GetLiveSessionId(), true); err != nil {
 		return nil, err
 	}
-	resp, err := h.r.Session(ctx, m, req.Msg.GetLiveSessionId())
+	if err := checkID("room_id", req.Msg.GetRoomId(), false); err != nil {
+		return nil, err
+	}
+	resp, err := h.r.Session(ctx, m, req.Msg.GetRoomId(), req.Msg.GetLiveSessionId())
 	if err != nil {
 		return nil, h.queryError(ctx, "session", err)
 	}
@@ -169,8 +172,11 @@ func (h *Handler) ProductReport(ctx context.Context, req *connect.Request[tidev1
 	if err != nil {
 		return nil, err
 	}
-	sc := chreport.Scope{MerchantID: m, SessionID: req.Msg.GetLiveSessionId()}
+	sc := chreport.Scope{MerchantID: m, RoomID: req.Msg.GetRoomId(), SessionID: req.Msg.GetLiveSessionId()}
 	if err := checkID("live_session_id", sc.SessionID, false); err != nil {
+		return nil, err
+	}
+	if err := checkID("room_id", sc.RoomID, false); err != nil {
 		return nil, err
 	}
 	if sc.SessionID == "" || req.Msg.GetFromDate() != "" || req.Msg.GetToDate() != "" {

@@ -1045,6 +1045,9 @@ type SessionReportRequest struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	MerchantId    string                 `protobuf:"bytes,1,opt,name=merchant_id,json=merchantId,proto3" json:"merchant_id,omitempty"`
 	LiveSessionId string                 `protobuf:"bytes,2,opt,name=live_session_id,json=liveSessionId,proto3" json:"live_session_id,omitempty"`
+	// Optional: the session's room (from ListRooms). The report then reads only
+	// the room's rows, found by the events table's key, and is much faster.
+	RoomId        string `protobuf:"bytes,3,opt,name=room_id,json=roomId,proto3" json:"room_id,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1089,6 +1092,13 @@ func (x *SessionReportRequest) GetMerchantId() string {
 func (x *SessionReportRequest) GetLiveSessionId() string {
 	if x != nil {
 		return x.LiveSessionId
+	}
+	return ""
+}
+
+func (x *SessionReportRequest) GetRoomId() string {
+	if x != nil {
+		return x.RoomId
 	}
 	return ""
 }
@@ -1185,8 +1195,10 @@ type ProductReportRequest struct {
 	// One session; when empty, from_date..to_date.
 	LiveSessionId string `protobuf:"bytes,2,opt,name=live_session_id,json=liveSessionId,proto3" json:"live_session_id,omitempty"`
 	// YYYY-MM-DD, Asia/Shanghai, both included.
-	FromDate      string `protobuf:"bytes,3,opt,name=from_date,json=fromDate,proto3" json:"from_date,omitempty"`
-	ToDate        string `protobuf:"bytes,4,opt,name=to_date,json=toDate,proto3" json:"to_date,omitempty"`
+	FromDate string `protobuf:"bytes,3,opt,name=from_date,json=fromDate,proto3" json:"from_date,omitempty"`
+	ToDate   string `protobuf:"bytes,4,opt,name=to_date,json=toDate,proto3" json:"to_date,omitempty"`
+	// Optional: one room (faster with a session, see SessionReportRequest).
+	RoomId        string `protobuf:"bytes,5,opt,name=room_id,json=roomId,proto3" json:"room_id,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1245,6 +1257,13 @@ func (x *ProductReportRequest) GetFromDate() string {
 func (x *ProductReportRequest) GetToDate() string {
 	if x != nil {
 		return x.ToDate
+	}
+	return ""
+}
+
+func (x *ProductReportRequest) GetRoomId() string {
+	if x != nil {
+		return x.RoomId
 	}
 	return ""
 }
@@ -2172,11 +2191,12 @@ const file_tide_v1_report_proto_rawDesc = "" +
 	"\n" +
 	"top_by_gmv\x18\x11 \x03(\v2\x16.tide.v1.ProductFigureR\btopByGmv\x12:\n" +
 	"\rorders_source\x18\x12 \x01(\v2\x15.tide.v1.OrdersSourceR\fordersSource\x12\x13\n" +
-	"\x05as_of\x18\x13 \x01(\x03R\x04asOf\"_\n" +
+	"\x05as_of\x18\x13 \x01(\x03R\x04asOf\"x\n" +
 	"\x14SessionReportRequest\x12\x1f\n" +
 	"\vmerchant_id\x18\x01 \x01(\tR\n" +
 	"merchantId\x12&\n" +
-	"\x0flive_session_id\x18\x02 \x01(\tR\rliveSessionId\"\x80\x02\n" +
+	"\x0flive_session_id\x18\x02 \x01(\tR\rliveSessionId\x12\x17\n" +
+	"\aroom_id\x18\x03 \x01(\tR\x06roomId\"\x80\x02\n" +
 	"\x15SessionReportResponse\x12&\n" +
 	"\x0flive_session_id\x18\x01 \x01(\tR\rliveSessionId\x12\x17\n" +
 	"\aroom_id\x18\x02 \x01(\tR\x06roomId\x12\x1d\n" +
@@ -2184,13 +2204,14 @@ const file_tide_v1_report_proto_rawDesc = "" +
 	"started_at\x18\x03 \x01(\x03R\tstartedAt\x12\x19\n" +
 	"\bended_at\x18\x04 \x01(\x03R\aendedAt\x120\n" +
 	"\ametrics\x18\x05 \x01(\v2\x16.tide.v1.ReportMetricsR\ametrics\x12:\n" +
-	"\rorders_source\x18\x06 \x01(\v2\x15.tide.v1.OrdersSourceR\fordersSource\"\x95\x01\n" +
+	"\rorders_source\x18\x06 \x01(\v2\x15.tide.v1.OrdersSourceR\fordersSource\"\xae\x01\n" +
 	"\x14ProductReportRequest\x12\x1f\n" +
 	"\vmerchant_id\x18\x01 \x01(\tR\n" +
 	"merchantId\x12&\n" +
 	"\x0flive_session_id\x18\x02 \x01(\tR\rliveSessionId\x12\x1b\n" +
 	"\tfrom_date\x18\x03 \x01(\tR\bfromDate\x12\x17\n" +
-	"\ato_date\x18\x04 \x01(\tR\x06toDate\"\xfe\x02\n" +
+	"\ato_date\x18\x04 \x01(\tR\x06toDate\x12\x17\n" +
+	"\aroom_id\x18\x05 \x01(\tR\x06roomId\"\xfe\x02\n" +
 	"\n" +
 	"ProductRow\x12\x1d\n" +
 	"\n" +

@@ -257,8 +257,10 @@ func concurrency(mins []*tidev1.MinutePoint) (peak int64, avg float64) {
 
 // Session is the report of one live session of the merchant; ErrNotFound
 // when the merchant has no events of it.
-func (s *Store) Session(ctx context.Context, merchantID, sessionID string) (*tidev1.SessionReportResponse, error) {
-	m, r, _, err := s.metricsRow(ctx, Scope{MerchantID: merchantID, SessionID: sessionID})
+// roomID may be empty; when given, only that room's rows are read (the
+// table's key finds them) and a session of another room is not found.
+func (s *Store) Session(ctx context.Context, merchantID, roomID, sessionID string) (*tidev1.SessionReportResponse, error) {
+	m, r, _, err := s.metricsRow(ctx, Scope{MerchantID: merchantID, RoomID: roomID, SessionID: sessionID})
 	if err != nil {
 		return nil, err
 	}

@@ -44,7 +44,7 @@ func near(a, b float64) bool { return math.Abs(a-b) < 1e-9 }
 
 func TestSessionReportHandComputed(t *testing.T) {
 	s := fixtureStore(t)
-	r, err := s.Session(context.Background(), "m1", "s1")
+	r, err := s.Session(context.Background(), "m1", "", "s1")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -104,8 +104,15 @@ func TestSessionReportHandComputed(t *testing.T) {
 	if !r.OrdersSource.GetProvisional() {
 		t.Error("orders are not marked provisional")
 	}
-	if _, err := s.Session(context.Background(), "m1", "s2"); err == nil {
+	if _, err := s.Session(context.Background(), "m1", "", "s2"); err == nil {
 		t.Error("m1 got m2's session s2")
+	}
+	withRoom, err := s.Session(context.Background(), "m1", "r1", "s1")
+	if err != nil || withRoom.Metrics.GmvFen != m.GmvFen || withRoom.Metrics.PeakConcurrent != m.PeakConcurrent {
+		t.Errorf("with its room: %v, %v", withRoom, err)
+	}
+	if _, err := s.Session(context.Background(), "m1", "r2", "s1"); err == nil {
+		t.Error("s1 found in room r2")
 	}
 }
 

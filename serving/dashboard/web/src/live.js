@@ -55,7 +55,7 @@ function render(el, r) {
   tag.textContent = r.live ? '直播中' : '未在播';
   tag.className = r.live ? 'tag live' : 'tag';
   $('session-id').textContent = r.liveSessionId || '—';
-  $('session-link').href = '#/session/' + encodeURIComponent(r.liveSessionId || '');
+  $('session-link').href = '#/session/' + encodeURIComponent(r.liveSessionId || '') + '/' + encodeURIComponent(r.roomId || '');
   $('started-at').textContent = time(n(r.startedAt));
   $('updated-at').textContent = time(n(r.asOf));
   $('orders-note').innerHTML = r.ordersSource && r.ordersSource.provisional

@@ -16,7 +16,8 @@ const routes = [
   [/^#\/signin$/, signinPage],
   [/^#\/rooms$/, roomsPage],
   [/^#\/live\/(.+)$/, livePage],
-  [/^#\/session\/(.+)$/, sessionPage],
+  [/^#\/session\/([^/]+)\/([^/]+)$/, sessionPage],
+  [/^#\/session\/([^/]+)$/, sessionPage],
   [/^#\/experiment$/, experimentPage],
 ];
 
@@ -76,7 +77,7 @@ async function roomsPage(el) {
     ${rooms.map((r) => `<tr data-room="${esc(r.roomId)}"><td><a href="#/live/${encodeURIComponent(r.roomId)}">${esc(r.roomId)}</a></td>
       <td>${r.live ? '<span class="tag live">直播中</span>' : '<span class="tag">已结束</span>'}</td>
       <td>${esc(r.liveSessionId)}</td><td>${time(n(r.startedAt))}</td><td>${n(r.uniqueViewers)}</td>
-      <td><a href="#/live/${encodeURIComponent(r.roomId)}">看板</a> · <a href="#/session/${encodeURIComponent(r.liveSessionId)}">复盘</a></td></tr>`).join('')}
+      <td><a href="#/live/${encodeURIComponent(r.roomId)}">看板</a> · <a href="#/session/${encodeURIComponent(r.liveSessionId)}/${encodeURIComponent(r.roomId)}">复盘</a></td></tr>`).join('')}
     </tbody></table></div></section>`;
 }
 

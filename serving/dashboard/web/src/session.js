@@ -4,13 +4,13 @@ import { chart } from './charts.js';
 import { dec, esc, int, pct, time, yuan } from './format.js';
 import { showError } from './errors.js';
 
-export async function sessionPage(el, sessionId) {
+export async function sessionPage(el, sessionId, roomId = '') {
   el.innerHTML = '<p class="muted">加载场次复盘…</p>';
   let rep, prods;
   try {
     [rep, prods] = await Promise.all([
-      call('SessionReport', { liveSessionId: sessionId }),
-      call('ProductReport', { liveSessionId: sessionId }),
+      call('SessionReport', { liveSessionId: sessionId, roomId }),
+      call('ProductReport', { liveSessionId: sessionId, roomId }),
     ]);
   } catch (err) {
     return showError(el, err);
