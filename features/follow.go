@@ -57,7 +57,8 @@ func OnPolled(f func(applied int)) FollowOption { return func(c *followConfig) {
 // Follow consumes the events topic into s until ctx is done, then returns
 // ctx's error. It reads every partition directly, without a consumer group:
 // each serving replica keeps its own full copy of the features. Records that
-// do not decode are skipped (ingest dead-letters them). Every applied event's
+// do not decode, or that the provenance table (ingest.CheckRecord) says their
+// producer may not have made, are skipped (ingest dead-letters them). Every applied event's
 // lag (wall clock minus received_at) goes to s.Stats().Lag.
 func Follow(ctx context.Context, s *Store, brokers []string, topic string, opts ...FollowOption) error {
 	c := followConfig{skew: 2 * time.Minute, idle: 500 * time.Millisecond, log: slog.Default()}
@@ -114,6 +115,10 @@ func Follow(ctx context.Context, s *Store, brokers []string, topic string, opts 
 		fs.EachRecord(func(r *kgo.Record) {
 			if err := dec.Unmarshal(r.Value, &e); err != nil {
 				bad++
+				return
+			}
+			if ingest.CheckRecord(r.Headers, e.GetType()) != nil {
+				bad++ // a producer that may not make it; ingest dead-letters it too
 				return
 			}
 			if e.ReceivedAt <= 0 { // as ingest stores it

@@ -55,7 +55,8 @@ func produce(t *testing.T, cl *kgo.Client, topic string, es []*tidev1.Event) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		recs[i] = &kgo.Record{Topic: topic, Key: ingest.Key(e), Value: b, Timestamp: time.UnixMilli(e.ReceivedAt)}
+		recs[i] = &kgo.Record{Topic: topic, Key: ingest.Key(e), Value: b, Timestamp: time.UnixMilli(e.ReceivedAt),
+			Headers: ingest.ProducerHeaders(ingest.ProducerServer)} // the simulation carries streams and orders
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()

@@ -242,7 +242,12 @@ func (s *Store) applyRoom(id string, e *tidev1.Event, typ tidev1.EventType, t, w
 	sh, r, _ := s.rooms.lockGet(id)
 	r.win.add(t, wm, us)
 	r.last = max(r.last, t)
-	if m := e.GetMerchantId(); m != "" && m != r.merchant {
+	// Whose room it is: the platform's STREAM_START says; any other event
+	// only names a room not known yet (a viewer's event carries the merchant
+	// id its client chose, and must not re-own a room or block its end).
+	owner := r.merchant
+	if m := e.GetMerchantId(); m != "" && m != r.merchant &&
+		(typ == tidev1.EventType_EVENT_TYPE_STREAM_START || (r.merchant == "" && typ != tidev1.EventType_EVENT_TYPE_STREAM_END)) {
 		r.merchant = strings.Clone(m)
 	}
 	timeout := s.cfg.viewerTimeout
@@ -264,7 +269,7 @@ func (s *Store) applyRoom(id string, e *tidev1.Event, typ tidev1.EventType, t, w
 		}
 	case tidev1.EventType_EVENT_TYPE_STREAM_END:
 		sid := e.GetLiveSessionId()
-		if t >= r.statusAt && (sid == "" || r.session == "" || sid == r.session) {
+		if t >= r.statusAt && endsSession(r.live, r.session, owner, sid, e.GetMerchantId()) {
 			changed = r.live
 			r.live, r.statusAt, r.endedAt = false, t, t
 			if r.session == "" && sid != "" { // the start was not seen (a warm-up loads only the latest status)
@@ -279,6 +284,23 @@ func (s *Store) applyRoom(id string, e *tidev1.Event, typ tidev1.EventType, t, w
 	if changed {
 		s.setLive(id, merchant, nowLive, t)
 	}
+}
+
+// endsSession reports whether a STREAM_END of session sid from merchant ends
+// the state of a room (live or not, in session, of merchant owner). Only the
+// end of the room's own session counts: an end from another merchant, or with
+// an empty or another session id, is ignored, since it would let any sender
+// end any room. A room live without a session id (a start that carried none)
+// ends by an end without one. A room that is not live and knows no session
+// takes any end of its merchant (a warm-up loads only the latest status).
+func endsSession(live bool, session, owner, sid, merchant string) bool {
+	if merchant != "" && owner != "" && merchant != owner {
+		return false
+	}
+	if !live && session == "" {
+		return true
+	}
+	return sid == session
 }
 
 // setLive updates the live-room index and the anchor's live rooms. Called

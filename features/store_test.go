@@ -199,7 +199,11 @@ func TestLiveStatus(t *testing.T) {
 	if lr := s.LiveRooms(); len(lr) != 2 || lr[0].ID != "r1" || !lr[0].Live {
 		t.Fatalf("LiveRooms = %+v", lr)
 	}
-	s.Apply(end("r2", "", 4*time.Minute))
+	s.Apply(end("r2", "", 4*time.Minute)) // no session id: not r2's end
+	if !s.Room("r2").Live {
+		t.Fatal("an end without a session id ended r2")
+	}
+	s.Apply(end("r2", "s9", 4*time.Minute))
 	if a := s.Anchor("m"); a.LiveRooms != 1 || a.LiveRoomID != "r1" {
 		t.Fatalf("anchor after r2 ended = %+v", a)
 	}
@@ -387,5 +391,67 @@ func TestConcurrentReadersOneWriter(t *testing.T) {
 	}
 	if total != n {
 		t.Fatalf("5m enters over 4 rooms = %d, want %d", total, n)
+	}
+}
+
+// A STREAM_END ends a room only when it is the end of that room's session.
+func TestStreamEndNeedsTheLiveSession(t *testing.T) {
+	ev := func(typ tidev1.EventType, merchant, sess string, d time.Duration) *tidev1.Event {
+		return mk(typ, d, func(e *tidev1.Event) { e.RoomId, e.MerchantId, e.LiveSessionId = "r", merchant, sess })
+	}
+	start := func(m, s string) *tidev1.Event { return ev(tidev1.EventType_EVENT_TYPE_STREAM_START, m, s, 0) }
+	end := func(m, s string) *tidev1.Event { return ev(tidev1.EventType_EVENT_TYPE_STREAM_END, m, s, time.Minute) }
+	for _, c := range []struct {
+		name     string
+		start    *tidev1.Event // nil: the room was never seen live
+		end      *tidev1.Event
+		wantLive bool
+		// the merchant_id a viewer's event in the room names (its client chose it)
+		viewerNames string
+	}{
+		{"own session", start("m", "s1"), end("m", "s1"), false, ""},
+		{"own session, no merchant on the end", start("m", "s1"), end("", "s1"), false, ""},
+		{"empty session id", start("m", "s1"), end("m", ""), true, ""},
+		{"empty session id and merchant", start("m", "s1"), end("", ""), true, ""},
+		{"another session", start("m", "s1"), end("m", "s0"), true, ""},
+		{"another merchant, same session id", start("m", "s1"), end("m2", "s1"), true, ""},
+		{"another merchant, empty session id", start("m", "s1"), end("m2", ""), true, ""},
+		{"start without a session, end without one", start("m", ""), end("m", ""), false, ""},
+		{"start without a session, end of a named one", start("m", ""), end("m", "s1"), true, ""},
+		{"never live: the end is recorded", nil, end("m", "s1"), false, ""},
+		// a viewer's event naming another merchant does not re-own the room
+		{"own session after a viewer named m2", start("m", "s1"), end("m", "s1"), false, "m2"},
+		{"session-less end after a viewer named m2", start("m", "s1"), end("m2", ""), true, "m2"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			s := NewStore()
+			if c.start != nil {
+				s.Apply(c.start)
+				s.Apply(mk(tidev1.EventType_EVENT_TYPE_ROOM_ENTER, time.Second, func(e *tidev1.Event) {
+					e.RoomId, e.UserId, e.MerchantId = "r", "viewer", c.viewerNames
+				}))
+			}
+			s.Apply(c.end)
+			f := s.Room("r")
+			if f.Live != c.wantLive {
+				t.Fatalf("live = %v, want %v", f.Live, c.wantLive)
+			}
+			if c.start == nil {
+				return
+			}
+			live := len(s.LiveRoomIDs()) == 1
+			if live != c.wantLive {
+				t.Errorf("in the live-room index = %v, want %v", live, c.wantLive)
+			}
+			if c.wantLive && f.ViewersNow != 1 {
+				t.Errorf("an ignored end emptied the room: viewers = %d", f.ViewersNow)
+			}
+			if a := s.Anchor("m"); c.wantLive && a.LiveRooms != 1 {
+				t.Errorf("anchor m: live rooms = %d, want 1", a.LiveRooms)
+			}
+			if a := s.Anchor("m2"); a.LiveRooms != 0 {
+				t.Errorf("anchor m2 owns %d live rooms after its end", a.LiveRooms)
+			}
+		})
 	}
 }

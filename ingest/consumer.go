@@ -206,6 +206,9 @@ func (i *Ingester) decodeTask(d *decoder, t *task, b *batch) {
 			}
 			err = i.cfg.Limits.Validate(d.e, time.UnixMilli(d.e.ReceivedAt))
 		}
+		if err == nil { // provenance.go: who may have produced this record
+			err = CheckRecord(r.Headers, d.e.Type)
+		}
 		if err != nil {
 			dead++
 			i.dlq.send(r, err, &b.dlq)

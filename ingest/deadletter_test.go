@@ -106,6 +106,7 @@ func TestDeadLetters(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer ing.Close()
+	s.stopMerges(t, db) // count() below is then what was inserted
 	runErr := make(chan error, 1)
 	go func() { runErr <- ing.Run(ctx) }()
 	waitFor(t, 2*time.Minute, "valid events in ClickHouse", func() bool { return s.rows(db) >= valid })
@@ -151,9 +152,10 @@ func TestDeadLetters(t *testing.T) {
 		t.Fatalf("%d distinct dead letters, want %d", len(seen), bad)
 	}
 	n, uniq := s.counts(t, db)
-	if n != valid || uniq != valid {
-		t.Fatalf("count()=%d uniqExact(event_id)=%d, want %d valid events", n, uniq, valid)
+	if ins := s.inserted(t, db, topic); n != valid || uniq != valid || ins != valid {
+		t.Fatalf("unmerged count()=%d uniqExact(event_id)=%d countMerge(rows)=%d, want %d valid events", n, uniq, ins, valid)
 	}
+	s.checkExact(t, db, good)
 	var badInCH uint64
 	if err := s.ch.QueryRow(ctx, "SELECT count() FROM "+db+".events WHERE event_id LIKE 'bad-%'").Scan(&badInCH); err != nil {
 		t.Fatal(err)

@@ -27,11 +27,25 @@
 //     assignment resumes from ClickHouse again.
 //
 // A crash at any point therefore re-reads at most what ClickHouse does not
-// hold. The events table is a ReplacingMergeTree whose sorting key ends in
-// event_id and whose sorting and partition keys derive only from fields the
-// client made, so the duplicates that remain possible (a client retrying Track
-// after a lost answer, or a zombie insert finishing after a rebalance) collapse
-// when parts merge. Reports count with count() and never need FINAL.
+// hold. Copies remain possible all the same: a client retrying Track after a
+// lost answer can reach a second serve replica and so a second Kafka offset,
+// and a zombie insert can finish after a rebalance. So every table a report
+// reads is exact under copies, without FINAL: the events table is a
+// ReplacingMergeTree (its sorting and partition keys derive only from fields
+// the client made, so copies collapse when parts merge) read with
+// uniqExact(event_id) or an inner GROUP BY event_id, and the rollup
+// room_minute_exact keeps sets of event ids rather than sums. How to read each
+// table is in the doc comment of package chschema.
+//
+// # Provenance
+//
+// provenance.go is the one table of who may send which event type: users,
+// merchants (for their own merchant id) and admins send behaviour, through
+// Track only; money, state and attribution (gifts, orders, streams, product
+// changes, exposures) come from the server alone. Every record on the events
+// topic names its producer in the ProducerHeader (TrackRecord, ServerRecord);
+// a record of a server-only type whose producer is not the server, or that
+// names none, does not validate (CheckRecord) and goes to dead letters.
 //
 // Records that do not decode or do not validate go to the dead-letter topic
 // with the reason and their origin in headers (HeaderReason, …). Dead-letter

@@ -104,7 +104,8 @@ type placed struct {
 }
 
 // produce sends values (keyed by keys) to topic, calling pace before each,
-// and returns where each landed.
+// and returns where each landed. The records are tagged as tide's own
+// (provenance.go), since the simulated traffic carries orders and streams.
 func (s *servers) produce(t *testing.T, topic string, keys, values [][]byte, pace func(i int)) []placed {
 	t.Helper()
 	out := make([]placed, len(values))
@@ -114,7 +115,7 @@ func (s *servers) produce(t *testing.T, topic string, keys, values [][]byte, pac
 		if pace != nil {
 			pace(i)
 		}
-		s.kcl.Produce(context.Background(), &kgo.Record{Topic: topic, Key: keys[i], Value: v}, func(r *kgo.Record, err error) {
+		s.kcl.Produce(context.Background(), &kgo.Record{Topic: topic, Key: keys[i], Value: v, Headers: ProducerHeaders(ProducerServer)}, func(r *kgo.Record, err error) {
 			mu.Lock()
 			defer mu.Unlock()
 			if err != nil && firstErr == nil {

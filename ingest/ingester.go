@@ -104,6 +104,9 @@ func New(ctx context.Context, opts ...Option) (*Ingester, error) {
 		kgo.HeartbeatInterval(max(cfg.SessionTimeout/5, 500*time.Millisecond)),
 		kgo.RebalanceTimeout(60 * time.Second),
 		kgo.AdjustFetchOffsetsFn(i.adjustOffsets),
+		kgo.OnPartitionsAssigned(func(_ context.Context, _ *kgo.Client, p map[string][]int32) {
+			i.log.Info("partitions assigned", "partitions", p)
+		}),
 		kgo.OnPartitionsRevoked(func(_ context.Context, _ *kgo.Client, p map[string][]int32) { i.dropGeneration("revoked", p) }),
 		kgo.OnPartitionsLost(func(_ context.Context, _ *kgo.Client, p map[string][]int32) { i.dropGeneration("lost", p) }),
 		kgo.FetchMaxBytes(64 << 20),

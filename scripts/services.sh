@@ -8,6 +8,9 @@
 #       TIDE_CLICKHOUSE_ADDR   127.0.0.1:19000   (native protocol; HTTP on 127.0.0.1:18123)
 #   PostgreSQL (Debian's, a project-local cluster; superuser role `tide`, database `tide`)
 #       TIDE_POSTGRES_URL      postgres://tide@127.0.0.1:15432/tide?sslmode=disable
+#   nginx + nginx-rtmp (Debian's nginx, libnginx-mod-rtmp; also installs ffmpeg for the e2e test)
+#       rtmp 127.0.0.1:19350, http 127.0.0.1:18088 (HLS, recordings); config scripts/nginx/
+#       TIDE_NGINX_HOOK_URL (default http://127.0.0.1:18090/live/callback/nginx), TIDE_NGINX_PLAY_KEY
 # These must match CONVENTIONS.md and ingest/testenv.
 #
 #   up      install what is missing (apt: clickhouse-server, postgresql; Maven: Kafka jars),
@@ -33,6 +36,10 @@ KAFKA_CONTROLLER_PORT=19093
 CH_TCP_PORT=19000
 CH_HTTP_PORT=18123
 PG_PORT=15432
+NGINX_RTMP_PORT=19350
+NGINX_HTTP_PORT=18088
+NGINX_HOOK_URL=${TIDE_NGINX_HOOK_URL:-http://127.0.0.1:18090/live/callback/nginx}
+NGINX_PLAY_KEY=${TIDE_NGINX_PLAY_KEY:-tide-dev-nginx-play-key}
 
 WAIT_SECS=${TIDE_SERVICES_WAIT:-120} # per server, once started
 KAFKA_HEAP=${TIDE_KAFKA_HEAP:--Xms256m -Xmx1g}
@@ -40,6 +47,7 @@ KAFKA_HEAP=${TIDE_KAFKA_HEAP:--Xms256m -Xmx1g}
 KAFKA_DIR=$TIDE/kafka
 CH_DIR=$TIDE/clickhouse
 PG_DIR=$TIDE/postgres
+NGINX_DIR=$TIDE/nginx
 
 # ---------------------------------------------------------------------------------------------
 # helpers
@@ -553,6 +561,103 @@ pg_status() {
 }
 
 # ---------------------------------------------------------------------------------------------
+# nginx with nginx-rtmp (the self-hosted stream provider, live/stream/nginx), plus ffmpeg for its
+# end-to-end test. Config from scripts/nginx/nginx.conf.in; hooks go to TIDE_NGINX_HOOK_URL.
+
+NGINX_PIDFILE=$NGINX_DIR/nginx.pid
+NGINX_CONF=$NGINX_DIR/nginx.conf
+NGINX_ERR=$NGINX_DIR/log/error.log
+NGINX_OUT=$NGINX_DIR/log/stdout.log
+NGINX_BIN=/usr/sbin/nginx
+NGINX_RTMP_MODULE=/usr/lib/nginx/modules/ngx_rtmp_module.so
+
+nginx_ok() { timeout 2 bash -c "exec 3<>/dev/tcp/$HOST/$NGINX_HTTP_PORT && printf 'GET /healthz HTTP/1.0\r\n\r\n' >&3 && head -n 1 <&3" 2>/dev/null | grep -q ' 200 '; }
+
+nginx_install() {
+	if [[ -x $NGINX_BIN && -f $NGINX_RTMP_MODULE ]] && command -v ffmpeg >/dev/null && command -v ffprobe >/dev/null; then return 0; fi
+	apt_install nginx libnginx-mod-rtmp ffmpeg
+	[[ -x $NGINX_BIN && -f $NGINX_RTMP_MODULE ]] || fail nginx "nginx or $NGINX_RTMP_MODULE missing after apt-get install"
+	# Debian's package may start a system nginx on :80 (systemd or its init script); tide runs
+	# its own, so stop the one this install started
+	if command -v systemctl >/dev/null && systemctl is-active --quiet nginx 2>/dev/null; then
+		as_root systemctl stop nginx || true
+	elif [[ -s /run/nginx.pid ]] && pid_alive "$(</run/nginx.pid)" nginx; then
+		as_root "$NGINX_BIN" -s quit 2>/dev/null || true
+	fi
+}
+
+nginx_configure() {
+	mkdir -p "$NGINX_DIR/log" "$NGINX_DIR/hls" "$NGINX_DIR/rec" "$NGINX_DIR/tmp"
+	local user=
+	((EUID != 0)) || user='user root;'
+	sed -e "s#@PREFIX@#$NGINX_DIR#g" -e "s#@RTMP_MODULE@#$NGINX_RTMP_MODULE#g" -e "s#@USER@#$user#g" \
+		-e "s#@RTMP_PORT@#$NGINX_RTMP_PORT#g" -e "s#@HTTP_PORT@#$NGINX_HTTP_PORT#g" \
+		-e "s#@HOOK_URL@#$NGINX_HOOK_URL#g" -e "s#@PLAY_KEY@#$NGINX_PLAY_KEY#g" \
+		"$SCRIPTS/nginx/nginx.conf.in" >"$NGINX_CONF"
+	"$NGINX_BIN" -t -q -p "$NGINX_DIR" -c "$NGINX_CONF" >"$NGINX_OUT" 2>&1 || fail nginx "nginx -t rejected $NGINX_CONF" "$NGINX_OUT"
+}
+
+nginx_start() {
+	NGINX_T0=$(now) NGINX_DEADLINE=$((SECONDS + WAIT_SECS))
+	if pid_of "$NGINX_PIDFILE" "$NGINX_CONF" >/dev/null; then NGINX_STARTED=0; return 0; fi
+	rm -f "$NGINX_PIDFILE"
+	if port_open $NGINX_HTTP_PORT && port_open $NGINX_RTMP_PORT && nginx_ok; then
+		say "nginx: $HOST:$NGINX_HTTP_PORT is already served by another nginx (not this checkout); using it"
+		NGINX_STARTED=-1
+		return 0
+	fi
+	local p
+	for p in $NGINX_RTMP_PORT $NGINX_HTTP_PORT; do
+		port_open "$p" && fail nginx "port $p is taken:
+$(listener_of "$p")"
+	done
+	nginx_install
+	nginx_configure
+	(cd "$NGINX_DIR" && exec setsid "$NGINX_BIN" -p "$NGINX_DIR" -c "$NGINX_CONF" \
+		>"$NGINX_OUT" 2>&1 </dev/null 9>&-) &
+	echo $! >"$NGINX_PIDFILE" # nginx writes the same pid there itself
+	NGINX_STARTED=1
+}
+
+nginx_poll() {
+	if ((NGINX_STARTED < 0)); then return 0; fi
+	if ! nginx_ok; then
+		pid_of "$NGINX_PIDFILE" "$NGINX_CONF" >/dev/null ||
+			fail nginx "nginx exited during start-up" "$NGINX_OUT" "$NGINX_ERR"
+		((SECONDS < NGINX_DEADLINE)) || fail nginx "not healthy after ${WAIT_SECS}s" "$NGINX_OUT" "$NGINX_ERR"
+		return 1
+	fi
+	if ((NGINX_STARTED == 1)); then
+		say "nginx: up, rtmp $HOST:$NGINX_RTMP_PORT, http $HOST:$NGINX_HTTP_PORT, hooks $NGINX_HOOK_URL ($(since "$NGINX_T0"))"
+	else
+		say "nginx: already up, rtmp $HOST:$NGINX_RTMP_PORT, http $HOST:$NGINX_HTTP_PORT"
+	fi
+}
+
+nginx_stop() {
+	local pid
+	if pid=$(pid_of "$NGINX_PIDFILE" "$NGINX_CONF"); then
+		stop_pid nginx "$pid"
+		say "nginx: stopped"
+	else
+		say "nginx: not running"
+	fi
+	rm -f "$NGINX_PIDFILE"
+}
+
+nginx_status() {
+	local pid
+	if pid=$(pid_of "$NGINX_PIDFILE" "$NGINX_CONF") && nginx_ok; then
+		say "nginx: up, rtmp $HOST:$NGINX_RTMP_PORT, http $HOST:$NGINX_HTTP_PORT (pid $pid)"
+	elif nginx_ok; then
+		say "nginx: up on $HOST:$NGINX_HTTP_PORT (another process, not this checkout)"
+	else
+		say "nginx: down (rtmp $HOST:$NGINX_RTMP_PORT, http $HOST:$NGINX_HTTP_PORT)"
+		return 1
+	fi
+}
+
+# ---------------------------------------------------------------------------------------------
 
 # lock: one services.sh at a time per checkout. Every server is started with fd 9 closed, or it
 # would hold the lock for as long as it runs.
@@ -566,15 +671,16 @@ cmd=${1:-}
 shift || true
 # which servers: all by default, or those named (kafka clickhouse postgres); `make demo` needs no
 # Kafka (it embeds one), so it asks for clickhouse and postgres only
-want_kafka=0 want_ch=0 want_pg=0
-(($# > 0)) || set -- kafka clickhouse postgres
+want_kafka=0 want_ch=0 want_pg=0 want_nginx=0
+(($# > 0)) || set -- kafka clickhouse postgres nginx
 for w in "$@"; do
 	case $w in
 	kafka) want_kafka=1 ;;
 	clickhouse) want_ch=1 ;;
 	postgres) want_pg=1 ;;
+	nginx) want_nginx=1 ;;
 	*)
-		echo "usage: $0 up|down|status [kafka] [clickhouse] [postgres]" >&2
+		echo "usage: $0 up|down|status [kafka] [clickhouse] [postgres] [nginx]" >&2
 		exit 2
 		;;
 	esac
@@ -589,12 +695,14 @@ up)
 	((want_ch == 0)) || ch_start
 	((want_pg == 0)) || pg_start
 	((want_kafka == 0)) || kafka_start
-	k=$want_kafka c=$want_ch p=$want_pg
-	while ((k + c + p > 0)); do
+	((want_nginx == 0)) || nginx_start
+	k=$want_kafka c=$want_ch p=$want_pg n=$want_nginx
+	while ((k + c + p + n > 0)); do
 		((k == 0)) || ! kafka_poll || k=0
 		((c == 0)) || ! ch_poll || c=0
 		((p == 0)) || ! pg_poll || p=0
-		((k + c + p == 0)) || sleep 0.25
+		((n == 0)) || ! nginx_poll || n=0
+		((k + c + p + n == 0)) || sleep 0.25
 	done
 	say "up ($(since "$t0")): TIDE_KAFKA_BROKERS=$HOST:$KAFKA_PORT TIDE_CLICKHOUSE_ADDR=$HOST:$CH_TCP_PORT TIDE_POSTGRES_URL=postgres://tide@$HOST:$PG_PORT/tide?sslmode=disable"
 	;;
@@ -603,16 +711,18 @@ down)
 	((want_kafka == 0)) || kafka_stop
 	((want_ch == 0)) || ch_stop
 	((want_pg == 0)) || pg_stop
+	((want_nginx == 0)) || nginx_stop
 	;;
 status)
 	rc=0
 	((want_kafka == 0)) || kafka_status || rc=1
 	((want_ch == 0)) || ch_status || rc=1
 	((want_pg == 0)) || pg_status || rc=1
+	((want_nginx == 0)) || nginx_status || rc=1
 	exit $rc
 	;;
 *)
-	echo "usage: $0 up|down|status [kafka] [clickhouse] [postgres]" >&2
+	echo "usage: $0 up|down|status [kafka] [clickhouse] [postgres] [nginx]" >&2
 	exit 2
 	;;
 esac

@@ -35,6 +35,8 @@ type Server struct {
 	readMaxBytes int64
 	shutdown     time.Duration
 	pyroscope    string
+	timeouts     Timeouts
+	metricsAddr  string
 
 	mu           sync.Mutex
 	checks       []readyCheck
@@ -64,12 +66,38 @@ func WithShutdownTimeout(d time.Duration) Option { return func(s *Server) { s.sh
 // while the server runs; empty addr disables profiling.
 func WithPyroscope(addr string) Option { return func(s *Server) { s.pyroscope = addr } }
 
+// Timeouts bound the phases of an HTTP connection (http.Server's fields of
+// the same names). Zero means no limit. No tide RPC streams, so WriteTimeout
+// bounds every response; raise it before mounting a long-lived stream.
+type Timeouts struct {
+	ReadHeader time.Duration // until the request headers are read
+	Read       time.Duration // until the whole request is read
+	Write      time.Duration // from the end of the headers until the response is written
+	Idle       time.Duration // a keep-alive connection between requests
+}
+
+// DefaultTimeouts are generous for a request of at most DefaultReadMaxBytes
+// from a phone and a Track call that waits up to 10s for Kafka, and short
+// enough that slow clients cannot hold connections open.
+func DefaultTimeouts() Timeouts {
+	return Timeouts{ReadHeader: 5 * time.Second, Read: 30 * time.Second, Write: 60 * time.Second, Idle: 2 * time.Minute}
+}
+
+// WithTimeouts sets the HTTP timeouts (default DefaultTimeouts()).
+func WithTimeouts(t Timeouts) Option { return func(s *Server) { s.timeouts = t } }
+
+// WithMetricsAddr serves /metrics on its own listener at addr (e.g.
+// 127.0.0.1:9090, reachable by Prometheus but not by clients) instead of the
+// main one; empty (the default) keeps /metrics on the main listener.
+func WithMetricsAddr(addr string) Option { return func(s *Server) { s.metricsAddr = addr } }
+
 // WithReadyCheck adds a readiness check to /readyz.
 func WithReadyCheck(name string, fn func(context.Context) error) Option {
 	return func(s *Server) { s.checks = append(s.checks, readyCheck{name, fn}) }
 }
 
-// New builds a server with /metrics, /healthz and /readyz mounted.
+// New builds a server with /healthz, /readyz and (unless WithMetricsAddr)
+// /metrics mounted.
 func New(opts ...Option) *Server {
 	s := &Server{
 		log:          slog.Default(),
@@ -77,13 +105,16 @@ func New(opts ...Option) *Server {
 		mux:          http.NewServeMux(),
 		readMaxBytes: DefaultReadMaxBytes,
 		shutdown:     15 * time.Second,
+		timeouts:     DefaultTimeouts(),
 	}
 	for _, o := range opts {
 		o(s)
 	}
 	s.reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	s.metrics = newRPCMetrics(s.reg)
-	s.mux.Handle("GET /metrics", promhttp.HandlerFor(s.reg, promhttp.HandlerOpts{Registry: s.reg}))
+	if s.metricsAddr == "" {
+		s.mux.Handle("GET /metrics", s.MetricsHandler())
+	}
 	s.mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 		fmt.Fprintln(w, "ok")
@@ -95,6 +126,11 @@ func New(opts ...Option) *Server {
 // Registry is the server's own Prometheus registry (never the global one);
 // services register their metrics here.
 func (s *Server) Registry() *prometheus.Registry { return s.reg }
+
+// MetricsHandler serves the server's registry in the Prometheus format.
+func (s *Server) MetricsHandler() http.Handler {
+	return promhttp.HandlerFor(s.reg, promhttp.HandlerOpts{Registry: s.reg})
+}
 
 // Logger is the server's logger.
 func (s *Server) Logger() *slog.Logger { return s.log }
@@ -183,17 +219,19 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	var protocols http.Protocols
 	protocols.SetHTTP1(true)
 	protocols.SetUnencryptedHTTP2(true)
-	srv := &http.Server{
-		Handler:           s.mux,
-		Protocols:         &protocols,
-		ReadHeaderTimeout: 10 * time.Second,
-		IdleTimeout:       2 * time.Minute,
-		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelWarn),
-		BaseContext:       func(net.Listener) context.Context { return context.WithoutCancel(ctx) },
-	}
+	srv := s.httpServer(ctx, s.mux)
+	srv.Protocols = &protocols
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
 	s.log.Info("serving", "addr", ln.Addr().String())
+	if s.metricsAddr != "" {
+		stop, err := s.serveMetrics(ctx)
+		if err != nil {
+			srv.Close()
+			return err
+		}
+		defer stop()
+	}
 	select {
 	case err := <-errc:
 		return fmt.Errorf("serve: %w", err)
@@ -210,4 +248,35 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 		return fmt.Errorf("serve: %w", err)
 	}
 	return nil
+}
+
+// httpServer is an http.Server of h with the server's timeouts.
+func (s *Server) httpServer(ctx context.Context, h http.Handler) *http.Server {
+	return &http.Server{
+		Handler:           h,
+		ReadHeaderTimeout: s.timeouts.ReadHeader,
+		ReadTimeout:       s.timeouts.Read,
+		WriteTimeout:      s.timeouts.Write,
+		IdleTimeout:       s.timeouts.Idle,
+		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelWarn),
+		BaseContext:       func(net.Listener) context.Context { return context.WithoutCancel(ctx) },
+	}
+}
+
+// serveMetrics serves /metrics on the metrics address until stop is called.
+func (s *Server) serveMetrics(ctx context.Context) (stop func(), err error) {
+	ln, err := net.Listen("tcp", s.metricsAddr)
+	if err != nil {
+		return nil, fmt.Errorf("metrics listener %s: %w", s.metricsAddr, err)
+	}
+	mux := http.NewServeMux()
+	mux.Handle("GET /metrics", s.MetricsHandler())
+	srv := s.httpServer(ctx, mux)
+	go func() {
+		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			s.log.Error("metrics listener stopped", "addr", ln.Addr().String(), "err", err)
+		}
+	}()
+	s.log.Info("serving metrics", "addr", ln.Addr().String())
+	return func() { srv.Close() }, nil
 }

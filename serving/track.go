@@ -4,18 +4,17 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"github.com/tide-live/tide/serving/auth"
 	"log/slog"
 	"time"
 
 	"connectrpc.com/connect"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/twmb/franz-go/pkg/kgo"
-	"google.golang.org/protobuf/proto"
 
 	"github.com/tide-live/tide/ingest"
 	tidev1 "github.com/tide-live/tide/proto/tide/v1"
 	"github.com/tide-live/tide/proto/tide/v1/tidev1connect"
+	"github.com/tide-live/tide/serving/auth"
 )
 
 // MaxTrackBatch is the most events one Track call may carry.
@@ -73,8 +72,9 @@ func WithDedupeWindow(n int) TrackOption {
 func WithClock(now func() time.Time) TrackOption { return func(s *EventService) { s.now = now } }
 
 // WithEventStamp runs stamp on every event of a batch after the caller's
-// identity was applied and before validation; the A/B assigner uses it to
-// fill in the arms of clients that did not copy them (experiment.Assigner.Stamp).
+// identity was applied and the client's experiments were cleared, before
+// validation; the A/B assigner uses it to put the server's arms on the
+// events (experiment.Assigner.Stamp).
 func WithEventStamp(stamp func(*tidev1.Event)) TrackOption {
 	return func(s *EventService) { s.stamp = stamp }
 }
@@ -120,7 +120,11 @@ func (s *EventService) Mount(srv *Server) {
 // Track validates the whole batch first: one bad event refuses the batch
 // with invalid_argument naming it ("events[3].ts: … is 2h0m0s in the
 // future"), and so do an empty batch and one of more than MaxTrackBatch
-// events. It then stamps received_at, produces every event to the events
+// events. Events of server-only types (ingest.ServerOnly: orders, gifts,
+// streams, product changes, exposures) refuse the batch with
+// permission_denied whoever calls, admins included: the server produces them.
+// A client's experiments never survive: Track clears them and the event
+// stamp (WithEventStamp) puts the server's assignment in their place. It then stamps received_at, produces every event to the events
 // topic keyed by ingest.Key, and answers only after the broker acknowledged
 // all of them; if it did not, Track answers unavailable and the client
 // retries the whole batch, which event_id makes safe.
@@ -144,8 +148,9 @@ func (s *EventService) Track(ctx context.Context, req *connect.Request[tidev1.Tr
 		s.events.WithLabelValues("rejected").Add(float64(len(events)))
 		return nil, err
 	}
-	if s.stamp != nil {
-		for _, e := range events {
+	for _, e := range events {
+		e.Experiments = nil // arms are the server's to assign
+		if s.stamp != nil {
 			s.stamp(e)
 		}
 	}
@@ -178,11 +183,11 @@ func (s *EventService) Track(ctx context.Context, req *connect.Request[tidev1.Tr
 		}
 		inBatch[ids[i]] = struct{}{}
 		e.ReceivedAt = stamp
-		v, err := proto.Marshal(e)
+		r, err := ingest.TrackRecord(s.topic, e)
 		if err != nil {
-			return nil, connect.NewError(connect.CodeInternal, fmt.Errorf("events[%d]: encode: %w", i, err))
+			return nil, connect.NewError(connect.CodeInternal, fmt.Errorf("events[%d]: %w", i, err))
 		}
-		records = append(records, &kgo.Record{Topic: s.topic, Key: ingest.Key(e), Value: v})
+		records = append(records, r)
 		fresh = append(fresh, ids[i])
 	}
 	if len(records) > 0 {
@@ -228,21 +233,30 @@ func NewProducer(brokers []string, opts ...kgo.Opt) (*kgo.Client, error) {
 
 // stampCaller makes the events speak for the authenticated caller, never for
 // whoever the body names: a mini-program user's events carry that user's id,
-// a merchant may only send events of its own merchant id. Admins (the demo,
-// back-fills) and unauthenticated in-process callers are taken as they are;
-// the auth interceptor refuses unauthenticated calls over the network.
+// a merchant may only send events of its own merchant id. Admins (back-fills)
+// and unauthenticated in-process callers are taken as they are; the auth
+// interceptor refuses unauthenticated calls over the network. Whoever calls,
+// only types the provenance table lets clients send pass (ingest.MaySend).
 func stampCaller(ctx context.Context, events []*tidev1.Event) error {
-	p, ok := auth.PrincipalFrom(ctx)
-	if !ok {
-		return nil
+	p, _ := auth.PrincipalFrom(ctx)
+	sender := ingest.SenderAdmin
+	switch p.Role {
+	case auth.RoleUser:
+		sender = ingest.SenderUser
+	case auth.RoleMerchant:
+		sender = ingest.SenderMerchant
+	}
+	for i, e := range events {
+		if _, known := tidev1.EventType_name[int32(e.GetType())]; !known || e.GetType() == tidev1.EventType_EVENT_TYPE_UNSPECIFIED {
+			continue // Validate names it
+		}
+		if err := ingest.CheckSender(sender, e.GetType()); err != nil {
+			return connect.NewError(connect.CodePermissionDenied, fmt.Errorf("events[%d].%w", i, err))
+		}
 	}
 	switch p.Role {
 	case auth.RoleUser:
-		for i, e := range events {
-			if !ingest.Viewer(e.GetType()) {
-				return connect.NewError(connect.CodePermissionDenied,
-					fmt.Errorf("events[%d].type: %s events are sent by the platform, not by users", i, ingest.TypeName(e.GetType())))
-			}
+		for _, e := range events {
 			e.UserId = p.UserID
 		}
 	case auth.RoleMerchant:

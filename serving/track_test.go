@@ -334,7 +334,8 @@ func scrape(t *testing.T, srv *serving.Server) string {
 func TestTrackStampsAfterTheCaller(t *testing.T) {
 	p := &fakeProducer{}
 	srv := serving.New(serving.WithLogger(slog.New(slog.DiscardHandler)))
-	// stamps the arm of whoever the event is finally attributed to
+	// stamps the arm of whoever the event is finally attributed to; a
+	// client's own arms are gone by then
 	stamp := func(e *tidev1.Event) {
 		if len(e.GetExperiments()) == 0 {
 			e.Experiments = map[string]string{"feed": "arm-of-" + e.GetUserId()}
@@ -346,11 +347,11 @@ func TestTrackStampsAfterTheCaller(t *testing.T) {
 	ev := event(1)
 	ev.UserId = "u_body"
 	pre := &tidev1.Event{EventId: "ev-2", Type: tidev1.EventType_EVENT_TYPE_LIKE, Ts: ev.Ts, UserId: "u_body", RoomId: "room-1",
-		Experiments: map[string]string{"feed": "client-copied"}}
+		Experiments: map[string]string{"feed": "client-chosen", "other": "x"}}
 	if _, err := svc.Track(user, connect.NewRequest(&tidev1.TrackRequest{Events: []*tidev1.Event{ev, pre}})); err != nil {
 		t.Fatal(err)
 	}
-	want := map[string]string{"ev-1": "arm-of-u_token", "ev-2": "client-copied"}
+	want := map[string]string{"ev-1": "arm-of-u_token", "ev-2": "arm-of-u_token"}
 	if p.count() != 2 {
 		t.Fatalf("produced %d records, want 2", p.count())
 	}
@@ -358,6 +359,9 @@ func TestTrackStampsAfterTheCaller(t *testing.T) {
 		var got tidev1.Event
 		if err := proto.Unmarshal(r.Value, &got); err != nil {
 			t.Fatal(err)
+		}
+		if len(got.GetExperiments()) != 1 {
+			t.Errorf("%s: experiments %v, want only the server's arm", got.GetEventId(), got.GetExperiments())
 		}
 		if arm := got.GetExperiments()["feed"]; arm != want[got.GetEventId()] {
 			t.Errorf("%s: arm %q, want %q", got.GetEventId(), arm, want[got.GetEventId()])

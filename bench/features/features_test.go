@@ -355,7 +355,7 @@ func BenchmarkFollowLag(b *testing.B) {
 			e := proto.Clone(es[n%len(es)]).(*tidev1.Event)
 			e.ReceivedAt = now.UnixMilli()
 			v, _ := proto.Marshal(e)
-			cl.Produce(ctx, &kgo.Record{Topic: topic, Key: ingest.Key(e), Value: v, Timestamp: now}, nil)
+			cl.Produce(ctx, &kgo.Record{Topic: topic, Key: ingest.Key(e), Value: v, Timestamp: now, Headers: ingest.ProducerHeaders(ingest.ProducerServer)}, nil)
 			n++
 		}
 	}

@@ -19,19 +19,26 @@ import (
 	"github.com/tide-live/tide/serving/auth"
 )
 
-// userHeader names the viewer for benchAuth, the stand-in for the real
-// session-token interceptor.
-const userHeader = "X-Bench-User"
+// sessionUser is the user id of simulated user u as a session token names
+// it (tide's user ids start with u_); the features store knows users by it.
+func sessionUser(u string) string { return "u_" + u }
 
-func benchAuth() connect.Interceptor {
-	return connect.UnaryInterceptorFunc(func(next connect.UnaryFunc) connect.UnaryFunc {
-		return func(ctx context.Context, req connect.AnyRequest) (connect.AnyResponse, error) {
-			if u := req.Header().Get(userHeader); u != "" {
-				ctx = auth.WithPrincipal(ctx, auth.Principal{Role: auth.RoleUser, UserID: u})
-			}
-			return next(ctx, req)
+// benchTokens issues a real session token for every user, checked by the
+// production authentication interceptor on both endpoints.
+func benchTokens(users []string) (*auth.Tokens, map[string]string, error) {
+	tokens, err := auth.NewTokens([]auth.SigningKey{{ID: "bench", Secret: []byte("bench-feed-session-key-0123456789")}})
+	if err != nil {
+		return nil, nil, err
+	}
+	byUser := make(map[string]string, len(users))
+	for _, u := range users {
+		tok, _, err := tokens.Issue(sessionUser(u))
+		if err != nil {
+			return nil, nil, err
 		}
-	})
+		byUser[u] = tok
+	}
+	return tokens, byUser, nil
 }
 
 // rawFeed is the framework's limit: a FeedService whose Rooms returns a
@@ -49,10 +56,12 @@ func (r *rawFeed) Rooms(ctx context.Context, _ *connect.Request[tidev1.RoomsRequ
 }
 
 // startServer serves h (mounted with the production server's options and
-// the bench's auth) on a loopback port until ctx ends; it returns the URL.
-func startServer(ctx context.Context, mount func(srv *serving.Server, opts []connect.HandlerOption)) (string, error) {
+// its session-token authentication, as tide serve does) on a loopback port
+// until ctx ends; it returns the URL.
+func startServer(ctx context.Context, tokens *auth.Tokens, mount func(srv *serving.Server, opts []connect.HandlerOption)) (string, error) {
 	srv := serving.New(serving.WithLogger(quietLogger()))
-	mount(srv, append(srv.ConnectOptions(), connect.WithInterceptors(benchAuth())))
+	srv.Use(auth.NewInterceptor(auth.NewAuthenticator(tokens, nil), auth.WithInterceptorLogger(quietLogger())))
+	mount(srv, srv.ConnectOptions())
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return "", err
@@ -76,10 +85,10 @@ func client(url string, conns int, gzip bool) tidev1connect.FeedServiceClient {
 // caller makes one request as a random user.
 type caller func(ctx context.Context, rng *rand.Rand) error
 
-func roomsCaller(cl tidev1connect.FeedServiceClient, users []string, page int32) caller {
+func roomsCaller(cl tidev1connect.FeedServiceClient, users []string, tokens map[string]string, page int32) caller {
 	return func(ctx context.Context, rng *rand.Rand) error {
 		req := connect.NewRequest(&tidev1.RoomsRequest{PageSize: page})
-		req.Header().Set(userHeader, users[rng.IntN(len(users))])
+		req.Header().Set("Authorization", "Bearer "+tokens[users[rng.IntN(len(users))]])
 		res, err := cl.Rooms(ctx, req)
 		if err != nil {
 			return err

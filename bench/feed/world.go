@@ -61,7 +61,7 @@ func buildWorld(ctx context.Context, f flags) (*world, error) {
 	seq := 0
 	mk := func(typ tidev1.EventType, user string, r livesim.Room, at int64) *tidev1.Event {
 		seq++
-		e := &tidev1.Event{EventId: "b" + strconv.Itoa(seq), Type: typ, Ts: at, ReceivedAt: at, UserId: user,
+		e := &tidev1.Event{EventId: "b" + strconv.Itoa(seq), Type: typ, Ts: at, ReceivedAt: at, UserId: sessionUser(user),
 			RoomId: r.ID, MerchantId: r.MerchantID}
 		events = append(events, e)
 		return e

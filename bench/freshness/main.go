@@ -1,11 +1,12 @@
 // Command freshness measures how soon an event is visible in ClickHouse
-// after Kafka acknowledged it, with the real ingest path under a steady load
-// (default 100k events/s for 30 s).
+// after Track acknowledged it, with the real ingest path under a steady load
+// (default 100k events/s for 30 s, produced straight to Kafka).
 //
 // About every 10 ms one of the events is a marker (type share, room
-// __marker__, found through the events table's sorting key); a poller looks
-// for new markers every 20 ms and records when each became visible. The
-// latency of a marker is visible-time minus produce-ack-time. Its last line
+// __marker__, found through the events table's sorting key), sent through
+// the real Track RPC on loopback; a poller looks for new markers every 20 ms
+// and records when each became visible. The latency of a marker is
+// visible-time minus Track-ack-time. Its last line
 // is `freshness_p99_ms=<float> rate_eps=<int>`.
 //
 //	go run ./bench/freshness -rate 100000 -duration 30s
@@ -92,13 +93,18 @@ func run(ctx context.Context) error {
 	runDone := make(chan error, 1)
 	go func() { runDone <- ing.Run(rctx) }()
 
+	markers, err := startMarkerTrack(rctx, strings.Split(*brokers, ","), topic)
+	if err != nil {
+		return err
+	}
+	defer markers.close()
 	g := newGenerator()
 	acks := &ackLog{at: map[string]time.Time{}}
 	seen := map[string]time.Time{}
 	// Warm up: wait until a first marker is visible (group joined, schema ready).
 	say("warming up")
 	warm := g.next(true)
-	produce(ctx, kcl, topic, warm, acks)
+	produce(ctx, kcl, markers, topic, warm, acks)
 	if err := waitVisible(ctx, conn, db, warm.EventId, seen); err != nil {
 		return err
 	}
@@ -116,7 +122,7 @@ func run(ctx context.Context) error {
 	for now := start; now.Sub(start) < *duration; now = <-tick.C {
 		due := int64(now.Sub(start).Seconds() * float64(*rate))
 		for first := true; sent < due; sent++ {
-			produce(ctx, kcl, topic, g.next(first), acks)
+			produce(ctx, kcl, markers, topic, g.next(first), acks)
 			first = false
 		}
 		if time.Since(lastReport) >= 5*time.Second {
@@ -132,6 +138,7 @@ func run(ctx context.Context) error {
 	if err := kcl.Flush(ctx); err != nil {
 		return err
 	}
+	markers.wg.Wait()
 	elapsed := time.Since(start)
 	// Wait for the last markers, then stop polling.
 	deadline := time.Now().Add(10 * time.Second)
@@ -192,7 +199,7 @@ func (g *generator) next(marker bool) *tidev1.Event {
 	return e
 }
 
-// ackLog records when Kafka acknowledged each marker.
+// ackLog records when Track acknowledged each marker.
 type ackLog struct {
 	mu sync.Mutex
 	at map[string]time.Time
@@ -236,22 +243,19 @@ func (a *ackLog) timeline(seen map[string]time.Time, skip string, start time.Tim
 	}
 }
 
-func produce(ctx context.Context, kcl *kgo.Client, topic string, e *tidev1.Event, acks *ackLog) {
+// produce sends the load straight to Kafka and the markers through Track.
+func produce(ctx context.Context, kcl *kgo.Client, markers *markerTrack, topic string, e *tidev1.Event, acks *ackLog) {
+	if e.RoomId == markerRoom {
+		markers.send(ctx, e, acks)
+		return
+	}
 	b, err := proto.Marshal(e)
 	if err != nil {
 		panic(err)
 	}
-	marker := e.RoomId == markerRoom
-	kcl.Produce(ctx, &kgo.Record{Topic: topic, Key: ingest.Key(e), Value: b}, func(r *kgo.Record, err error) {
+	kcl.Produce(ctx, &kgo.Record{Topic: topic, Key: ingest.Key(e), Value: b, Headers: ingest.ProducerHeaders(ingest.ProducerServer)}, func(r *kgo.Record, err error) {
 		if err != nil {
 			fmt.Fprintln(os.Stderr, "produce:", err)
-			return
-		}
-		if marker {
-			now := time.Now()
-			acks.mu.Lock()
-			acks.at[e.EventId] = now
-			acks.mu.Unlock()
 		}
 	})
 }

@@ -67,7 +67,7 @@ func run(ctx context.Context) error {
 	flag.BoolVar(&f.keep, "keep", false, "keep the topic and databases afterwards")
 	flag.BoolVar(&f.verbose, "v", false, "log the ingester's progress")
 	flag.Int64Var(&f.seed, "seed", 1, "simulation seed")
-	flag.IntVar(&f.rounds, "rounds", 3, "ingest rounds, each between two raw runs")
+	flag.IntVar(&f.rounds, "rounds", 5, "ingest rounds, each between two raw runs (at least five, so a median is not one lucky run)")
 	flag.BoolVar(&f.rowWise, "row-wise", false, "also time the row-wise Batch.Append API on the same rows")
 	flag.Parse()
 
@@ -192,7 +192,7 @@ func produce(ctx context.Context, kcl *kgo.Client, topic string, keys, values []
 	errc := make(chan error, 1)
 	p := progress("produced", len(values))
 	for i, v := range values {
-		kcl.Produce(ctx, &kgo.Record{Topic: topic, Key: keys[i], Value: v}, func(_ *kgo.Record, err error) {
+		kcl.Produce(ctx, &kgo.Record{Topic: topic, Key: keys[i], Value: v, Headers: ingest.ProducerHeaders(ingest.ProducerServer)}, func(_ *kgo.Record, err error) {
 			if err != nil {
 				select {
 				case errc <- err:

@@ -103,7 +103,7 @@ func run(ctx context.Context, brokers []string, duration time.Duration, concurre
 			if err != nil {
 				return err
 			}
-			rs[i] = &kgo.Record{Topic: topic, Key: ingest.Key(e), Value: v}
+			rs[i] = &kgo.Record{Topic: topic, Key: ingest.Key(e), Value: v, Headers: ingest.ProducerHeaders(ingest.ProducerTrack)}
 		}
 		return producer.ProduceSync(ctx, rs...).FirstErr()
 	})
@@ -153,16 +153,19 @@ func run(ctx context.Context, brokers []string, duration time.Duration, concurre
 	return nil
 }
 
-// simulate makes one pool of realistic events per worker. The bench gives
+// simulate makes one pool of realistic client events (no orders or
+// streams, which only the server produces) per worker. The bench gives
 // them fresh event_ids and ts on every send, so Track's dedupe window never
 // drops them and validation always passes.
 func simulate(workers, each int) [][]*tidev1.Event {
 	sim := livesim.New(livesim.WithUsers(100_000), livesim.WithSessionRate(200))
 	pool := make([][]*tidev1.Event, workers)
 	for w := range pool {
-		pool[w] = make([]*tidev1.Event, each)
-		for i := range pool[w] {
-			pool[w][i] = sim.Next()
+		pool[w] = make([]*tidev1.Event, 0, each)
+		for len(pool[w]) < each {
+			if e := sim.Next(); !ingest.ServerOnly(e.GetType()) { // Track refuses the platform's own facts
+				pool[w] = append(pool[w], e)
+			}
 		}
 	}
 	return pool

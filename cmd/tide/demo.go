@@ -8,7 +8,6 @@ import (
 	"errors"
 	"flag"
 	"fmt"
-	"github.com/tide-live/tide/serving/auth"
 	"io"
 	"log/slog"
 	"net/http"
@@ -22,12 +21,15 @@ import (
 	"connectrpc.com/connect"
 	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
 	"github.com/twmb/franz-go/pkg/kfake"
+	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/tide-live/tide/commerce/democatalog"
 	"github.com/tide-live/tide/ingest"
 	"github.com/tide-live/tide/live/livesim"
 	tidev1 "github.com/tide-live/tide/proto/tide/v1"
 	"github.com/tide-live/tide/proto/tide/v1/tidev1connect"
+	"github.com/tide-live/tide/serving"
+	"github.com/tide-live/tide/serving/auth"
 )
 
 // runDemo is `tide demo`: the server and the ingester in one process, on an
@@ -79,7 +81,8 @@ func runDemo(ctx context.Context, log *slog.Logger, args []string) error {
 	}
 	srv, closeProducer, err := newServer(ctx, log, serveConfig{addr: *addr, brokers: brokers, topic: topic,
 		partitions: ingest.DefaultPartitions, pyroscope: os.Getenv("TIDE_PYROSCOPE_ADDR"),
-		adminKeys: demoBuiltinKeys(demoKey, merchantKeys), reportAddr: *chAddr, reportDB: *db})
+		adminKeys: demoBuiltinKeys(demoKey, merchantKeys), reportAddr: *chAddr, reportDB: *db,
+		rateExempt: "127.0.0.0/8,::1/128"}) // the simulator sends thousands of events/s from this host
 	if err != nil {
 		return err
 	}
@@ -134,8 +137,13 @@ func runDemo(ctx context.Context, log *slog.Logger, args []string) error {
 	fmt.Fprintf(os.Stderr, "tide demo: %d simulated users, %d products, %.0f events/s for %s, batches of %d over Track (JSON)\n",
 		*users, len(catalog), *rate, *duration, *batch)
 	sim := livesim.New(livesim.WithSeed(*seed), livesim.WithUsers(*users), livesim.WithProducts(catalog))
+	platform, err := serving.NewProducer(brokers)
+	if err != nil {
+		return err
+	}
+	defer platform.Close()
 	tr := &demoTraffic{client: tidev1connect.NewEventServiceClient(&http.Client{Timeout: 30 * time.Second}, base,
-		connect.WithProtoJSON(), connect.WithInterceptors(bearer(demoKey))), log: log}
+		connect.WithProtoJSON(), connect.WithInterceptors(bearer(demoKey))), log: log, platform: platform, topic: topic}
 	var lp *demoLoop
 	if *loopOn {
 		if lp, err = startDemoLoop(runCtx, log, brokers, topic, sim); err != nil {
@@ -283,10 +291,16 @@ func demoReady(ctx context.Context, base string) error {
 }
 
 // demoTraffic sends the simulation's batches over Track from a few
-// connections, retrying a batch the server could not store.
+// connections, retrying a batch the server could not store. The simulated
+// platform's own facts (streams, orders, gifts, exposures), which Track
+// refuses from any caller, go straight to the events topic as the server's
+// records; the live and checkout work replaces that with the room registry's
+// and checkout's outbox relays.
 type demoTraffic struct {
 	client                           tidev1connect.EventServiceClient
 	log                              *slog.Logger
+	platform                         *kgo.Client
+	topic                            string
 	sent, accepted, rejected, failed atomic.Int64
 	reported                         atomic.Bool
 	lastSent                         int64
@@ -320,6 +334,9 @@ func (d *demoTraffic) run(trafficCtx, ctx context.Context, sim *livesim.Sim, rat
 
 func (d *demoTraffic) send(ctx context.Context, b []*tidev1.Event) {
 	d.sent.Add(int64(len(b)))
+	if b = d.sendPlatform(ctx, b); len(b) == 0 {
+		return
+	}
 	req := &tidev1.TrackRequest{Events: b}
 	for attempt := 1; ; attempt++ {
 		res, err := d.client.Track(ctx, connect.NewRequest(req))
@@ -342,6 +359,39 @@ func (d *demoTraffic) send(ctx context.Context, b []*tidev1.Event) {
 		}
 		return
 	}
+}
+
+// sendPlatform produces b's server-only events as the server and returns
+// the others, for Track.
+func (d *demoTraffic) sendPlatform(ctx context.Context, b []*tidev1.Event) []*tidev1.Event {
+	var recs []*kgo.Record
+	client := b[:0:0]
+	now := time.Now().UnixMilli()
+	for _, e := range b {
+		if !ingest.ServerOnly(e.GetType()) {
+			client = append(client, e)
+			continue
+		}
+		e.ReceivedAt = now
+		r, err := ingest.ServerRecord(d.topic, e)
+		if err != nil {
+			d.failed.Add(1)
+			continue
+		}
+		recs = append(recs, r)
+	}
+	if len(recs) == 0 {
+		return client
+	}
+	if err := d.platform.ProduceSync(ctx, recs...).FirstErr(); err != nil {
+		d.failed.Add(int64(len(recs)))
+		if !d.reported.Swap(true) {
+			fmt.Fprintf(os.Stderr, "tide demo: %d platform events not produced: %v\n", len(recs), err)
+		}
+		return client
+	}
+	d.accepted.Add(int64(len(recs)))
+	return client
 }
 
 func (d *demoTraffic) print(at time.Duration, rows int64) {

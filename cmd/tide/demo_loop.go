@@ -92,7 +92,7 @@ func (l *demoLoop) run(ctx context.Context, sim *livesim.Sim, tr *demoTraffic, u
 	}
 	// The features must have the traffic before the first round.
 	base := l.settle(ctx)
-	lt := &demoTraffic{client: tr.client, log: tr.log}
+	lt := &demoTraffic{client: tr.client, log: tr.log, platform: tr.platform, topic: tr.topic}
 	sentExposure := map[string]bool{} // Track drops a repeated event id
 	sink := func(ctx context.Context, es []*tidev1.Event) error {
 		l.mu.Lock()

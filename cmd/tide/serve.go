@@ -24,6 +24,8 @@ type serveConfig struct {
 	partitions int
 	pyroscope  string
 	adminKeys  []string // raw API keys accepted as admin (the demo's own traffic), or "<key> merchant <id>"
+	rateExempt string   // default of TIDE_RATE_LIMIT_EXEMPT (the demo: loopback)
+	metrics    string   // /metrics listener; empty or "main": on the main listener (serve_http.go)
 	reportAddr string   // ReportService's ClickHouse; empty: TIDE_CLICKHOUSE_ADDR
 	reportDB   string   // its database; empty: TIDE_CLICKHOUSE_DATABASE or tide
 }
@@ -36,12 +38,13 @@ func runServe(ctx context.Context, log *slog.Logger, args []string) error {
 	brokers := fs.String("brokers", serveEnv("TIDE_KAFKA_BROKERS", "127.0.0.1:19092"), "Kafka seed brokers, comma-separated (env TIDE_KAFKA_BROKERS)")
 	topic := fs.String("topic", ingest.DefaultEventsTopic, "events topic Track produces to")
 	partitions := fs.Int("partitions", ingest.DefaultPartitions, "partitions of the events topic when it must be created")
+	metrics := fs.String("metrics-addr", serveEnv(envMetricsAddr, defaultMetricsAddr), "listener of /metrics alone; \"main\" serves it on -addr (env TIDE_METRICS_ADDR)")
 	pyro := fs.String("pyroscope", os.Getenv("TIDE_PYROSCOPE_ADDR"), "Pyroscope server for continuous profiling, e.g. http://127.0.0.1:4040 (env TIDE_PYROSCOPE_ADDR; empty: off)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
 	cfg := serveConfig{addr: *addr, brokers: strings.Split(*brokers, ","), topic: *topic,
-		partitions: *partitions, pyroscope: *pyro}
+		partitions: *partitions, pyroscope: *pyro, metrics: *metrics}
 	srv, closeFn, err := newServer(ctx, log, cfg)
 	if err != nil {
 		return err
@@ -68,9 +71,14 @@ func newServer(ctx context.Context, log *slog.Logger, cfg serveConfig) (srv *ser
 		producer.Close()
 		return nil, nil, fmt.Errorf("kafka at %v: %w", cfg.brokers, err)
 	}
-	srv = serving.New(serving.WithLogger(log), serving.WithPyroscope(cfg.pyroscope),
-		serving.WithReadyCheck("kafka", producer.Ping))
-	if err := setupAuth(ctx, log, srv, cfg.adminKeys...); err != nil { // serve_auth.go: AuthService, auth and rate limits for every service
+	httpOpts, err := serveHTTPOptions(cfg) // serve_http.go: timeouts, the /metrics listener
+	if err != nil {
+		producer.Close()
+		return nil, nil, err
+	}
+	srv = serving.New(append(httpOpts, serving.WithLogger(log), serving.WithPyroscope(cfg.pyroscope),
+		serving.WithReadyCheck("kafka", producer.Ping))...)
+	if err := setupAuth(ctx, log, srv, cfg); err != nil { // serve_auth.go: AuthService, auth and rate limits for every service
 		producer.Close()
 		return nil, nil, err
 	}

@@ -13,6 +13,7 @@ import (
 	"connectrpc.com/connect"
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	tidev1 "github.com/tide-live/tide/proto/tide/v1"
 	"github.com/tide-live/tide/proto/tide/v1/tidev1connect"
 	"github.com/tide-live/tide/serving"
 	"github.com/tide-live/tide/serving/auth"
@@ -33,7 +34,15 @@ import (
 //	TIDE_RATE_LIMITS        per-procedure rules, see ratelimit.ParseRules, e.g.
 //	                        "default=principal:20/s:60,ip:100/s:300;/tide.v1.FeedService/Rooms=principal:5/s:20"
 //	TIDE_TRUSTED_PROXIES    CIDRs of load balancers whose X-Forwarded-For is believed
-//	TIDE_RATE_LIMIT_EXEMPT  CIDRs exempt from per-IP limits (default loopback)
+//	TIDE_RATE_LIMIT_EXEMPT  CIDRs exempt from per-IP limits, e.g. "127.0.0.0/8,::1/128"
+//	                        for a load generator on the host (default none: behind a
+//	                        same-host proxy every client would be exempt otherwise)
+//
+// Track's limits count events, not calls (ratelimit.WithCost): by default a
+// user or merchant sends 20 events/s (bursts of 500, one full batch) and an IP
+// address 200 events/s (bursts of 1000). Admins are not limited per caller,
+// only per IP. A TIDE_RATE_LIMITS rule for /tide.v1.EventService/Track counts
+// events too.
 const (
 	envSessionKeys   = "TIDE_SESSION_KEYS"
 	envWeChatAppID   = "TIDE_WECHAT_APPID"
@@ -44,21 +53,21 @@ const (
 	envRateLimits    = "TIDE_RATE_LIMITS"
 	envTrusted       = "TIDE_TRUSTED_PROXIES"
 	envRateExempt    = "TIDE_RATE_LIMIT_EXEMPT"
-	defaultRateFree  = "127.0.0.0/8,::1/128"
 	loginPerIPPerMin = 120
 )
 
 // setupAuth configures authentication and rate limits from the environment:
 // it mounts AuthService on srv and makes every service mounted afterwards
 // run the per-IP limit, authentication and the per-caller limit, in that
-// order. adminKeys are extra raw API keys accepted as admin (for the demo's
-// own traffic). Resources are released when ctx ends.
-func setupAuth(ctx context.Context, log *slog.Logger, srv *serving.Server, adminKeys ...string) error {
+// order. cfg.adminKeys are extra raw API keys accepted as admin (for the
+// demo's own traffic); cfg.rateExempt is the default of TIDE_RATE_LIMIT_EXEMPT.
+// Resources are released when ctx ends.
+func setupAuth(ctx context.Context, log *slog.Logger, srv *serving.Server, cfg serveConfig) error {
 	tokens, err := serveTokens(log)
 	if err != nil {
 		return err
 	}
-	keys, err := serveKeyStore(ctx, log, adminKeys)
+	keys, err := serveKeyStore(ctx, log, cfg.adminKeys)
 	if err != nil {
 		return err
 	}
@@ -71,7 +80,7 @@ func setupAuth(ctx context.Context, log *slog.Logger, srv *serving.Server, admin
 	}
 	interceptors := []connect.Interceptor{auth.NewInterceptor(auth.NewAuthenticator(tokens, keys), auth.WithInterceptorLogger(log))}
 	if os.Getenv(envRateLimit) != "off" {
-		l, err := serveLimiter(srv)
+		l, err := serveLimiter(srv, cfg.rateExempt)
 		if err != nil {
 			return err
 		}
@@ -168,13 +177,13 @@ func (c chainedKeys) LookupKey(ctx context.Context, h auth.KeyHash) (auth.APIKey
 }
 
 // serveLimiter builds the rate limiter: the default rule for every
-// procedure, a stricter per-IP rule for Login.
-func serveLimiter(srv *serving.Server) (*ratelimit.Limiter, error) {
+// procedure, a stricter per-IP rule for Login, Track's in events.
+func serveLimiter(srv *serving.Server, exemptDefault string) (*ratelimit.Limiter, error) {
 	trusted, err := parsePrefixes(os.Getenv(envTrusted))
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", envTrusted, err)
 	}
-	exempt, err := parsePrefixes(serveEnv(envRateExempt, defaultRateFree))
+	exempt, err := parsePrefixes(serveEnv(envRateExempt, exemptDefault))
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", envRateExempt, err)
 	}
@@ -185,6 +194,9 @@ func serveLimiter(srv *serving.Server) (*ratelimit.Limiter, error) {
 	opts := []ratelimit.Option{
 		ratelimit.WithRule(tidev1connect.AuthServiceLoginProcedure,
 			ratelimit.Rule{PerIP: ratelimit.PerMinute(loginPerIPPerMin, loginPerIPPerMin/2)}),
+		ratelimit.WithRule(tidev1connect.EventServiceTrackProcedure, ratelimit.Rule{ // in events
+			PerPrincipal: ratelimit.PerSecond(20, serving.MaxTrackBatch), PerIP: ratelimit.PerSecond(200, 1000)}),
+		ratelimit.WithCost(tidev1connect.EventServiceTrackProcedure, trackEvents),
 		ratelimit.WithTrustedProxies(trusted...),
 		ratelimit.WithExempt(exempt...),
 		ratelimit.WithRegisterer(srv.Registry()),
@@ -205,4 +217,12 @@ func parsePrefixes(s string) ([]netip.Prefix, error) {
 		out = append(out, p)
 	}
 	return out, nil
+}
+
+// trackEvents is the cost of a Track call: its events.
+func trackEvents(msg any) int {
+	if r, ok := msg.(*tidev1.TrackRequest); ok {
+		return len(r.GetEvents())
+	}
+	return 1
 }

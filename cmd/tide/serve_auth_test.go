@@ -47,7 +47,7 @@ func TestSetupAuth(t *testing.T) {
 	defer cancel()
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	srv := serving.New(serving.WithLogger(log))
-	if err := setupAuth(ctx, log, srv, "tk_builtin_admin"); err != nil {
+	if err := setupAuth(ctx, log, srv, serveConfig{adminKeys: []string{"tk_builtin_admin"}}); err != nil {
 		t.Fatal(err)
 	}
 	hs := httptest.NewServer(srv.Handler())
@@ -88,7 +88,7 @@ func TestSetupAuthRejectsBadConfig(t *testing.T) {
 	} {
 		t.Run(env, func(t *testing.T) {
 			t.Setenv(env, val)
-			if err := setupAuth(context.Background(), log, serving.New(serving.WithLogger(log))); err == nil {
+			if err := setupAuth(context.Background(), log, serving.New(serving.WithLogger(log)), serveConfig{}); err == nil {
 				t.Errorf("%s=%s accepted", env, val)
 			}
 		})

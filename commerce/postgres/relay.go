@@ -135,7 +135,8 @@ func (r *Relay) PublishOnce(ctx context.Context) (int, error) {
 			}
 			recs[i] = &kgo.Record{
 				Topic: r.topic, Key: ingest.Key(e), Value: v,
-				Headers: []kgo.RecordHeader{{Key: EventTypeHeader, Value: []byte(ingest.TypeName(e.GetType()))}},
+				Headers: append(ingest.ProducerHeaders(ingest.ProducerServer), // provenance: the server's own record
+					kgo.RecordHeader{Key: EventTypeHeader, Value: []byte(ingest.TypeName(e.GetType()))}),
 			}
 			ids[i] = o.id
 		}

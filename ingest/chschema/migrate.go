@@ -1,11 +1,3 @@
-// Package chschema holds the ClickHouse schema of tide's events tables as
-// versioned migrations (embedded .sql files) and applies them.
-//
-// Applied versions are recorded in the schema_migrations table of the target
-// database. Every statement is written to be idempotent (IF NOT EXISTS), so a
-// migration that was applied but not recorded (a crash in between, or two
-// ingesters starting at once) is simply applied again. The SQL runs on
-// ClickHouse 18.16 and on current releases.
 package chschema
 
 import (

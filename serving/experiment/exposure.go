@@ -9,7 +9,6 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/twmb/franz-go/pkg/kgo"
-	"google.golang.org/protobuf/proto"
 
 	"github.com/tide-live/tide/ingest"
 	tidev1 "github.com/tide-live/tide/proto/tide/v1"
@@ -129,8 +128,8 @@ type Producer interface {
 	Produce(ctx context.Context, r *kgo.Record, promise func(*kgo.Record, error))
 }
 
-// KafkaEmitter produces exposure events to topic asynchronously, keyed like
-// every event (ingest.Key); failures are counted in
+// KafkaEmitter produces exposure events to topic asynchronously as the
+// server's records (ingest.ServerRecord); failures are counted in
 // tide_experiment_exposure_events_total{result="failed"} and logged at most
 // once a minute. reg may be nil.
 func KafkaEmitter(p Producer, topic string, reg prometheus.Registerer, log *slog.Logger) Emitter {
@@ -144,12 +143,11 @@ func KafkaEmitter(p Producer, topic string, reg prometheus.Registerer, log *slog
 	ok, failed := res.WithLabelValues("ok"), res.WithLabelValues("failed")
 	var lastLog atomic.Int64
 	return func(ctx context.Context, e *tidev1.Event) {
-		v, err := proto.Marshal(e)
+		r, err := ingest.ServerRecord(topic, e) // exposures are the server's to produce
 		if err != nil {
 			failed.Inc()
 			return
 		}
-		r := &kgo.Record{Topic: topic, Key: ingest.Key(e), Value: v}
 		p.Produce(context.WithoutCancel(ctx), r, func(_ *kgo.Record, err error) {
 			if err == nil {
 				ok.Inc()

@@ -130,7 +130,7 @@ func TestFreshnessThroughKafka(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if err := cl.ProduceSync(ctx, &kgo.Record{Key: ingest.Key(e), Value: b}).FirstErr(); err != nil {
+		if err := cl.ProduceSync(ctx, &kgo.Record{Key: ingest.Key(e), Value: b, Headers: ingest.ProducerHeaders(ingest.ProducerServer)}).FirstErr(); err != nil {
 			t.Fatal(err)
 		}
 	}

@@ -12,7 +12,8 @@ import (
 	"github.com/tide-live/tide/serving/auth"
 )
 
-// ByIP is the interceptor that limits calls per client address. Put it
+// ByIP is the interceptor that limits calls (or, with WithCost, what they
+// carry) per client address. Put it
 // before authentication, so floods of bad credentials are limited too.
 func (l *Limiter) ByIP() connect.Interceptor {
 	return &interceptor{l: l, dim: ByIP}
@@ -30,7 +31,7 @@ type interceptor struct {
 	dim Dimension
 }
 
-func (i *interceptor) check(ctx context.Context, procedure string, peer connect.Peer, h http.Header) error {
+func (i *interceptor) check(ctx context.Context, procedure string, peer connect.Peer, h http.Header, cost int) error {
 	var key string
 	if i.dim == ByPrincipal {
 		p, _ := auth.PrincipalFrom(ctx)
@@ -46,8 +47,8 @@ func (i *interceptor) check(ctx context.Context, procedure string, peer connect.
 		}
 		key = k
 	}
-	if ok, retry := i.l.Allow(procedure, i.dim, key); !ok {
-		return i.l.refuse(procedure, i.dim, retry)
+	if ok, retry := i.l.AllowN(procedure, i.dim, key, cost); !ok {
+		return i.l.refuse(procedure, i.dim, cost, retry)
 	}
 	return nil
 }
@@ -58,7 +59,8 @@ func (i *interceptor) WrapUnary(next connect.UnaryFunc) connect.UnaryFunc {
 		if req.Spec().IsClient {
 			return next(ctx, req)
 		}
-		if err := i.check(ctx, req.Spec().Procedure, req.Peer(), req.Header()); err != nil {
+		proc := req.Spec().Procedure
+		if err := i.check(ctx, proc, req.Peer(), req.Header(), i.l.cost(proc, req.Any())); err != nil {
 			return nil, err
 		}
 		return next(ctx, req)
@@ -74,7 +76,7 @@ func (i *interceptor) WrapStreamingClient(next connect.StreamingClientFunc) conn
 // token when it opens.
 func (i *interceptor) WrapStreamingHandler(next connect.StreamingHandlerFunc) connect.StreamingHandlerFunc {
 	return func(ctx context.Context, conn connect.StreamingHandlerConn) error {
-		if err := i.check(ctx, conn.Spec().Procedure, conn.Peer(), conn.RequestHeader()); err != nil {
+		if err := i.check(ctx, conn.Spec().Procedure, conn.Peer(), conn.RequestHeader(), 1); err != nil {
 			return err
 		}
 		return next(ctx, conn)

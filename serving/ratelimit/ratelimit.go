@@ -81,6 +81,7 @@ type Limiter struct {
 	now        func() time.Time
 	trusted    []netip.Prefix
 	exempt     []netip.Prefix
+	costs      map[string]func(msg any) int
 	refused    *prometheus.CounterVec
 }
 
@@ -95,6 +96,14 @@ func WithDefault(r Rule) Option { return func(l *Limiter) { l.def = r } }
 // its own rule and its own buckets.
 func WithRule(procedure string, r Rule) Option {
 	return func(l *Limiter) { l.rules[procedure] = r }
+}
+
+// WithCost makes a call of procedure take cost(request message) tokens
+// instead of one, e.g. the number of events of a Track batch, so a limit of
+// that procedure counts what a call carries, not calls. A cost below 1 takes
+// one token. Unary calls only; a stream takes one token when it opens.
+func WithCost(procedure string, cost func(msg any) int) Option {
+	return func(l *Limiter) { l.costs[procedure] = cost }
 }
 
 // WithMaxKeys bounds the buckets held per dimension (default
@@ -131,7 +140,8 @@ func WithRegisterer(reg prometheus.Registerer) Option {
 
 // New builds a Limiter.
 func New(opts ...Option) *Limiter {
-	l := &Limiter{def: DefaultRule, rules: map[string]Rule{}, maxKeys: DefaultMaxKeys, now: time.Now}
+	l := &Limiter{def: DefaultRule, rules: map[string]Rule{}, costs: map[string]func(any) int{},
+		maxKeys: DefaultMaxKeys, now: time.Now}
 	for _, o := range opts {
 		o(l)
 	}
@@ -144,21 +154,21 @@ func New(opts ...Option) *Limiter {
 // is empty it takes nothing and returns false and how long until a token is
 // there.
 func (l *Limiter) Allow(procedure string, dim Dimension, key string) (ok bool, retryAfter time.Duration) {
-	rule, group := l.def, ""
-	if r, own := l.rules[procedure]; own {
-		rule, group = r, procedure
-	}
-	lim, table := rule.PerIP, l.ips
-	if dim == ByPrincipal {
-		lim, table = rule.PerPrincipal, l.principals
-	}
+	return l.AllowN(procedure, dim, key, 1)
+}
+
+// AllowN takes n tokens from key's bucket of dim for procedure, or none: when
+// the bucket holds fewer it returns false and how long until it holds n
+// (forever, math.MaxInt64, when n is more than the burst).
+func (l *Limiter) AllowN(procedure string, dim Dimension, key string, n int) (ok bool, retryAfter time.Duration) {
+	lim, table, group := l.limit(procedure, dim)
 	if lim.unlimited() {
 		return true, 0
 	}
 	ok = true
 	now := l.now()
 	table.with(group+"\x00"+key, lim.limiter, func(b *rate.Limiter) {
-		r := b.ReserveN(now, 1)
+		r := b.ReserveN(now, max(n, 1))
 		if !r.OK() {
 			ok, retryAfter = false, time.Duration(math.MaxInt64)
 			return
@@ -171,6 +181,26 @@ func (l *Limiter) Allow(procedure string, dim Dimension, key string) (ok bool, r
 	return ok, retryAfter
 }
 
+// limit is the limit of procedure in dim, its buckets and their group.
+func (l *Limiter) limit(procedure string, dim Dimension) (Limit, *buckets, string) {
+	rule, group := l.def, ""
+	if r, own := l.rules[procedure]; own {
+		rule, group = r, procedure
+	}
+	if dim == ByPrincipal {
+		return rule.PerPrincipal, l.principals, group
+	}
+	return rule.PerIP, l.ips, group
+}
+
+// cost is how many tokens a unary call of procedure with request msg takes.
+func (l *Limiter) cost(procedure string, msg any) int {
+	if f := l.costs[procedure]; f != nil {
+		return max(f(msg), 1)
+	}
+	return 1
+}
+
 // Len is the number of buckets held for dim.
 func (l *Limiter) Len(dim Dimension) int {
 	if dim == ByPrincipal {
@@ -179,8 +209,8 @@ func (l *Limiter) Len(dim Dimension) int {
 	return l.ips.len()
 }
 
-// refuse is the error for a call over its limit.
-func (l *Limiter) refuse(procedure string, dim Dimension, retry time.Duration) error {
+// refuse is the error for a call of cost tokens over its limit.
+func (l *Limiter) refuse(procedure string, dim Dimension, cost int, retry time.Duration) error {
 	if l.refused != nil {
 		l.refused.WithLabelValues(procedure, string(dim)).Inc()
 	}
@@ -189,8 +219,17 @@ func (l *Limiter) refuse(procedure string, dim Dimension, retry time.Duration) e
 		who = "caller"
 	}
 	name := procedure[strings.LastIndexByte(procedure, '/')+1:]
+	if retry == time.Duration(math.MaxInt64) {
+		lim, _, _ := l.limit(procedure, dim)
+		return connect.NewError(connect.CodeResourceExhausted,
+			fmt.Errorf("rate limit: one %s call carrying %d items is more than this %s may send at once (%d); split it", name, cost, who, lim.Burst))
+	}
+	what := "calls"
+	if _, counted := l.costs[procedure]; counted {
+		what = "items (events) in calls"
+	}
 	return auth.RetryError(connect.CodeResourceExhausted,
-		fmt.Errorf("rate limit: too many %s calls from this %s; retry in %s", name, who, retry.Round(time.Millisecond)), retry)
+		fmt.Errorf("rate limit: too many %s %s from this %s; retry in %s", name, what, who, retry.Round(time.Millisecond)), retry)
 }
 
 // principalKey is the bucket key of an authenticated caller, and false for
