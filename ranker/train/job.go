@@ -228,7 +228,7 @@ func (o *Options) ctr(ctx context.Context, conn driver.Conn, x *offline.Extracto
 	}
 	o.Progress("ctr replay (minutes of stream)", total, total)
 	info.Events = n
-	art := &ctr.Artifact{}
+	art := &ctr.Artifact{Version: o.Version}
 	for _, k := range []ctr.Kind{ctr.Rooms, ctr.Products} {
 		s := smp.Rooms
 		if k == ctr.Products {
