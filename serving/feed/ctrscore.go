@@ -121,4 +121,3 @@ func (r *run) scoreCTR(k ctr.Kind) bool {
 	r.scorer = scorerName(a)
 	return true
 }
-
