@@ -47,6 +47,7 @@ type config struct {
 	start       time.Time
 	products    []Product
 	sessionRate float64 // sessions per simulated second; 0: derived from users
+	explore     float64 // share of exploration pages (explore.go)
 }
 
 // WithSeed sets the random seed (default 1). The same seed, options and start
