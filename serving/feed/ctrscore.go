@@ -121,3 +121,8 @@ func (r *run) scoreCTR(k ctr.Kind) bool {
 	r.scorer = scorerName(a)
 	return true
 }
+
+// RefreshRooms rebuilds the room snapshot now (not the product one): a
+// replay that moves the service's clock faster than the wall clock calls it
+// so that each request sees the live set of its moment.
+func (s *Service) RefreshRooms() { s.refreshRooms() }
