@@ -126,3 +126,12 @@ func (r *run) scoreCTR(k ctr.Kind) bool {
 // replay that moves the service's clock faster than the wall clock calls it
 // so that each request sees the live set of its moment.
 func (s *Service) RefreshRooms() { s.refreshRooms() }
+
+// learnsLeft reports whether the learned room model scores this request:
+// then a room the viewer left moments ago is not excluded but scored, its
+// left_recently feature weighted as training found (on simulated traffic
+// one enter in eight is a return to a room left under ten minutes before,
+// which the fixed exclusion can never rank).
+func (r *run) learnsLeft() bool {
+	return r.personal && r.s.ctrModel.Artifact().Model(ctr.Rooms) != nil
+}

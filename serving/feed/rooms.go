@@ -114,7 +114,7 @@ func (r *run) roomHydrate() ranker.History {
 	}
 	wm := r.s.store.Watermark()
 	for _, e := range u.Left {
-		if wm.Sub(e.Last) > t.LeftWindow {
+		if wm.Sub(e.Last) > t.LeftWindow || r.learnsLeft() {
 			continue
 		}
 		if c := r.find(e.ID); c != nil && c.pinPos < 0 {
