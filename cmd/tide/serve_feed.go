@@ -23,6 +23,7 @@ import (
 //	TIDE_FEED_ANCHOR_MODEL   anchors model from tide train (models/current/anchors.bin)
 //	TIDE_FEED_PRODUCT_MODEL  product model artifact
 //	TIDE_FEED_CTR_MODEL      the learned scorer (ctr.bin); else TIDE_MODELS_DIR/current (see learnedModels)
+//	TIDE_FEED_MEMORY         off: no long-term viewer memory from ClickHouse (see longMemory)
 //	TIDE_EXPERIMENTS         experiment config (JSON, see serving/experiment)
 //	TIDE_FEED_RULES          operator pins and boosts (JSON, see feed.Rules)
 //	TIDE_FEED_REPLAY         how much history the online features start with
@@ -75,6 +76,7 @@ func startFeed(ctx context.Context, log *slog.Logger, srv *serving.Server, produ
 		return nil, err
 	}
 	opts = append(opts, learned...)
+	opts = append(opts, longMemory(ctx, log)...) // serve_memory.go
 	if path := os.Getenv("TIDE_EXPERIMENTS"); path != "" {
 		a, err = experiment.LoadFile(path)
 		if err != nil {

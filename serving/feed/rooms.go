@@ -31,7 +31,7 @@ func (s *Service) Rooms(ctx context.Context, userID string, req *tidev1.RoomsReq
 	tm.start(s.metrics, surfRooms)
 	sc := s.getScratch()
 	defer s.putScratch(sc)
-	s.store.UserInto(userID, &sc.user)
+	s.viewerInto(userID, &sc.user) // online + long-term memory (memory.go)
 	sc.as = s.assigner.Assign(userID, SurfaceRooms, sc.as)
 	variant, explore := s.variant(sc.as)
 	reqID := s.newRequestID()

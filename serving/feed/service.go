@@ -60,6 +60,7 @@ type Service struct {
 	roomModelByAnchor bool
 	productModel      *ranker.Store
 	ctrModel          *ctr.Store // learned scorer; nil or empty: hand-set weights
+	memory            Memory     // long-term viewer memory, or nil
 	catalog           *Catalog
 	assigner          *experiment.Assigner
 	exposures         *experiment.Exposures
