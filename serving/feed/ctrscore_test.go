@@ -13,8 +13,16 @@ import (
 // features: Mean 0, Scale 1) and bias, round-tripped through Save and Load
 // as serving reads ctr.bin.
 func ctrArtifact(t *testing.T, version string, bias float64, w map[ctr.Feature]float64) *ctr.Artifact {
+	return ctrArtifactOf(t, ctr.Rooms, version, bias, w)
+}
+
+// ctrArtifactOf is ctrArtifact for a model of kind k.
+func ctrArtifactOf(t *testing.T, k ctr.Kind, version string, bias float64, w map[ctr.Feature]float64) *ctr.Artifact {
 	t.Helper()
-	m := &ctr.Model{Kind: ctr.Rooms, Names: ctr.RoomNames[:], Bias: bias}
+	m := &ctr.Model{Kind: k, Names: ctr.RoomNames[:], Bias: bias}
+	if k == ctr.Products {
+		m.Names = ctr.ProductNames[:]
+	}
 	for i := range ctr.N {
 		m.Scale[i] = 1
 	}
@@ -22,7 +30,11 @@ func ctrArtifact(t *testing.T, version string, bias float64, w map[ctr.Feature]f
 		m.Weights[f] = v
 	}
 	var buf bytes.Buffer
-	if err := (&ctr.Artifact{Rooms: m, Version: version}).Save(&buf); err != nil {
+	a := &ctr.Artifact{Rooms: m, Version: version}
+	if k == ctr.Products {
+		a = &ctr.Artifact{Products: m, Version: version}
+	}
+	if err := a.Save(&buf); err != nil {
 		t.Fatal(err)
 	}
 	a, err := ctr.Load(&buf)
@@ -30,6 +42,43 @@ func ctrArtifact(t *testing.T, version string, bias float64, w map[ctr.Feature]f
 		t.Fatal(err)
 	}
 	return a
+}
+
+// The product feed scores with the artifact's product model: a weight on
+// the viewer's own past engagement with a product puts it first, the
+// opposite weight pushes it off the page; a room-only artifact leaves the
+// product feed on the hand-set fallback.
+func TestProductsScoredByCTRArtifact(t *testing.T) {
+	st := ctr.NewStore(ctrArtifact(t, "rooms-only", 0, nil))
+	w := productWorld(t, WithCTRModel(st))
+	w.productEvent(tidev1.EventType_EVENT_TYPE_PRODUCT_CLICK, "mia", productID(2, 5))
+	req := &tidev1.ProductsRequest{PageSize: 10, Explain: true}
+	scorer := func(res *tidev1.ProductsResponse) string {
+		for _, r := range res.Items[0].GetReasons() {
+			if r.GetKind() == tidev1.ReasonKind_REASON_KIND_SCORER {
+				return r.GetDetail()
+			}
+		}
+		return ""
+	}
+	if got := scorer(w.products("mia", req)); got != ScorerHandSet {
+		t.Fatalf("room-only artifact: product scorer %q, want %q", got, ScorerHandSet)
+	}
+	st.Swap(ctrArtifactOf(t, ctr.Products, "pA", -3, map[ctr.Feature]float64{ctr.Visited: 5}))
+	res := w.products("mia", req)
+	if got := scorer(res); got != "ctr pA" || res.Items[0].GetProductId() != productID(2, 5) {
+		t.Fatalf("pA: scorer %q, feed %v; want the clicked %s first", got, productIDs(res.Items), productID(2, 5))
+	}
+	if got, want := res.Items[0].GetScore(), 1/(1+math.Exp(-2)); math.Abs(got-want) > 1e-9 {
+		t.Fatalf("score %v, want σ(−3+5) = %v", got, want)
+	}
+	st.Swap(ctrArtifactOf(t, ctr.Products, "pB", -3, map[ctr.Feature]float64{ctr.Visited: -5}))
+	res = w.products("mia", req)
+	for _, id := range productIDs(res.Items) {
+		if id == productID(2, 5) {
+			t.Fatalf("pB penalises engaged products, yet %s is on the first page: %v", id, productIDs(res.Items))
+		}
+	}
 }
 
 func scorerOf(t *testing.T, it *tidev1.RoomItem) string {
