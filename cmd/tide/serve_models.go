@@ -66,7 +66,7 @@ func learnedModels(ctx context.Context, log *slog.Logger) ([]feed.Option, error)
 		opts = append(opts, feed.WithProductModel(products))
 	}
 	log.Info("feed: scoring with the trained version", "dir", b.Dir, "version", b.Manifest.Version)
-	go watchCurrent(ctx, log, dir, b.Dir, func(b *train.Bundle) {
+	go watchCurrent(ctx, log, dir, b.Dir, modelReloadEvery, func(b *train.Bundle) {
 		if anchors != nil {
 			anchors.Swap(b.Anchors)
 		}
@@ -109,10 +109,10 @@ func watchFile(ctx context.Context, log *slog.Logger, path string, load func(str
 }
 
 // watchCurrent loads the version dir's current link names whenever it
-// moves (checked every modelReloadEvery) and hands it to swap; a version
-// that fails to load keeps the old one.
-func watchCurrent(ctx context.Context, log *slog.Logger, dir, loaded string, swap func(*train.Bundle)) {
-	t := time.NewTicker(modelReloadEvery)
+// moves (checked every period) and hands it to swap; a version that fails
+// to load keeps the old one.
+func watchCurrent(ctx context.Context, log *slog.Logger, dir, loaded string, period time.Duration, swap func(*train.Bundle)) {
+	t := time.NewTicker(period)
 	defer t.Stop()
 	for {
 		select {
