@@ -90,7 +90,7 @@ func printFeedReport(w io.Writer, r *feedeval.Report, k int) {
 		fmt.Fprintf(w, " %-7s %-9s", hr, nd)
 	}
 	fmt.Fprintln(w)
-	for _, res := range []feedeval.Result{r.Served, r.Previous, r.PopFeed, r.Pop, r.Random} {
+	for _, res := range []feedeval.Result{r.Served, r.NoMemory, r.Previous, r.PopFeed, r.Pop, r.Random} {
 		fmt.Fprintf(w, "%-20s", res.Name)
 		for _, g := range []feedeval.Group{res.All, res.New, res.Repeat, res.Organic, res.Explore} {
 			fmt.Fprintf(w, " %-7.4f %-9.4f", g.HR, g.NDCG)

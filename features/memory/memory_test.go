@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"reflect"
 	"testing"
 	"time"
 
@@ -62,6 +63,18 @@ func TestLoadAndRecall(t *testing.T) {
 	if len(online.Categories) != 1 || online.Categories[0].ID != "美妆" || online.Categories[0].Strength != 5 {
 		t.Errorf("categories %+v", online.Categories)
 	}
+	// The in-process Builder remembers the same.
+	b := memory.NewBuilder(memory.Options{})
+	for _, e := range es {
+		b.Add(e)
+	}
+	fromSQL, fromBuilder := features.UserFeatures{ID: "u1"}, features.UserFeatures{ID: "u1"}
+	m.Recall("u1", &fromSQL)
+	b.Memory().Recall("u1", &fromBuilder)
+	if !reflect.DeepEqual(fromSQL, fromBuilder) {
+		t.Errorf("builder remembers\n%+v\nClickHouse\n%+v", fromBuilder, fromSQL)
+	}
+
 	var nobody features.UserFeatures
 	m.Recall("u3", &nobody)
 	if nobody.Known {

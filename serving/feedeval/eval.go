@@ -16,8 +16,10 @@
 // TTLs); when the viewer enters a room from that page, its position in each
 // feed gives HR@K and NDCG@K (a room the feed did not show is a miss).
 //
-// Scorers: served (feed.Service with the trained CTR artifact and the CF
-// model, what tide serve runs), previous (the same service without the CTR
+// Scorers: served (feed.Service with the trained CTR artifact, the CF
+// model and the viewers' long-term memory — features/memory, built from the
+// events so far and rebuilt every 10 simulated minutes as tide serve
+// reloads it — what tide serve runs), served without memory, previous (the same service without the CTR
 // artifact: the hand-set weights served before), popularity (the feed's
 // popularity arm, whose re-ranking rules apply to it too), plain
 // popularity (the live rooms ordered by their anchor's share of the
@@ -33,9 +35,11 @@ import (
 	"io"
 	"log/slog"
 	"slices"
+	"sync/atomic"
 	"time"
 
 	"github.com/tide-live/tide/features"
+	"github.com/tide-live/tide/features/memory"
 	"github.com/tide-live/tide/features/offline"
 	"github.com/tide-live/tide/live/livesim"
 	tidev1 "github.com/tide-live/tide/proto/tide/v1"
@@ -77,14 +81,16 @@ type Report struct {
 	CTRSamples int     // day D−1 impressions the CTR model was fitted on
 	CTRAUC     float64 // its AUC on day D's impressions
 	CTR        *ctr.Model
-	// Served, Previous, PopFeed, Pop and Random are the scorers' figures.
-	Served, Previous, PopFeed, Pop, Random Result
-	Elapsed                                time.Duration
+	// Served, NoMemory, Previous, PopFeed, Pop and Random are the
+	// scorers' figures.
+	Served, NoMemory, Previous, PopFeed, Pop, Random Result
+	Elapsed                                          time.Duration
 }
 
 // scorers are the services evaluated, in Report order.
 const (
 	sServed = iota
+	sNoMemory
 	sPrevious
 	sPop
 	nServices
@@ -143,8 +149,8 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 	// Serving: tide serve's features store.
 	served := features.NewStore(features.WithCatalog(cat), features.WithUserTTL(o.UserTTL))
 
-	ev := &evaluator{o: &o, store: served, visited: map[string]struct{}{}, pending: map[string]*page{}}
-	rep := &Report{Served: Result{Name: "served (ctr)"}, Previous: Result{Name: "previous (hand-set)"},
+	ev := &evaluator{o: &o, store: served, builder: memory.NewBuilder(memory.Options{}), visited: map[string]struct{}{}, pending: map[string]*page{}}
+	rep := &Report{Served: Result{Name: "served"}, NoMemory: Result{Name: "served, no memory"}, Previous: Result{Name: "previous (hand-set)"},
 		PopFeed: Result{Name: "popularity (feed)"}, Pop: Result{Name: "popularity (plain)"}, Random: Result{Name: "random"}}
 	phase, lastDay := 0, -1
 	for {
@@ -203,6 +209,7 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 			ev.visit(e)
 		}
 		acc.Add(e)
+		ev.remember(e)
 		smp.Apply(e)
 		served.Apply(e)
 		rep.Events++
@@ -212,7 +219,7 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 	}
 	progress("simulated day", o.Days, o.Days)
 	rep.CTRAUC, _ = rep.CTR.Evaluate(smp.Rooms)
-	for _, r := range []*Result{&rep.Served, &rep.Previous, &rep.PopFeed, &rep.Pop, &rep.Random} {
+	for _, r := range []*Result{&rep.Served, &rep.NoMemory, &rep.Previous, &rep.PopFeed, &rep.Pop, &rep.Random} {
 		r.finish()
 	}
 	rep.Enters, rep.Unranked, rep.Requests = rep.Served.All.Users, ev.unranked, ev.requests
@@ -262,6 +269,10 @@ type evaluator struct {
 	visited map[string]struct{} // user \x00 anchor
 	pending map[string]*page    // by user
 
+	mem     memoryRef
+	builder *memory.Builder
+	memAt   time.Time // when mem was last rebuilt
+
 	refreshed time.Time
 	liveFirst *string
 	liveN     int
@@ -280,7 +291,8 @@ func (ev *evaluator) services(anchors *ranker.Model, art *ctr.Artifact, cat *fee
 	base := []feed.Option{feed.WithAnchorModel(ranker.NewStore(anchors)), feed.WithCatalog(cat),
 		feed.WithTuning(*ev.o.Tuning), feed.WithClock(func() time.Time { return ev.now }), feed.WithLogger(quiet)}
 	variants := [nServices][]feed.Option{
-		sServed:   {feed.WithCTRModel(ctr.NewStore(art))},
+		sServed:   {feed.WithCTRModel(ctr.NewStore(art)), feed.WithMemory(&ev.mem)},
+		sNoMemory: {feed.WithCTRModel(ctr.NewStore(art))},
 		sPrevious: nil,
 		sPop:      {feed.WithDefaultRanker(feed.RankerPopularity)},
 	}
@@ -343,7 +355,7 @@ func (ev *evaluator) open(ctx context.Context, e *tidev1.Event) error {
 	for i, s := range ev.svcs {
 		res, err := s.Rooms(ctx, who, req)
 		if err != nil {
-			return fmt.Errorf("feedeval: %s feed: %w", []string{"served", "previous", "popularity"}[i], err)
+			return fmt.Errorf("feedeval: %s feed: %w", []string{"served", "served without memory", "previous", "popularity"}[i], err)
 		}
 		clear(p.shown[i])
 		n := 0
@@ -378,7 +390,7 @@ func (ev *evaluator) close(e *tidev1.Event, rep *Report) {
 	}
 	_, repeat := ev.visited[e.GetUserId()+"\x00"+e.GetMerchantId()]
 	k := ev.o.K
-	for i, r := range []*Result{&rep.Served, &rep.Previous, &rep.PopFeed} {
+	for i, r := range []*Result{&rep.Served, &rep.NoMemory, &rep.Previous, &rep.PopFeed} {
 		rank, ok := p.shown[i][room]
 		if !ok {
 			rank = -1
@@ -423,4 +435,27 @@ func (ev *evaluator) rankByPop(p *page) {
 type roomPop struct {
 	id  string
 	pop float32
+}
+
+// memoryReload is how often the served memory is rebuilt (tide serve's
+// TIDE_FEED_MEMORY_RELOAD default).
+const memoryReload = 10 * time.Minute
+
+// remember adds e to the long-term memory and rebuilds the served
+// snapshot every memoryReload of simulated time.
+func (ev *evaluator) remember(e *tidev1.Event) {
+	ev.builder.Add(e)
+	if ev.svcs[sServed] != nil && ev.now.Sub(ev.memAt) >= memoryReload {
+		ev.memAt = ev.now
+		ev.mem.p.Store(ev.builder.Memory())
+	}
+}
+
+// memoryRef is the served memory, swapped on rebuild.
+type memoryRef struct{ p atomic.Pointer[memory.Memory] }
+
+func (r *memoryRef) Recall(id string, f *features.UserFeatures) {
+	if m := r.p.Load(); m != nil {
+		m.Recall(id, f)
+	}
 }
