@@ -85,7 +85,7 @@ func Rollback(out string) (string, error) {
 		vs = vs[:len(vs)-1]
 	}
 	if len(vs) < 2 {
-		return "", fmt.Errorf("train: %s is the first version of %s: %w", cur, out, ErrNoPrevious)
+		return "", fmt.Errorf("train: %s has no version published before %s in its %s file: %w", out, cur, HistoryFile, ErrNoPrevious)
 	}
 	prev := vs[len(vs)-2]
 	if err := relink(out, prev); err != nil {
