@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -260,5 +261,41 @@ func TestFlashSaleWindowAndRollback(t *testing.T) {
 	}
 	if _, err := seller.Reserve(ctx, commerce.Hold{OrderID: "o2", UserID: "u", FlashSaleID: "fs", Quantity: 2}, nil); !errors.Is(err, commerce.ErrLimitReached) {
 		t.Fatalf("2 more for a user holding 2 of 3: %v", err)
+	}
+}
+
+func TestImportWritesSKUs(t *testing.T) {
+	s, _ := pgtest.Store(t)
+	ctx := context.Background()
+	importInto(t, s, `{"id":"p1","merchant_id":"m1","title":"T恤","price_fen":9900,"skus":[{"id":"p1-m","spec":{"尺码":"M"},"price_fen":9900,"stock":12},{"id":"p1-l","spec":{"尺码":"L"},"price_fen":10900,"stock":3}]}`+"\n")
+	skus, err := s.SKUs(ctx, "p1")
+	if err != nil || len(skus) != 2 || skus[0].ID != "p1-l" || skus[0].Stock != 3 || skus[1].Spec["尺码"] != "M" {
+		t.Fatalf("skus after import: %+v %v", skus, err)
+	}
+	// The same product again with one SKU: the other goes; the product is
+	// unchanged (SKUs are not in its content hash) but the stock is written.
+	sum := importInto(t, s, `{"id":"p1","merchant_id":"m1","title":"T恤","price_fen":9900,"skus":[{"id":"p1-m","spec":{"尺码":"M"},"price_fen":9900,"stock":7}]}`+"\n")
+	if sum.Unchanged != 1 {
+		t.Fatalf("summary %+v, want the product unchanged", sum)
+	}
+	skus, _ = s.SKUs(ctx, "p1")
+	if len(skus) != 1 || skus[0].Stock != 7 {
+		t.Fatalf("skus after re-import: %+v", skus)
+	}
+	// Without "skus" the stored SKUs stay.
+	importInto(t, s, `{"id":"p1","merchant_id":"m1","title":"T恤 新款","price_fen":9900}`+"\n")
+	if skus, _ = s.SKUs(ctx, "p1"); len(skus) != 1 {
+		t.Fatalf("an import without skus dropped them: %+v", skus)
+	}
+	// Another merchant cannot take over a SKU id.
+	r, err := commerce.NewReader(strings.NewReader(`{"id":"q1","merchant_id":"m2","title":"别人的","price_fen":1,"skus":[{"id":"p1-m","price_fen":1,"stock":1}]}` + "\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := commerce.Import(ctx, r, s); err == nil {
+		t.Fatal("an import took another product's SKU id")
+	}
+	if skus, _ = s.SKUs(ctx, "p1"); len(skus) != 1 || skus[0].Stock != 7 {
+		t.Fatalf("p1's SKU after the refused import: %+v", skus)
 	}
 }
