@@ -69,6 +69,9 @@ const (
 	EventType_EVENT_TYPE_PRODUCT_CHANGED EventType = 20
 	// The viewer was exposed to an experiment arm (experiments holds the assignment).
 	EventType_EVENT_TYPE_EXPERIMENT_EXPOSURE EventType = 21
+	// An unpaid order was cancelled (by the user, the merchant or the payment timeout); written by
+	// commerce's outbox only, value = the order's pay amount in fen.
+	EventType_EVENT_TYPE_ORDER_CANCELLED EventType = 22
 )
 
 // Enum value maps for EventType.
@@ -96,6 +99,7 @@ var (
 		19: "EVENT_TYPE_STREAM_END",
 		20: "EVENT_TYPE_PRODUCT_CHANGED",
 		21: "EVENT_TYPE_EXPERIMENT_EXPOSURE",
+		22: "EVENT_TYPE_ORDER_CANCELLED",
 	}
 	EventType_value = map[string]int32{
 		"EVENT_TYPE_UNSPECIFIED":         0,
@@ -120,6 +124,7 @@ var (
 		"EVENT_TYPE_STREAM_END":          19,
 		"EVENT_TYPE_PRODUCT_CHANGED":     20,
 		"EVENT_TYPE_EXPERIMENT_EXPOSURE": 21,
+		"EVENT_TYPE_ORDER_CANCELLED":     22,
 	}
 )
 
@@ -452,7 +457,7 @@ const file_tide_v1_event_proto_rawDesc = "" +
 	"\fTrackRequest\x12&\n" +
 	"\x06events\x18\x01 \x03(\v2\x0e.tide.v1.EventR\x06events\"+\n" +
 	"\rTrackResponse\x12\x1a\n" +
-	"\baccepted\x18\x01 \x01(\x05R\baccepted*\xe7\x04\n" +
+	"\baccepted\x18\x01 \x01(\x05R\baccepted*\x87\x05\n" +
 	"\tEventType\x12\x1a\n" +
 	"\x16EVENT_TYPE_UNSPECIFIED\x10\x00\x12\x1e\n" +
 	"\x1aEVENT_TYPE_ROOM_IMPRESSION\x10\x01\x12\x19\n" +
@@ -476,7 +481,8 @@ const file_tide_v1_event_proto_rawDesc = "" +
 	"\x17EVENT_TYPE_STREAM_START\x10\x12\x12\x19\n" +
 	"\x15EVENT_TYPE_STREAM_END\x10\x13\x12\x1e\n" +
 	"\x1aEVENT_TYPE_PRODUCT_CHANGED\x10\x14\x12\"\n" +
-	"\x1eEVENT_TYPE_EXPERIMENT_EXPOSURE\x10\x152F\n" +
+	"\x1eEVENT_TYPE_EXPERIMENT_EXPOSURE\x10\x15\x12\x1e\n" +
+	"\x1aEVENT_TYPE_ORDER_CANCELLED\x10\x162F\n" +
 	"\fEventService\x126\n" +
 	"\x05Track\x12\x15.tide.v1.TrackRequest\x1a\x16.tide.v1.TrackResponseB0Z.github.com/tide-live/tide/proto/tide/v1;tidev1b\x06proto3"
 
