@@ -20,6 +20,9 @@ var (
 	ErrEnded = errors.New("ended")
 	// ErrAlreadyHeld: the order already holds units of that SKU.
 	ErrAlreadyHeld = errors.New("order already holds this sku")
+	// ErrAlreadyPaid: the payment provider says a payment attempt was paid
+	// (so it cannot be closed).
+	ErrAlreadyPaid = errors.New("payment already made")
 )
 
 // FlashSale is a 秒杀 activity: from StartsAt until EndsAt one SKU sells at

@@ -15,15 +15,11 @@ import (
 
 // PaymentCloser closes a payment attempt at the payment provider (WeChat
 // Pay's close-order), so that it can no longer be paid. It returns
-// ErrAlreadyPaid when the provider says the attempt was paid.
+// commerce.ErrAlreadyPaid when the provider says the attempt was paid: the
+// order is then not closed; its paid notice is on the way (or is queried).
 type PaymentCloser interface {
 	ClosePayment(ctx context.Context, outTradeNo string) error
 }
-
-// ErrAlreadyPaid is returned by a PaymentCloser for an attempt that was
-// paid: the order must not be closed; its paid notice is on the way (or
-// must be queried).
-var ErrAlreadyPaid = errors.New("payment already made")
 
 // Attempt is one payment attempt (one out_trade_no) of an order.
 type Attempt struct {
