@@ -145,3 +145,74 @@ func (r *Orders) PendingRefunds(ctx context.Context, limit int) ([]Refund, error
 		return f, err
 	})
 }
+
+// RefundSent records the provider's first answer to a refund: processing,
+// or success / failed when it answered at once.
+func (r *Orders) RefundSent(ctx context.Context, outRefundNo, providerStatus string) error {
+	if providerStatus == "SUCCESS" || providerStatus == "CLOSED" || providerStatus == "ABNORMAL" {
+		return r.RefundDone(ctx, outRefundNo, providerStatus == "SUCCESS")
+	}
+	return r.s.tx(ctx, true, func(tx pgx.Tx) error {
+		var orderID string
+		err := tx.QueryRow(ctx, `UPDATE refunds SET state = 'processing', updated_at = now() WHERE out_refund_no = $1 AND state IN ('pending', 'failed') RETURNING order_id`, outRefundNo).Scan(&orderID)
+		if errors.Is(err, pgx.ErrNoRows) {
+			return nil
+		}
+		if err != nil {
+			return fmt.Errorf("refund %s: %w", outRefundNo, err)
+		}
+		// A retried refund takes the order's machine from failed back to refunding.
+		var st string
+		if err := tx.QueryRow(ctx, `SELECT refund_state FROM orders WHERE id = $1 FOR UPDATE`, orderID).Scan(&st); err != nil {
+			return fmt.Errorf("order %s: %w", orderID, err)
+		}
+		if order.State(st) == order.RefundFailed {
+			return record(ctx, tx, orderID, order.Transition{Machine: order.Refund, From: order.RefundFailed, To: order.Refunding, Reason: "retry " + outRefundNo})
+		}
+		return nil
+	})
+}
+
+// RefundDone records a refund's outcome (from its notify or a query),
+// idempotently. A refund that moved the order's refund machine moves it on —
+// refunding → refunded with ORDER_REFUNDED, or → failed — in the same
+// transaction; a failed one is retried by the next PendingRefunds pass.
+func (r *Orders) RefundDone(ctx context.Context, outRefundNo string, succeeded bool) error {
+	return r.s.tx(ctx, true, func(tx pgx.Tx) error {
+		var orderID string
+		var amount int64
+		if err := tx.QueryRow(ctx, `SELECT order_id, amount_fen FROM refunds WHERE out_refund_no = $1`, outRefundNo).Scan(&orderID, &amount); err != nil {
+			if errors.Is(err, pgx.ErrNoRows) {
+				return fmt.Errorf("refund %s: %w", outRefundNo, ErrNotFound)
+			}
+			return fmt.Errorf("refund %s: %w", outRefundNo, err)
+		}
+		o, err := scanOrder(tx.QueryRow(ctx, `SELECT `+orderColumns+` FROM orders WHERE id = $1 FOR UPDATE`, orderID))
+		if err != nil {
+			return fmt.Errorf("order %s: %w", orderID, err)
+		}
+		state := "failed"
+		if succeeded {
+			state = "success"
+		}
+		tag, err := tx.Exec(ctx, `UPDATE refunds SET state = $2, updated_at = now() WHERE out_refund_no = $1 AND state IN ('pending', 'processing', 'failed')`, outRefundNo, state)
+		if err != nil {
+			return fmt.Errorf("refund %s: %w", outRefundNo, err)
+		}
+		if tag.RowsAffected() == 0 || o.Refund != order.Refunding {
+			return nil // recorded before, or a refund outside the order's machine (a second payment)
+		}
+		if !succeeded {
+			return record(ctx, tx, o.ID, order.Transition{Machine: order.Refund, From: order.Refunding, To: order.RefundFailed, Reason: "provider: " + outRefundNo + " failed"})
+		}
+		if err := record(ctx, tx, o.ID, order.Transition{Machine: order.Refund, From: order.Refunding, To: order.Refunded, Reason: "provider: " + outRefundNo + " succeeded"}); err != nil {
+			return err
+		}
+		if o.Pay == order.PaidAfterClose {
+			return nil // never announced as paid, so not as refunded either
+		}
+		e := orderEvent(o, tidev1.EventType_EVENT_TYPE_ORDER_REFUNDED)
+		e.Value = amount
+		return r.events(ctx, tx, e)
+	})
+}

@@ -216,21 +216,3 @@ func (r *Orders) ExpireDue(ctx context.Context, closer PaymentCloser, limit int)
 	}
 	return closed, nil
 }
-
-// RunTimers runs ExpireDue every interval until ctx ends.
-func (r *Orders) RunTimers(ctx context.Context, closer PaymentCloser, every time.Duration) error {
-	t := time.NewTicker(every)
-	defer t.Stop()
-	for {
-		if n, err := r.ExpireDue(ctx, closer, 100); err != nil {
-			r.log.Error("order timeouts", "err", err)
-		} else if n > 0 {
-			r.log.Info("order timeouts: closed unpaid orders", "orders", n)
-		}
-		select {
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-t.C:
-		}
-	}
-}
