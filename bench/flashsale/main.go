@@ -1,11 +1,16 @@
 // Command flashsale measures a flash sale (秒杀) on one hot SKU against the
 // raw limit of PostgreSQL, side by side in one run, in interleaved rounds:
 //
-//   - sale: C concurrent buyers hold units through commerce/postgres's
-//     FlashSeller (the code the checkout calls) until the allotment is gone;
-//   - tx: the same work as an interactive transaction (BEGIN, buyer row,
-//     hold row, conditional UPDATE, COMMIT), the design FlashSeller was
-//     measured against;
+//   - rpc: C concurrent buyers submit flash-sale orders through
+//     CommerceService (Connect, binary protobuf over loopback HTTP/1.1; the
+//     caller is named in a header in place of the auth interceptor) until
+//     the allotment is gone — each order is priced, written with its lines,
+//     transitions, timer and ORDER_CREATED outbox event, and holds its unit;
+//   - seller: the same holds straight through commerce/postgres's
+//     FlashSeller, without order rows;
+//   - tx: the holds as an interactive transaction (BEGIN, buyer row, hold
+//     row, conditional UPDATE, COMMIT), the design FlashSeller was measured
+//     against;
 //   - raw: C connections run `UPDATE … SET stock = stock - 1 WHERE stock > 0`
 //     on one row until it reaches zero.
 //
@@ -15,7 +20,8 @@
 //
 //	orders_per_s=<int> raw_update_per_s=<int> ratio=<float> oversold=<int>
 //
-// with medians over the rounds (ratio = orders_per_s / raw_update_per_s).
+// with medians over the rounds (orders_per_s is the rpc rate; ratio =
+// orders_per_s / raw_update_per_s).
 // Target: oversold=0, ratio ≥ 0.5.
 //
 //	go run ./bench/flashsale                       # C=32, 5 rounds of 3000 units
@@ -46,6 +52,7 @@ import (
 
 	"github.com/tide-live/tide/commerce"
 	"github.com/tide-live/tide/commerce/postgres"
+	"github.com/tide-live/tide/ingest/outbox"
 )
 
 const targetRatio = 0.5
@@ -92,20 +99,31 @@ func run(ctx context.Context, admin string, c int, units int64, rounds int) erro
 	if err := store.Migrate(ctx); err != nil {
 		return err
 	}
-	if err := setUp(ctx, store, units*int64(rounds)*2); err != nil {
+	if err := setUp(ctx, store, units*int64(rounds)*4); err != nil {
+		return err
+	}
+	if err := outbox.Migrate(ctx, pool, slog.New(slog.DiscardHandler)); err != nil {
 		return err
 	}
 	seller := store.NewFlashSeller()
+	client, stopRPC := serveCommerce(store, seller, c)
+	defer stopRPC()
 
-	var sales, txs, raws []float64
+	var rpcs, sales, txs, raws []float64
 	for r := range rounds {
 		id := fmt.Sprintf("r%d", r)
-		s, err := sellOut(ctx, c, units, func(u int64) error {
-			_, err := seller.Reserve(ctx, commerce.Hold{OrderID: fmt.Sprintf("%s-%d", id, u), UserID: fmt.Sprintf("u%d", u), FlashSaleID: id, Quantity: 1}, nil)
-			return err
-		}, func() error { return store.CreateFlashSale(ctx, flashSale(id, units)) })
+		q, err := sellOut(ctx, c, units, func(u int64) error { return submit(ctx, client, id, u) },
+			func() error { return store.CreateFlashSale(ctx, flashSale(id, units)) })
 		if err != nil {
-			return fmt.Errorf("round %d sale: %w", r, err)
+			return fmt.Errorf("round %d rpc: %w", r, err)
+		}
+		sid := "s" + id
+		s, err := sellOut(ctx, c, units, func(u int64) error {
+			_, err := seller.Reserve(ctx, commerce.Hold{OrderID: fmt.Sprintf("%s-%d", sid, u), UserID: fmt.Sprintf("u%d", u), FlashSaleID: sid, Quantity: 1}, nil)
+			return err
+		}, func() error { return store.CreateFlashSale(ctx, flashSale(sid, units)) })
+		if err != nil {
+			return fmt.Errorf("round %d seller: %w", r, err)
 		}
 		tid := "t" + id
 		t, err := sellOut(ctx, c, units, func(u int64) error { return interactive(ctx, pool, tid, u) },
@@ -126,16 +144,17 @@ func run(ctx context.Context, admin string, c int, units int64, rounds int) erro
 		if err != nil {
 			return fmt.Errorf("round %d raw: %w", r, err)
 		}
-		fmt.Printf("round %d/%d: sale %.0f/s  tx %.0f/s  raw %.0f/s\n", r+1, rounds, s, t, w)
-		sales, txs, raws = append(sales, s), append(txs, t), append(raws, w)
+		fmt.Printf("round %d/%d: rpc %.0f/s  seller %.0f/s  tx %.0f/s  raw %.0f/s\n", r+1, rounds, q, s, t, w)
+		rpcs, sales, txs, raws = append(rpcs, q), append(sales, s), append(txs, t), append(raws, w)
 	}
 	oversold, err := oversold(ctx, pool, units)
 	if err != nil {
 		return err
 	}
-	ms, mt, mr := median(sales), median(txs), median(raws)
-	fmt.Printf("c=%d units=%d rounds=%d: interactive tx %.0f/s (ratio %.2f); target ratio %.2f, oversold 0\n", c, units, rounds, mt, mt/mr, targetRatio)
-	fmt.Printf("orders_per_s=%d raw_update_per_s=%d ratio=%.2f oversold=%d\n", int64(ms), int64(mr), ms/mr, oversold)
+	mq, ms, mt, mr := median(rpcs), median(sales), median(txs), median(raws)
+	fmt.Printf("c=%d units=%d rounds=%d medians: seller %.0f/s (ratio %.2f), interactive tx %.0f/s (ratio %.2f); target ratio %.2f, oversold 0\n",
+		c, units, rounds, ms, ms/mr, mt, mt/mr, targetRatio)
+	fmt.Printf("orders_per_s=%d raw_update_per_s=%d ratio=%.2f oversold=%d\n", int64(mq), int64(mr), mq/mr, oversold)
 	return nil
 }
 

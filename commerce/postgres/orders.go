@@ -81,20 +81,18 @@ func (e batchExec) Exec(_ context.Context, sql string, args ...any) (pgconn.Comm
 // Submit creates o — priced by the caller with commerce/pricing — and holds
 // its stock (a flash sale's allotment when o.FlashSaleID is set), all in
 // one transaction, and starts its payment timeout. The order id comes from
-// the user and the idempotency key: a repeated submit returns the first
-// order and created=false, whatever it carries.
+// the user and the idempotency key: a repeated submit collides with the
+// first one's rows and returns the first order and created=false, whatever
+// it carries (no read before the write: the hot path stays one round trip).
 func (r *Orders) Submit(ctx context.Context, o order.Order) (_ order.Order, created bool, err error) {
 	if o.UserID == "" || o.MerchantID == "" || o.IdempotencyKey == "" || len(o.Lines) == 0 {
 		return order.Order{}, false, &commerce.FieldError{Field: "order", Reason: "needs a user, a merchant, an idempotency key and lines"}
 	}
 	o.ID = order.ID(o.UserID, o.IdempotencyKey)
-	if prev, err := r.Order(ctx, o.ID); err == nil {
-		return prev, false, nil
-	} else if !errors.Is(err, ErrNotFound) {
-		return order.Order{}, false, err
-	}
 	o.Pay, o.Fulfil, o.Refund = order.Initial[order.Pay], order.Initial[order.Fulfil], order.Initial[order.Refund]
-	o.ExpiresAt = time.Now().Add(r.timeout).UTC().Truncate(time.Microsecond)
+	o.CreatedAt = time.Now().UTC().Truncate(time.Microsecond)
+	o.ExpiresAt = o.CreatedAt.Add(r.timeout)
+	o.TrackingNo, o.PaidAt = "", time.Time{}
 	if o.FlashSaleID != "" {
 		err = r.submitFlash(ctx, o)
 	} else {
@@ -110,14 +108,14 @@ func (r *Orders) Submit(ctx context.Context, o order.Order) (_ order.Order, crea
 		})
 	}
 	if err != nil {
-		// A concurrent submit with the same key may have won.
+		// The key made an order before (its rows collide), or a concurrent
+		// submit with the same key won: return that order.
 		if prev, perr := r.Order(ctx, o.ID); perr == nil {
 			return prev, false, nil
 		}
 		return order.Order{}, false, err
 	}
-	saved, err := r.Order(ctx, o.ID)
-	return saved, err == nil, err
+	return o, true, nil
 }
 
 func (r *Orders) submitFlash(ctx context.Context, o order.Order) error {
@@ -140,33 +138,39 @@ func (r *Orders) submitFlash(ctx context.Context, o order.Order) error {
 	return err
 }
 
-// writeOrder writes a new order, its lines, its initial transitions, its
-// timer and its ORDER_CREATED event.
+// writeOrder writes a new order, its lines, its initial transitions and
+// its timer in one statement (the flash-sale pipeline pays per statement),
+// and its ORDER_CREATED event.
 func (r *Orders) writeOrder(ctx context.Context, ex Execer, o order.Order) error {
-	if _, err := ex.Exec(ctx, `
-		INSERT INTO orders (id, user_id, merchant_id, room_id, idempotency_key, flash_sale_id, total_fen, discount_fen, pay_fen,
-			pay_state, fulfil_state, refund_state, expires_at)
-		VALUES ($1, $2, $3, $4, $5, nullif($6, ''), $7, $8, $9, $10, $11, $12, $13)`,
-		o.ID, o.UserID, o.MerchantID, o.RoomID, o.IdempotencyKey, o.FlashSaleID, o.TotalFen, o.DiscountFen, o.PayFen,
-		string(o.Pay), string(o.Fulfil), string(o.Refund), o.ExpiresAt); err != nil {
-		return fmt.Errorf("insert order %s: %w", o.ID, err)
-	}
+	n := len(o.Lines)
+	var (
+		products, skus                   = make([]string, n), make([]string, n)
+		units, qtys, totals, discs, pays = make([]int64, n), make([]int64, n), make([]int64, n), make([]int64, n), make([]int64, n)
+	)
 	for i, l := range o.Lines {
-		if _, err := ex.Exec(ctx, `
-			INSERT INTO order_lines (order_id, line_no, product_id, sku_id, unit_fen, quantity, total_fen, discount_fen, pay_fen)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
-			o.ID, i, l.ProductID, l.SKUID, l.UnitFen, l.Quantity, l.TotalFen, l.DiscountFen, l.PayFen); err != nil {
-			return fmt.Errorf("insert order %s line %d: %w", o.ID, i, err)
-		}
+		products[i], skus[i] = l.ProductID, l.SKUID
+		units[i], qtys[i], totals[i], discs[i], pays[i] = l.UnitFen, l.Quantity, l.TotalFen, l.DiscountFen, l.PayFen
 	}
 	if _, err := ex.Exec(ctx, `
-		INSERT INTO order_transitions (order_id, machine, from_state, to_state, reason)
-		VALUES ($1, 'pay', '', $2, 'submitted'), ($1, 'fulfil', '', $3, 'submitted'), ($1, 'refund', '', $4, 'submitted')`,
-		o.ID, string(o.Pay), string(o.Fulfil), string(o.Refund)); err != nil {
-		return fmt.Errorf("order %s transitions: %w", o.ID, err)
-	}
-	if _, err := ex.Exec(ctx, `INSERT INTO order_timers (order_id, due_at) VALUES ($1, $2)`, o.ID, o.ExpiresAt); err != nil {
-		return fmt.Errorf("order %s timer: %w", o.ID, err)
+		WITH o AS (
+			INSERT INTO orders (id, user_id, merchant_id, room_id, idempotency_key, flash_sale_id, total_fen, discount_fen, pay_fen,
+				pay_state, fulfil_state, refund_state, expires_at, created_at)
+			VALUES ($1, $2, $3, $4, $5, nullif($6, ''), $7, $8, $9, $10, $11, $12, $13, $14)
+			RETURNING id
+		), l AS (
+			INSERT INTO order_lines (order_id, line_no, product_id, sku_id, unit_fen, quantity, total_fen, discount_fen, pay_fen)
+			SELECT o.id, u.n - 1, u.p, u.k, u.unit, u.q, u.t, u.d, u.pay
+			FROM o, unnest($15::text[], $16::text[], $17::bigint[], $18::bigint[], $19::bigint[], $20::bigint[], $21::bigint[])
+				WITH ORDINALITY AS u(p, k, unit, q, t, d, pay, n)
+		), t AS (
+			INSERT INTO order_transitions (order_id, machine, from_state, to_state, reason)
+			SELECT o.id, m.machine, '', m.state, 'submitted' FROM o, (VALUES ('pay', $10), ('fulfil', $11), ('refund', $12)) AS m(machine, state)
+		)
+		INSERT INTO order_timers (order_id, due_at) SELECT id, $13 FROM o`,
+		o.ID, o.UserID, o.MerchantID, o.RoomID, o.IdempotencyKey, o.FlashSaleID, o.TotalFen, o.DiscountFen, o.PayFen,
+		string(o.Pay), string(o.Fulfil), string(o.Refund), o.ExpiresAt, o.CreatedAt,
+		products, skus, units, qtys, totals, discs, pays); err != nil {
+		return fmt.Errorf("insert order %s: %w", o.ID, err)
 	}
 	return r.events(ctx, ex, orderEvent(o, tidev1.EventType_EVENT_TYPE_ORDER_CREATED))
 }
