@@ -42,6 +42,7 @@ func asCaller() connect.UnaryInterceptorFunc {
 
 type rig struct {
 	client   tidev1connect.CommerceServiceClient
+	url      string
 	fake     *wechatpaytest.Server
 	payments *checkout.Payments
 	store    *postgres.Store
@@ -85,7 +86,7 @@ func newRig(t *testing.T) *rig {
 	mux.Handle(h.Mount(connect.WithInterceptors(asCaller())))
 	srv := httptest.NewServer(mux)
 	t.Cleanup(srv.Close)
-	return &rig{client: tidev1connect.NewCommerceServiceClient(srv.Client(), srv.URL), fake: fake, payments: payments, store: s}
+	return &rig{client: tidev1connect.NewCommerceServiceClient(srv.Client(), srv.URL), url: srv.URL, fake: fake, payments: payments, store: s}
 }
 
 func as[T any](header, id string, m *T) *connect.Request[T] {
