@@ -16,6 +16,7 @@ import (
 	"github.com/tide-live/tide/ingest/outbox"
 	tidev1 "github.com/tide-live/tide/proto/tide/v1"
 	"github.com/tide-live/tide/serving"
+	"github.com/tide-live/tide/serving/auth"
 	servingcommerce "github.com/tide-live/tide/serving/commerce"
 )
 
@@ -32,6 +33,8 @@ import (
 //	TIDE_WECHATPAY_PUBKEY          path of the WeChat Pay public key (pub_key.pem)
 //	TIDE_WECHATPAY_NOTIFY_BASE     public base URL of this server for notifies (https://…)
 //	TIDE_WECHATPAY_API_HOST        API host (default https://api.mch.weixin.qq.com)
+//	TIDE_WECHAT_APPID, TIDE_WECHAT_SECRET (serve_auth.go) also turn Pay's
+//	                               wx.login code into the payer's openid
 //
 // Notifies are served at /wechatpay/notify and /wechatpay/refund-notify.
 func setupCommerce(ctx context.Context, log *slog.Logger, srv *serving.Server, cfg serveConfig) error {
@@ -71,9 +74,16 @@ func setupCommerce(ctx context.Context, log *slog.Logger, srv *serving.Server, c
 	}
 	var opts []servingcommerce.Option
 	if payments != nil {
-		// The payer's openid is not in the session token; until a source
-		// exists, Pay answers unavailable (see the report of issue 10).
-		opts = append(opts, servingcommerce.WithPayments(payments, nil))
+		// The payer's openid comes from a wx.login code sent with Pay,
+		// through the same code2session login uses (serve_auth.go's env).
+		var openID servingcommerce.OpenIDOf
+		if appID := os.Getenv(envWeChatAppID); appID != "" {
+			wx := auth.NewWeChat(appID, os.Getenv(envWeChatSecret), auth.WithWeChatBaseURL(serveEnv(envWeChatBase, auth.DefaultWeChatBaseURL)))
+			openID = servingcommerce.OpenIDFromLoginCode(wx, appID)
+		} else {
+			log.Warn("CommerceService.Pay is unavailable: WeChat login (" + envWeChatAppID + ") is off, so payers have no openid")
+		}
+		opts = append(opts, servingcommerce.WithPayments(payments, openID))
 		h := payments.NotifyHandler()
 		srv.Mount("/wechatpay/notify", h.Payment())
 		srv.Mount("/wechatpay/refund-notify", h.Refund())

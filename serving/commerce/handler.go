@@ -26,8 +26,10 @@ import (
 // merchant in a room, and the user's past use of them.
 type Promotions func(ctx context.Context, userID, merchantID, roomID string) ([]pricing.Promotion, pricing.Usage, error)
 
-// OpenIDOf finds the WeChat openid of a user (the payer of a JSAPI prepay).
-type OpenIDOf func(ctx context.Context, userID string) (string, error)
+// OpenIDOf finds the WeChat openid of the calling user (the payer of a
+// JSAPI prepay) from the wx.login code the client sent with Pay; it must
+// refuse a code of another user.
+type OpenIDOf func(ctx context.Context, userID, loginCode string) (string, error)
 
 // Handler implements CommerceService.
 type Handler struct {
@@ -161,7 +163,7 @@ func (h *Handler) Pay(ctx context.Context, req *connect.Request[tidev1.PayReques
 	if err != nil {
 		return nil, h.fail("Pay", err)
 	}
-	openID, err := h.openID(ctx, p.UserID)
+	openID, err := h.openID(ctx, p.UserID, req.Msg.GetLoginCode())
 	if err != nil {
 		return nil, h.fail("Pay", err)
 	}

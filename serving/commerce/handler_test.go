@@ -80,7 +80,7 @@ func newRig(t *testing.T) *rig {
 		return []pricing.Promotion{{ID: "room-100-10", Source: pricing.Room, Kind: pricing.Tiered, Tiers: []pricing.Tier{{ThresholdFen: 10000, OffFen: 1000}}, Stackable: true}}, nil, nil
 	}
 	h := servingcommerce.NewHandler(s, orders, seller,
-		servingcommerce.WithPayments(payments, func(_ context.Context, u string) (string, error) { return "openid-" + u, nil }),
+		servingcommerce.WithPayments(payments, func(_ context.Context, u, code string) (string, error) { return "openid-" + u + code, nil }),
 		servingcommerce.WithPromotions(roomDeal), servingcommerce.WithLogger(slog.New(slog.DiscardHandler)))
 	mux := http.NewServeMux()
 	mux.Handle(h.Mount(connect.WithInterceptors(asCaller())))
@@ -157,7 +157,7 @@ func TestCheckoutThroughTheRPC(t *testing.T) {
 	code(t, err, connect.CodeInvalidArgument, "two merchants in one order")
 
 	// Pay, the notify, ship, refund.
-	pay, err := c.Pay(ctx, user("u1", &tidev1.PayRequest{OrderId: id}))
+	pay, err := c.Pay(ctx, user("u1", &tidev1.PayRequest{OrderId: id, LoginCode: "c1"}))
 	if err != nil || pay.Msg.GetPaySign() == "" || pay.Msg.GetSignType() != "RSA" {
 		t.Fatalf("pay: %v %v", pay, err)
 	}

@@ -704,8 +704,12 @@ func (x *SubmitResponse) GetCreated() bool {
 }
 
 type PayRequest struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	OrderId       string                 `protobuf:"bytes,1,opt,name=order_id,json=orderId,proto3" json:"order_id,omitempty"`
+	state   protoimpl.MessageState `protogen:"open.v1"`
+	OrderId string                 `protobuf:"bytes,1,opt,name=order_id,json=orderId,proto3" json:"order_id,omitempty"`
+	// A fresh wx.login code: the server exchanges it for the payer's openid
+	// (the session token carries only tide's user id) and checks that it is
+	// the caller's.
+	LoginCode     string `protobuf:"bytes,2,opt,name=login_code,json=loginCode,proto3" json:"login_code,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -743,6 +747,13 @@ func (*PayRequest) Descriptor() ([]byte, []int) {
 func (x *PayRequest) GetOrderId() string {
 	if x != nil {
 		return x.OrderId
+	}
+	return ""
+}
+
+func (x *PayRequest) GetLoginCode() string {
+	if x != nil {
+		return x.LoginCode
 	}
 	return ""
 }
@@ -1773,10 +1784,12 @@ const file_tide_v1_commerce_proto_rawDesc = "" +
 	"\x0fidempotency_key\x18\x04 \x01(\tR\x0eidempotencyKey\"P\n" +
 	"\x0eSubmitResponse\x12$\n" +
 	"\x05order\x18\x01 \x01(\v2\x0e.tide.v1.OrderR\x05order\x12\x18\n" +
-	"\acreated\x18\x02 \x01(\bR\acreated\"'\n" +
+	"\acreated\x18\x02 \x01(\bR\acreated\"F\n" +
 	"\n" +
 	"PayRequest\x12\x19\n" +
-	"\border_id\x18\x01 \x01(\tR\aorderId\"\xba\x01\n" +
+	"\border_id\x18\x01 \x01(\tR\aorderId\x12\x1d\n" +
+	"\n" +
+	"login_code\x18\x02 \x01(\tR\tloginCode\"\xba\x01\n" +
 	"\vPayResponse\x12\x1d\n" +
 	"\n" +
 	"time_stamp\x18\x01 \x01(\tR\ttimeStamp\x12\x1b\n" +
