@@ -88,7 +88,8 @@ func setupCommerce(ctx context.Context, log *slog.Logger, srv *serving.Server, c
 		srv.Mount("/wechatpay/notify", h.Payment())
 		srv.Mount("/wechatpay/refund-notify", h.Refund())
 	}
-	h := servingcommerce.NewHandler(store, orders, seller, append(opts, servingcommerce.WithLogger(log))...)
+	opts = append(opts, servingcommerce.WithPromotions(store.Promotions), servingcommerce.WithLogger(log))
+	h := servingcommerce.NewHandler(store, orders, seller, opts...)
 	srv.Mount(h.Mount(srv.ConnectOptions()...))
 
 	kc, err := outbox.NewKafkaClient(cfg.brokers)

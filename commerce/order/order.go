@@ -31,13 +31,16 @@ type Order struct {
 	IdempotencyKey string
 	FlashSaleID    string
 	Lines          []Line
-	TotalFen       int64
-	DiscountFen    int64
-	PayFen         int64
-	Pay            State
-	Fulfil         State
-	Refund         State
-	TrackingNo     string
+	// Promotions are the ids of the promotions the price applied (their
+	// per-user limits count this order until it is closed).
+	Promotions  []string
+	TotalFen    int64
+	DiscountFen int64
+	PayFen      int64
+	Pay         State
+	Fulfil      State
+	Refund      State
+	TrackingNo  string
 	// ExpiresAt is when an unpaid order is closed and its stock released.
 	ExpiresAt time.Time
 	CreatedAt time.Time

@@ -100,6 +100,9 @@ func (r *Orders) Submit(ctx context.Context, o order.Order) (_ order.Order, crea
 			if err := r.writeOrder(ctx, tx, o); err != nil {
 				return err
 			}
+			if err := usePromotions(ctx, tx, o.UserID, o.ID, o.Promotions); err != nil {
+				return err
+			}
 			holds := make([]commerce.Hold, len(o.Lines))
 			for i, l := range o.Lines {
 				holds[i] = commerce.Hold{OrderID: o.ID, UserID: o.UserID, SKUID: l.SKUID, Quantity: l.Quantity}
@@ -125,6 +128,9 @@ func (r *Orders) submitFlash(ctx context.Context, o order.Order) error {
 	sale, err := r.seller.Sale(ctx, o.FlashSaleID)
 	if err != nil {
 		return err
+	}
+	if len(o.Promotions) > 0 {
+		return &commerce.FieldError{Field: "promotions", Reason: "a flash-sale price does not stack with promotions"}
 	}
 	if len(o.Lines) != 1 || o.Lines[0].SKUID != sale.SKUID || o.Lines[0].UnitFen != sale.PriceFen || o.MerchantID != sale.MerchantID {
 		return &commerce.FieldError{Field: "lines", Reason: fmt.Sprintf("a flash-sale order is one line of sku %s at %d fen", sale.SKUID, sale.PriceFen)}

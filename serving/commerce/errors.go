@@ -25,7 +25,7 @@ func connectError(log *slog.Logger, procedure string, err error) error {
 		return connect.NewError(connect.CodeInvalidArgument, err)
 	case errors.Is(err, postgres.ErrNotFound):
 		return connect.NewError(connect.CodeNotFound, err)
-	case errors.Is(err, commerce.ErrOutOfStock), errors.Is(err, commerce.ErrSoldOut), errors.Is(err, commerce.ErrLimitReached):
+	case errors.Is(err, commerce.ErrOutOfStock), errors.Is(err, commerce.ErrSoldOut), errors.Is(err, commerce.ErrLimitReached), errors.Is(err, postgres.ErrLimitUsed):
 		return connect.NewError(connect.CodeResourceExhausted, err)
 	case errors.Is(err, commerce.ErrNotStarted), errors.Is(err, commerce.ErrEnded), errors.Is(err, postgres.ErrNotUnpaid),
 		errors.Is(err, postgres.ErrCannotShip), errors.Is(err, postgres.ErrNoRefundRequest), errors.Is(err, commerce.ErrAlreadyPaid),

@@ -23,8 +23,9 @@ import (
 )
 
 // Promotions finds the promotions that may apply to a user's order of a
-// merchant in a room, and the user's past use of them.
-type Promotions func(ctx context.Context, userID, merchantID, roomID string) ([]pricing.Promotion, pricing.Usage, error)
+// merchant in a room (with the coupon the user chose, if any), and the
+// user's past use of them (commerce/postgres.Store.Promotions).
+type Promotions func(ctx context.Context, userID, merchantID, roomID, couponID string) ([]pricing.Promotion, pricing.Usage, error)
 
 // OpenIDOf finds the WeChat openid of the calling user (the payer of a
 // JSAPI prepay) from the wx.login code the client sent with Pay; it must
@@ -118,7 +119,7 @@ func (h *Handler) Preview(ctx context.Context, req *connect.Request[tidev1.Previ
 	if err != nil {
 		return nil, err
 	}
-	pr, err := h.price(ctx, p.UserID, req.Msg.GetItems(), req.Msg.GetRoomId(), req.Msg.GetFlashSaleId())
+	pr, err := h.price(ctx, p.UserID, req.Msg.GetItems(), req.Msg.GetRoomId(), req.Msg.GetFlashSaleId(), req.Msg.GetCouponId())
 	if err != nil {
 		return nil, h.fail("Preview", err)
 	}
@@ -135,7 +136,7 @@ func (h *Handler) Submit(ctx context.Context, req *connect.Request[tidev1.Submit
 	if key == "" || len(key) > 64 {
 		return nil, invalid("idempotency_key", "needs 1 to 64 characters, one per checkout")
 	}
-	pr, err := h.price(ctx, p.UserID, req.Msg.GetItems(), req.Msg.GetRoomId(), req.Msg.GetFlashSaleId())
+	pr, err := h.price(ctx, p.UserID, req.Msg.GetItems(), req.Msg.GetRoomId(), req.Msg.GetFlashSaleId(), req.Msg.GetCouponId())
 	if err != nil {
 		return nil, h.fail("Submit", err)
 	}

@@ -76,12 +76,19 @@ func newRig(t *testing.T) *rig {
 		t.Fatal(err)
 	}
 	payments := checkout.NewPayments(orders, wc, slog.New(slog.DiscardHandler))
-	roomDeal := func(context.Context, string, string, string) ([]pricing.Promotion, pricing.Usage, error) {
-		return []pricing.Promotion{{ID: "room-100-10", Source: pricing.Room, Kind: pricing.Tiered, Tiers: []pricing.Tier{{ThresholdFen: 10000, OffFen: 1000}}, Stackable: true}}, nil, nil
+	if err := s.PutPromotion(ctx, "m1", "r1", pricing.Promotion{ID: "room-100-10", Source: pricing.Room, Kind: pricing.Tiered,
+		Tiers: []pricing.Tier{{ThresholdFen: 10000, OffFen: 1000}}, Stackable: true}); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.PutPromotion(ctx, "m1", "", pricing.Promotion{ID: "c95", Source: pricing.Coupon, Kind: pricing.Percent, PayBasisPoints: 9500, PerUserLimit: 1, Stackable: true}); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.GrantCoupon(ctx, "c95", "u1"); err != nil {
+		t.Fatal(err)
 	}
 	h := servingcommerce.NewHandler(s, orders, seller,
 		servingcommerce.WithPayments(payments, func(_ context.Context, u, code string) (string, error) { return "openid-" + u + code, nil }),
-		servingcommerce.WithPromotions(roomDeal), servingcommerce.WithLogger(slog.New(slog.DiscardHandler)))
+		servingcommerce.WithPromotions(s.Promotions), servingcommerce.WithLogger(slog.New(slog.DiscardHandler)))
 	mux := http.NewServeMux()
 	mux.Handle(h.Mount(connect.WithInterceptors(asCaller())))
 	srv := httptest.NewServer(mux)
@@ -122,6 +129,12 @@ func TestCheckoutThroughTheRPC(t *testing.T) {
 	if err != nil || pv.Msg.GetPrice().GetPayFen() != 19000 || pv.Msg.GetPrice().GetTotalFen() != 20000 {
 		t.Fatalf("preview: %v %v", pv, err)
 	}
+	withCoupon, err := c.Preview(ctx, user("u1", &tidev1.PreviewRequest{Items: items, RoomId: "r1", CouponId: "c95"}))
+	if err != nil || withCoupon.Msg.GetPrice().GetPayFen() != 18050 { // (20000-1000) × 0.95
+		t.Fatalf("preview with a coupon: %v %v", withCoupon, err)
+	}
+	_, err = c.Preview(ctx, user("u2", &tidev1.PreviewRequest{Items: items, CouponId: "c95"}))
+	code(t, err, connect.CodeInvalidArgument, "a coupon the user does not hold")
 	sub, err := c.Submit(ctx, user("u1", &tidev1.SubmitRequest{Items: items, RoomId: "r1", IdempotencyKey: "tap-1"}))
 	if err != nil || !sub.Msg.GetCreated() || sub.Msg.GetOrder().GetPayFen() != pv.Msg.GetPrice().GetPayFen() {
 		t.Fatalf("submit: %v %v (preview and submit must agree)", sub, err)

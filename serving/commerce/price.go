@@ -43,7 +43,7 @@ type priced struct {
 // price prices items from the database's current SKU prices (never the
 // client's), with the merchant's promotions, or at the flash sale's price.
 // Preview and Submit both call it.
-func (h *Handler) price(ctx context.Context, userID string, items []*tidev1.LineItem, roomID, flashSaleID string) (priced, error) {
+func (h *Handler) price(ctx context.Context, userID string, items []*tidev1.LineItem, roomID, flashSaleID, couponID string) (priced, error) {
 	if len(items) == 0 || len(items) > maxItems {
 		return priced{}, invalid("items", fmt.Sprintf("needs 1 to %d items", maxItems))
 	}
@@ -94,10 +94,12 @@ func (h *Handler) price(ctx context.Context, userID string, items []*tidev1.Line
 		if len(items) != 1 || items[0].GetSkuId() != sale.SKUID {
 			return priced{}, invalid("items", fmt.Sprintf("flash sale %s sells one item: SKU %s", flashSaleID, sale.SKUID))
 		}
-		// A flash-sale price does not stack with promotions.
+		if couponID != "" {
+			return priced{}, invalid("coupon_id", "a flash-sale price does not stack with coupons")
+		}
 		req.Lines[0].UnitFen = sale.PriceFen
 	} else if h.promotions != nil {
-		if req.Promotions, req.Usage, err = h.promotions(ctx, userID, p.merchantID, roomID); err != nil {
+		if req.Promotions, req.Usage, err = h.promotions(ctx, userID, p.merchantID, roomID, couponID); err != nil {
 			return priced{}, err
 		}
 	}
@@ -111,6 +113,9 @@ func (h *Handler) price(ctx context.Context, userID string, items []*tidev1.Line
 func (p priced) order(userID, key string) order.Order {
 	o := order.Order{UserID: userID, MerchantID: p.merchantID, RoomID: p.roomID, IdempotencyKey: key, FlashSaleID: p.flashSaleID,
 		TotalFen: p.quote.TotalFen, DiscountFen: p.quote.DiscountFen, PayFen: p.quote.PayFen}
+	for _, a := range p.quote.Applied {
+		o.Promotions = append(o.Promotions, a.PromotionID)
+	}
 	for _, l := range p.quote.Lines {
 		o.Lines = append(o.Lines, order.Line{ProductID: p.products[l.SKUID], SKUID: l.SKUID, UnitFen: l.UnitFen, Quantity: l.Quantity,
 			TotalFen: l.TotalFen, DiscountFen: l.DiscountFen, PayFen: l.PayFen})

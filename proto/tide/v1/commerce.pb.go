@@ -480,7 +480,9 @@ type PreviewRequest struct {
 	// The live room the buyer is in (its promotions apply), if any.
 	RoomId string `protobuf:"bytes,2,opt,name=room_id,json=roomId,proto3" json:"room_id,omitempty"`
 	// A flash sale (秒杀) to buy from: one item, its SKU.
-	FlashSaleId   string `protobuf:"bytes,3,opt,name=flash_sale_id,json=flashSaleId,proto3" json:"flash_sale_id,omitempty"`
+	FlashSaleId string `protobuf:"bytes,3,opt,name=flash_sale_id,json=flashSaleId,proto3" json:"flash_sale_id,omitempty"`
+	// A coupon the buyer holds, of this shop (one per order).
+	CouponId      string `protobuf:"bytes,4,opt,name=coupon_id,json=couponId,proto3" json:"coupon_id,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -532,6 +534,13 @@ func (x *PreviewRequest) GetRoomId() string {
 func (x *PreviewRequest) GetFlashSaleId() string {
 	if x != nil {
 		return x.FlashSaleId
+	}
+	return ""
+}
+
+func (x *PreviewRequest) GetCouponId() string {
+	if x != nil {
+		return x.CouponId
 	}
 	return ""
 }
@@ -588,6 +597,7 @@ type SubmitRequest struct {
 	// Chosen by the client once per checkout (a UUID); a retried submit with
 	// the same key returns the same order.
 	IdempotencyKey string `protobuf:"bytes,4,opt,name=idempotency_key,json=idempotencyKey,proto3" json:"idempotency_key,omitempty"`
+	CouponId       string `protobuf:"bytes,5,opt,name=coupon_id,json=couponId,proto3" json:"coupon_id,omitempty"`
 	unknownFields  protoimpl.UnknownFields
 	sizeCache      protoimpl.SizeCache
 }
@@ -646,6 +656,13 @@ func (x *SubmitRequest) GetFlashSaleId() string {
 func (x *SubmitRequest) GetIdempotencyKey() string {
 	if x != nil {
 		return x.IdempotencyKey
+	}
+	return ""
+}
+
+func (x *SubmitRequest) GetCouponId() string {
+	if x != nil {
+		return x.CouponId
 	}
 	return ""
 }
@@ -1770,18 +1787,20 @@ const file_tide_v1_commerce_proto_rawDesc = "" +
 	"\x13SetCartItemResponse\"\r\n" +
 	"\vCartRequest\"7\n" +
 	"\fCartResponse\x12'\n" +
-	"\x05items\x18\x01 \x03(\v2\x11.tide.v1.LineItemR\x05items\"v\n" +
+	"\x05items\x18\x01 \x03(\v2\x11.tide.v1.LineItemR\x05items\"\x93\x01\n" +
 	"\x0ePreviewRequest\x12'\n" +
 	"\x05items\x18\x01 \x03(\v2\x11.tide.v1.LineItemR\x05items\x12\x17\n" +
 	"\aroom_id\x18\x02 \x01(\tR\x06roomId\x12\"\n" +
-	"\rflash_sale_id\x18\x03 \x01(\tR\vflashSaleId\"7\n" +
+	"\rflash_sale_id\x18\x03 \x01(\tR\vflashSaleId\x12\x1b\n" +
+	"\tcoupon_id\x18\x04 \x01(\tR\bcouponId\"7\n" +
 	"\x0fPreviewResponse\x12$\n" +
-	"\x05price\x18\x01 \x01(\v2\x0e.tide.v1.PriceR\x05price\"\x9e\x01\n" +
+	"\x05price\x18\x01 \x01(\v2\x0e.tide.v1.PriceR\x05price\"\xbb\x01\n" +
 	"\rSubmitRequest\x12'\n" +
 	"\x05items\x18\x01 \x03(\v2\x11.tide.v1.LineItemR\x05items\x12\x17\n" +
 	"\aroom_id\x18\x02 \x01(\tR\x06roomId\x12\"\n" +
 	"\rflash_sale_id\x18\x03 \x01(\tR\vflashSaleId\x12'\n" +
-	"\x0fidempotency_key\x18\x04 \x01(\tR\x0eidempotencyKey\"P\n" +
+	"\x0fidempotency_key\x18\x04 \x01(\tR\x0eidempotencyKey\x12\x1b\n" +
+	"\tcoupon_id\x18\x05 \x01(\tR\bcouponId\"P\n" +
 	"\x0eSubmitResponse\x12$\n" +
 	"\x05order\x18\x01 \x01(\v2\x0e.tide.v1.OrderR\x05order\x12\x18\n" +
 	"\acreated\x18\x02 \x01(\bR\acreated\"F\n" +
