@@ -71,3 +71,26 @@ const (
 	Sold     HoldState = "sold"
 	Released HoldState = "released"
 )
+
+// GroupBuy is a 拼团 activity: from StartsAt until EndsAt, one SKU sells at
+// PriceFen to groups of GroupSize buyers; a group has Window from its
+// opening to fill with paid members, else it fails and its members are
+// refunded.
+type GroupBuy struct {
+	ID         string
+	MerchantID string
+	SKUID      string
+	PriceFen   int64
+	GroupSize  int
+	Window     time.Duration
+	StartsAt   time.Time
+	EndsAt     time.Time
+}
+
+// Group-buy errors.
+var (
+	// ErrGroupFull: the group has its members.
+	ErrGroupFull = errors.New("group is full")
+	// ErrGroupClosed: the group succeeded, failed or expired.
+	ErrGroupClosed = errors.New("group is no longer open")
+)

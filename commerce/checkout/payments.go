@@ -121,8 +121,8 @@ func (p *Payments) SendRefunds(ctx context.Context, limit int) (int, error) {
 	return sent, nil
 }
 
-// Run closes timed-out orders and sends queued refunds every interval until
-// ctx ends.
+// Run closes timed-out orders, fails expired groups and sends queued
+// refunds every interval until ctx ends.
 func (p *Payments) Run(ctx context.Context, every time.Duration) error {
 	t := time.NewTicker(every)
 	defer t.Stop()
@@ -131,6 +131,9 @@ func (p *Payments) Run(ctx context.Context, every time.Duration) error {
 			p.log.Error("checkout: order timeouts", "err", err)
 		} else if n > 0 {
 			p.log.Info("checkout: closed timed-out orders", "orders", n)
+		}
+		if _, err := p.orders.ExpireGroups(ctx, 100); err != nil {
+			p.log.Error("checkout: group buys", "err", err)
 		}
 		if _, err := p.SendRefunds(ctx, 100); err != nil {
 			p.log.Error("checkout: refunds", "err", err)

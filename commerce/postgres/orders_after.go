@@ -40,6 +40,13 @@ func (r *Orders) Ship(ctx context.Context, merchantID, orderID, trackingNo strin
 		if !order.CanShip(o.Pay, o.Refund) {
 			return fmt.Errorf("order %s is %s with refund %s: %w", orderID, o.Pay, o.Refund, ErrCannotShip)
 		}
+		var group string
+		if err := tx.QueryRow(ctx, `SELECT coalesce((SELECT g.state FROM orders o JOIN buy_groups g ON g.id = o.group_id WHERE o.id = $1), '')`, orderID).Scan(&group); err != nil {
+			return err
+		}
+		if group != "" && group != "succeeded" {
+			return fmt.Errorf("order %s: its group is %s: %w", orderID, group, ErrCannotShip)
+		}
 		if err := record(ctx, tx, orderID, order.Transition{Machine: order.Fulfil, From: o.Fulfil, To: order.Shipped, Reason: "tracking " + trackingNo}); err != nil {
 			return err
 		}

@@ -59,8 +59,18 @@ func (r *Orders) MarkPaid(ctx context.Context, p Payment) (out PaidOutcome, err 
 		}
 		return "", fmt.Errorf("payment %s: %w", p.OutTradeNo, err)
 	}
+	var groupID string
+	if err := r.s.pool.QueryRow(ctx, `SELECT coalesce(group_id, '') FROM orders WHERE id = $1`, orderID).Scan(&groupID); err != nil {
+		return "", fmt.Errorf("order %s: %w", orderID, err)
+	}
 	err = r.s.tx(ctx, true, func(tx pgx.Tx) error {
-		// Order first, then attempt: the lock order Cancel uses too.
+		// A group-buy order's group is locked first (the order ExpireGroups
+		// locks in), then the order, then the attempt (as Cancel does).
+		if groupID != "" {
+			if _, err := tx.Exec(ctx, `SELECT 1 FROM buy_groups WHERE id = $1 FOR UPDATE`, groupID); err != nil {
+				return fmt.Errorf("group %s: %w", groupID, err)
+			}
+		}
 		o, err := scanOrder(tx.QueryRow(ctx, `SELECT `+orderColumns+` FROM orders WHERE id = $1 FOR UPDATE`, orderID))
 		if err != nil {
 			return fmt.Errorf("order %s: %w", orderID, err)
@@ -101,7 +111,14 @@ func (r *Orders) MarkPaid(ctx context.Context, p Payment) (out PaidOutcome, err 
 			if _, err := tx.Exec(ctx, `DELETE FROM order_timers WHERE order_id = $1`, o.ID); err != nil {
 				return err
 			}
-			return r.events(ctx, tx, orderEvent(o, tidev1.EventType_EVENT_TYPE_ORDER_PAID))
+			if err := r.events(ctx, tx, orderEvent(o, tidev1.EventType_EVENT_TYPE_ORDER_PAID)); err != nil {
+				return err
+			}
+			if groupID != "" {
+				o.Pay = order.Paid
+				return r.groupPaid(ctx, tx, o, groupID)
+			}
+			return nil
 		case order.Closed:
 			out = RefundQueued
 			if err := record(ctx, tx, o.ID,
