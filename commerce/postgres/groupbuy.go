@@ -30,21 +30,32 @@ func (s *Store) CreateGroupBuy(ctx context.Context, g commerce.GroupBuy) error {
 	return nil
 }
 
+// GroupBuy returns a group-buy activity.
+func (s *Store) GroupBuy(ctx context.Context, id string) (commerce.GroupBuy, error) {
+	var g commerce.GroupBuy
+	var secs int
+	err := s.pool.QueryRow(ctx, `SELECT id, merchant_id, sku_id, price_fen, group_size, window_secs, starts_at, ends_at FROM group_buys WHERE id = $1`, id).
+		Scan(&g.ID, &g.MerchantID, &g.SKUID, &g.PriceFen, &g.GroupSize, &secs, &g.StartsAt, &g.EndsAt)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return g, fmt.Errorf("group buy %s: %w", id, ErrNotFound)
+	}
+	if err != nil {
+		return g, fmt.Errorf("group buy %s: %w", id, err)
+	}
+	g.Window = time.Duration(secs) * time.Second
+	g.StartsAt, g.EndsAt = g.StartsAt.UTC(), g.EndsAt.UTC()
+	return g, nil
+}
+
 // SubmitGroup submits a group-buy order: with groupID empty the buyer opens
 // a group (its id is returned) and leads it; else the buyer joins that open
 // group. The order is one line of the activity's SKU at its price, holds SKU
 // stock like any order, and pays like any order; the group succeeds when
 // GroupSize members have paid before it expires.
 func (r *Orders) SubmitGroup(ctx context.Context, o order.Order, groupBuyID, groupID string) (_ order.Order, group string, created bool, err error) {
-	var g commerce.GroupBuy
-	var secs int
-	err = r.s.pool.QueryRow(ctx, `SELECT id, merchant_id, sku_id, price_fen, group_size, window_secs, starts_at, ends_at FROM group_buys WHERE id = $1`, groupBuyID).
-		Scan(&g.ID, &g.MerchantID, &g.SKUID, &g.PriceFen, &g.GroupSize, &secs, &g.StartsAt, &g.EndsAt)
-	if errors.Is(err, pgx.ErrNoRows) {
-		return order.Order{}, "", false, fmt.Errorf("group buy %s: %w", groupBuyID, ErrNotFound)
-	}
+	g, err := r.s.GroupBuy(ctx, groupBuyID)
 	if err != nil {
-		return order.Order{}, "", false, fmt.Errorf("group buy %s: %w", groupBuyID, err)
+		return order.Order{}, "", false, err
 	}
 	now := time.Now()
 	if now.Before(g.StartsAt) {
@@ -66,7 +77,7 @@ func (r *Orders) SubmitGroup(ctx context.Context, o order.Order, groupBuyID, gro
 	err = r.s.tx(ctx, true, func(tx pgx.Tx) error {
 		if groupID == "" {
 			groupID = "g" + o.ID[1:]
-			expires := now.Add(time.Duration(secs) * time.Second)
+			expires := now.Add(g.Window)
 			if g.EndsAt.Before(expires) {
 				expires = g.EndsAt
 			}

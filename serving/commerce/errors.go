@@ -29,7 +29,7 @@ func connectError(log *slog.Logger, procedure string, err error) error {
 		return connect.NewError(connect.CodeResourceExhausted, err)
 	case errors.Is(err, commerce.ErrNotStarted), errors.Is(err, commerce.ErrEnded), errors.Is(err, postgres.ErrNotUnpaid),
 		errors.Is(err, postgres.ErrCannotShip), errors.Is(err, postgres.ErrNoRefundRequest), errors.Is(err, commerce.ErrAlreadyPaid),
-		errors.As(err, &te):
+		errors.Is(err, commerce.ErrGroupFull), errors.Is(err, commerce.ErrGroupClosed), errors.As(err, &te):
 		return connect.NewError(connect.CodeFailedPrecondition, err)
 	}
 	var ce *connect.Error

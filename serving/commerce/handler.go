@@ -136,6 +136,9 @@ func (h *Handler) Submit(ctx context.Context, req *connect.Request[tidev1.Submit
 	if key == "" || len(key) > 64 {
 		return nil, invalid("idempotency_key", "needs 1 to 64 characters, one per checkout")
 	}
+	if gb := req.Msg.GetGroupBuyId(); gb != "" {
+		return h.submitGroup(ctx, p.UserID, key, req.Msg)
+	}
 	pr, err := h.price(ctx, p.UserID, req.Msg.GetItems(), req.Msg.GetRoomId(), req.Msg.GetFlashSaleId(), req.Msg.GetCouponId())
 	if err != nil {
 		return nil, h.fail("Submit", err)
@@ -145,6 +148,35 @@ func (h *Handler) Submit(ctx context.Context, req *connect.Request[tidev1.Submit
 		return nil, h.fail("Submit", err)
 	}
 	return connect.NewResponse(&tidev1.SubmitResponse{Order: orderMessage(o), Created: created}), nil
+}
+
+// submitGroup submits a group-buy order: one item at the group price.
+func (h *Handler) submitGroup(ctx context.Context, userID, key string, m *tidev1.SubmitRequest) (*connect.Response[tidev1.SubmitResponse], error) {
+	if m.GetFlashSaleId() != "" || m.GetCouponId() != "" {
+		return nil, invalid("group_buy_id", "a group buy takes no flash sale or coupon")
+	}
+	g, err := h.store.GroupBuy(ctx, m.GetGroupBuyId())
+	if err != nil {
+		return nil, h.fail("Submit", err)
+	}
+	items := m.GetItems()
+	if len(items) != 1 || items[0].GetSkuId() != g.SKUID {
+		return nil, invalid("items", fmt.Sprintf("group buy %s sells one item: SKU %s", g.ID, g.SKUID))
+	}
+	pr, err := h.price(ctx, userID, items, m.GetRoomId(), "", "")
+	if err != nil {
+		return nil, h.fail("Submit", err)
+	}
+	pq, err := pricing.Price(pricing.Request{Lines: []pricing.Line{{SKUID: g.SKUID, UnitFen: g.PriceFen, Quantity: items[0].GetQuantity()}}, At: h.now()})
+	if err != nil {
+		return nil, h.fail("Submit", err)
+	}
+	pr.quote = pq
+	o, group, created, err := h.orders.SubmitGroup(ctx, pr.order(userID, key), g.ID, m.GetGroupId())
+	if err != nil {
+		return nil, h.fail("Submit", err)
+	}
+	return connect.NewResponse(&tidev1.SubmitResponse{Order: orderMessage(o), Created: created, GroupId: group}), nil
 }
 
 // Pay implements CommerceService.Pay.

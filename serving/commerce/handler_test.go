@@ -224,3 +224,26 @@ func TestCheckoutThroughTheRPC(t *testing.T) {
 		t.Fatalf("%d order events (%v), want created, paid, refunded", n, err)
 	}
 }
+
+func TestGroupBuyThroughTheRPC(t *testing.T) {
+	r := newRig(t)
+	ctx := context.Background()
+	now := time.Now()
+	if err := r.store.CreateGroupBuy(ctx, commerce.GroupBuy{ID: "gb", MerchantID: "m1", SKUID: "p1-a", PriceFen: 5000, GroupSize: 2, Window: time.Hour,
+		StartsAt: now.Add(-time.Minute), EndsAt: now.Add(time.Hour)}); err != nil {
+		t.Fatal(err)
+	}
+	items := []*tidev1.LineItem{{SkuId: "p1-a", Quantity: 1}}
+	open, err := r.client.Submit(ctx, user("u1", &tidev1.SubmitRequest{Items: items, GroupBuyId: "gb", IdempotencyKey: "g1"}))
+	if err != nil || open.Msg.GetGroupId() == "" || open.Msg.GetOrder().GetPayFen() != 5000 {
+		t.Fatalf("open a group: %v %v", open, err)
+	}
+	join, err := r.client.Submit(ctx, user("u2", &tidev1.SubmitRequest{Items: items, GroupBuyId: "gb", GroupId: open.Msg.GetGroupId(), IdempotencyKey: "g1"}))
+	if err != nil || join.Msg.GetGroupId() != open.Msg.GetGroupId() {
+		t.Fatalf("join: %v %v", join, err)
+	}
+	_, err = r.client.Submit(ctx, user("u3", &tidev1.SubmitRequest{Items: items, GroupBuyId: "gb", GroupId: open.Msg.GetGroupId(), IdempotencyKey: "g1"}))
+	code(t, err, connect.CodeFailedPrecondition, "joining a full group")
+	_, err = r.client.Submit(ctx, user("u3", &tidev1.SubmitRequest{Items: items, GroupBuyId: "gb", CouponId: "c95", IdempotencyKey: "g2"}))
+	code(t, err, connect.CodeInvalidArgument, "a coupon on a group buy")
+}

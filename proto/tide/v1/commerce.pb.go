@@ -598,8 +598,12 @@ type SubmitRequest struct {
 	// the same key returns the same order.
 	IdempotencyKey string `protobuf:"bytes,4,opt,name=idempotency_key,json=idempotencyKey,proto3" json:"idempotency_key,omitempty"`
 	CouponId       string `protobuf:"bytes,5,opt,name=coupon_id,json=couponId,proto3" json:"coupon_id,omitempty"`
-	unknownFields  protoimpl.UnknownFields
-	sizeCache      protoimpl.SizeCache
+	// A group buy (拼团) to buy in: one item, its SKU, at the group price.
+	// With group_id empty the buyer opens a group; else joins that group.
+	GroupBuyId    string `protobuf:"bytes,6,opt,name=group_buy_id,json=groupBuyId,proto3" json:"group_buy_id,omitempty"`
+	GroupId       string `protobuf:"bytes,7,opt,name=group_id,json=groupId,proto3" json:"group_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *SubmitRequest) Reset() {
@@ -667,11 +671,27 @@ func (x *SubmitRequest) GetCouponId() string {
 	return ""
 }
 
+func (x *SubmitRequest) GetGroupBuyId() string {
+	if x != nil {
+		return x.GroupBuyId
+	}
+	return ""
+}
+
+func (x *SubmitRequest) GetGroupId() string {
+	if x != nil {
+		return x.GroupId
+	}
+	return ""
+}
+
 type SubmitResponse struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	Order *Order                 `protobuf:"bytes,1,opt,name=order,proto3" json:"order,omitempty"`
 	// False when the key had made this order before.
-	Created       bool `protobuf:"varint,2,opt,name=created,proto3" json:"created,omitempty"`
+	Created bool `protobuf:"varint,2,opt,name=created,proto3" json:"created,omitempty"`
+	// The group of a group-buy order (share it so others can join).
+	GroupId       string `protobuf:"bytes,3,opt,name=group_id,json=groupId,proto3" json:"group_id,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -718,6 +738,13 @@ func (x *SubmitResponse) GetCreated() bool {
 		return x.Created
 	}
 	return false
+}
+
+func (x *SubmitResponse) GetGroupId() string {
+	if x != nil {
+		return x.GroupId
+	}
+	return ""
 }
 
 type PayRequest struct {
@@ -1794,16 +1821,20 @@ const file_tide_v1_commerce_proto_rawDesc = "" +
 	"\rflash_sale_id\x18\x03 \x01(\tR\vflashSaleId\x12\x1b\n" +
 	"\tcoupon_id\x18\x04 \x01(\tR\bcouponId\"7\n" +
 	"\x0fPreviewResponse\x12$\n" +
-	"\x05price\x18\x01 \x01(\v2\x0e.tide.v1.PriceR\x05price\"\xbb\x01\n" +
+	"\x05price\x18\x01 \x01(\v2\x0e.tide.v1.PriceR\x05price\"\xf8\x01\n" +
 	"\rSubmitRequest\x12'\n" +
 	"\x05items\x18\x01 \x03(\v2\x11.tide.v1.LineItemR\x05items\x12\x17\n" +
 	"\aroom_id\x18\x02 \x01(\tR\x06roomId\x12\"\n" +
 	"\rflash_sale_id\x18\x03 \x01(\tR\vflashSaleId\x12'\n" +
 	"\x0fidempotency_key\x18\x04 \x01(\tR\x0eidempotencyKey\x12\x1b\n" +
-	"\tcoupon_id\x18\x05 \x01(\tR\bcouponId\"P\n" +
+	"\tcoupon_id\x18\x05 \x01(\tR\bcouponId\x12 \n" +
+	"\fgroup_buy_id\x18\x06 \x01(\tR\n" +
+	"groupBuyId\x12\x19\n" +
+	"\bgroup_id\x18\a \x01(\tR\agroupId\"k\n" +
 	"\x0eSubmitResponse\x12$\n" +
 	"\x05order\x18\x01 \x01(\v2\x0e.tide.v1.OrderR\x05order\x12\x18\n" +
-	"\acreated\x18\x02 \x01(\bR\acreated\"F\n" +
+	"\acreated\x18\x02 \x01(\bR\acreated\x12\x19\n" +
+	"\bgroup_id\x18\x03 \x01(\tR\agroupId\"F\n" +
 	"\n" +
 	"PayRequest\x12\x19\n" +
 	"\border_id\x18\x01 \x01(\tR\aorderId\x12\x1d\n" +
