@@ -203,6 +203,19 @@ func orderEvent(o order.Order, t tidev1.EventType) *tidev1.Event {
 	return e
 }
 
+// lockedOrderEvent is orderEvent for an order read without its lines (under
+// its row lock): the first line's product is read for the event.
+func lockedOrderEvent(ctx context.Context, tx pgx.Tx, o order.Order, t tidev1.EventType) (*tidev1.Event, error) {
+	e := orderEvent(o, t)
+	if e.ProductId == "" {
+		err := tx.QueryRow(ctx, `SELECT product_id FROM order_lines WHERE order_id = $1 ORDER BY line_no LIMIT 1`, o.ID).Scan(&e.ProductId)
+		if err != nil && !errors.Is(err, pgx.ErrNoRows) {
+			return nil, fmt.Errorf("order %s lines: %w", o.ID, err)
+		}
+	}
+	return e, nil
+}
+
 // record writes transitions of one order (checked against the table).
 func record(ctx context.Context, tx pgx.Tx, orderID string, ts ...order.Transition) error {
 	for _, t := range ts {

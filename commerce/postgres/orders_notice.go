@@ -111,7 +111,11 @@ func (r *Orders) MarkPaid(ctx context.Context, p Payment) (out PaidOutcome, err 
 			if _, err := tx.Exec(ctx, `DELETE FROM order_timers WHERE order_id = $1`, o.ID); err != nil {
 				return err
 			}
-			if err := r.events(ctx, tx, orderEvent(o, tidev1.EventType_EVENT_TYPE_ORDER_PAID)); err != nil {
+			e, err := lockedOrderEvent(ctx, tx, o, tidev1.EventType_EVENT_TYPE_ORDER_PAID)
+			if err != nil {
+				return err
+			}
+			if err := r.events(ctx, tx, e); err != nil {
 				return err
 			}
 			if groupID != "" {
@@ -228,7 +232,10 @@ func (r *Orders) RefundDone(ctx context.Context, outRefundNo string, succeeded b
 		if o.Pay == order.PaidAfterClose {
 			return nil // never announced as paid, so not as refunded either
 		}
-		e := orderEvent(o, tidev1.EventType_EVENT_TYPE_ORDER_REFUNDED)
+		e, err := lockedOrderEvent(ctx, tx, o, tidev1.EventType_EVENT_TYPE_ORDER_REFUNDED)
+		if err != nil {
+			return err
+		}
 		e.Value = amount
 		return r.events(ctx, tx, e)
 	})

@@ -147,7 +147,11 @@ func (r *Orders) close(ctx context.Context, orderID, reason string, closer Payme
 		if _, err := tx.Exec(ctx, `DELETE FROM order_timers WHERE order_id = $1`, orderID); err != nil {
 			return err
 		}
-		return r.events(ctx, tx, orderEvent(o, tidev1.EventType_EVENT_TYPE_ORDER_CANCELLED))
+		e, err := lockedOrderEvent(ctx, tx, o, tidev1.EventType_EVENT_TYPE_ORDER_CANCELLED)
+		if err != nil {
+			return err
+		}
+		return r.events(ctx, tx, e)
 	})
 	if err != nil {
 		return err
