@@ -4,6 +4,7 @@ import (
 	"errors"
 	"maps"
 	"os"
+	"path/filepath"
 	"regexp"
 	"slices"
 	"strings"
@@ -129,9 +130,17 @@ func TestDecodeAllocs(t *testing.T) {
 
 // TestEnumMatchesProto keeps the events table's Enum8 in step with EventType.
 func TestEnumMatchesProto(t *testing.T) {
-	sql, err := os.ReadFile("chschema/migrations/0001_events.sql")
-	if err != nil {
-		t.Fatal(err)
+	files, err := filepath.Glob("chschema/migrations/*.sql") // 0001 and the ALTERs that append values
+	if err != nil || len(files) == 0 {
+		t.Fatal(files, err)
+	}
+	var sql []byte
+	for _, f := range files {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		sql = append(sql, b...)
 	}
 	got := map[string]string{}
 	for _, m := range regexp.MustCompile(`'([a-z_]+)' = (\d+)`).FindAllStringSubmatch(string(sql), -1) {

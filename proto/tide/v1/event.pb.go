@@ -69,9 +69,10 @@ const (
 	EventType_EVENT_TYPE_PRODUCT_CHANGED EventType = 20
 	// The viewer was exposed to an experiment arm (experiments holds the assignment).
 	EventType_EVENT_TYPE_EXPERIMENT_EXPOSURE EventType = 21
+	// (22 is EVENT_TYPE_ROOM_CHANGED on main, from the live branch.)
 	// An unpaid order was cancelled (by the user, the merchant or the payment timeout); written by
 	// commerce's outbox only, value = the order's pay amount in fen.
-	EventType_EVENT_TYPE_ORDER_CANCELLED EventType = 22
+	EventType_EVENT_TYPE_ORDER_CANCELLED EventType = 23
 )
 
 // Enum value maps for EventType.
@@ -99,7 +100,7 @@ var (
 		19: "EVENT_TYPE_STREAM_END",
 		20: "EVENT_TYPE_PRODUCT_CHANGED",
 		21: "EVENT_TYPE_EXPERIMENT_EXPOSURE",
-		22: "EVENT_TYPE_ORDER_CANCELLED",
+		23: "EVENT_TYPE_ORDER_CANCELLED",
 	}
 	EventType_value = map[string]int32{
 		"EVENT_TYPE_UNSPECIFIED":         0,
@@ -124,7 +125,7 @@ var (
 		"EVENT_TYPE_STREAM_END":          19,
 		"EVENT_TYPE_PRODUCT_CHANGED":     20,
 		"EVENT_TYPE_EXPERIMENT_EXPOSURE": 21,
-		"EVENT_TYPE_ORDER_CANCELLED":     22,
+		"EVENT_TYPE_ORDER_CANCELLED":     23,
 	}
 )
 
@@ -482,7 +483,7 @@ const file_tide_v1_event_proto_rawDesc = "" +
 	"\x15EVENT_TYPE_STREAM_END\x10\x13\x12\x1e\n" +
 	"\x1aEVENT_TYPE_PRODUCT_CHANGED\x10\x14\x12\"\n" +
 	"\x1eEVENT_TYPE_EXPERIMENT_EXPOSURE\x10\x15\x12\x1e\n" +
-	"\x1aEVENT_TYPE_ORDER_CANCELLED\x10\x162F\n" +
+	"\x1aEVENT_TYPE_ORDER_CANCELLED\x10\x172F\n" +
 	"\fEventService\x126\n" +
 	"\x05Track\x12\x15.tide.v1.TrackRequest\x1a\x16.tide.v1.TrackResponseB0Z.github.com/tide-live/tide/proto/tide/v1;tidev1b\x06proto3"
 
