@@ -106,6 +106,10 @@ func newServer(ctx context.Context, log *slog.Logger, cfg serveConfig) (srv *ser
 		producer.Close()
 		return nil, nil, err
 	}
+	if err := setupCommerce(ctx, log, srv, cfg); err != nil { // serve_commerce.go: CommerceService, WeChat Pay notifies, order timers
+		producer.Close()
+		return nil, nil, err
+	}
 	log.Info("tide serve", "addr", cfg.addr, "brokers", cfg.brokers, "topic", cfg.topic)
 	return srv, producer.Close, nil
 }
