@@ -31,6 +31,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/tide-live/tide/bench/rounds"
 	"github.com/tide-live/tide/commerce/democatalog"
 	"github.com/tide-live/tide/search"
 )
@@ -47,7 +48,7 @@ const (
 func main() {
 	n := flag.Int("products", 100000, "synthetic products to index")
 	queries := flag.Int("queries", 1000, "queries per latency measurement and side, split over the rounds")
-	rounds := flag.Int("rounds", 5, "interleaved tide/raw rounds of the query measurements (at least 5)")
+	nRounds := flag.Int("rounds", 5, "interleaved tide/raw rounds of the query measurements (at least 5)")
 	updates := flag.Int("updates", 200, "updates for the change-to-searchable measurement")
 	batch := flag.Int("batch", 0, "build batch size (0: the index default)")
 	cpuprofile := flag.String("cpuprofile", "", "write a CPU profile here")
@@ -66,18 +67,18 @@ func main() {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
-	if *rounds < 5 || *queries < *rounds {
+	if *nRounds < 5 || *queries < *nRounds {
 		fmt.Fprintln(os.Stderr, "bench/search: -rounds must be at least 5 and -queries at least -rounds")
 		os.Exit(2)
 	}
-	if err := run(ctx, *n, *queries, *rounds, *updates, *batch); err != nil {
+	if err := run(ctx, *n, *queries, *nRounds, *updates, *batch); err != nil {
 		fmt.Fprintln(os.Stderr, "bench/search:", err)
 		pprof.StopCPUProfile()
 		os.Exit(1)
 	}
 }
 
-func run(ctx context.Context, n, nq, rounds, nu, batch int) error {
+func run(ctx context.Context, n, nq, nRounds, nu, batch int) error {
 	base, err := search.ReadProducts(democatalog.Open())
 	if err != nil {
 		return err
@@ -136,18 +137,18 @@ func run(ctx context.Context, n, nq, rounds, nu, batch int) error {
 		n, rawDPS, dps/rawDPS)
 
 	texts := queryTexts()
-	match, rawMatch, err := compare(ctx, ix, raw, r, texts, nq, rounds, false)
+	match, rawMatch, err := compare(ctx, ix, raw, r, texts, nq, nRounds, false)
 	if err != nil {
 		return err
 	}
 	fmt.Printf("match query p50 %.2f ms p99 %.2f ms (target ≤ %d ms: %.2f of limit); raw bleve p50 %.2f ms p99 %.2f ms; p99 tide/raw %.2f (medians of %d rounds)\n",
-		match.p50, match.p99, targetMatchMS, match.p99/targetMatchMS, rawMatch.p50, rawMatch.p99, match.p99/rawMatch.p99, rounds)
-	faceted, rawFaceted, err := compare(ctx, ix, raw, r, texts, nq, rounds, true)
+		match.p50, match.p99, targetMatchMS, match.p99/targetMatchMS, rawMatch.p50, rawMatch.p99, match.p99/rawMatch.p99, nRounds)
+	faceted, rawFaceted, err := compare(ctx, ix, raw, r, texts, nq, nRounds, true)
 	if err != nil {
 		return err
 	}
 	fmt.Printf("faceted query (text + 3 facets + sort by sales) p50 %.2f ms p99 %.2f ms (target ≤ %d ms: %.2f of limit); raw bleve p50 %.2f ms p99 %.2f ms; p99 tide/raw %.2f (medians of %d rounds)\n",
-		faceted.p50, faceted.p99, targetFacetedMS, faceted.p99/targetFacetedMS, rawFaceted.p50, rawFaceted.p99, faceted.p99/rawFaceted.p99, rounds)
+		faceted.p50, faceted.p99, targetFacetedMS, faceted.p99/targetFacetedMS, rawFaceted.p50, rawFaceted.p99, faceted.p99/rawFaceted.p99, nRounds)
 	upd, err := updateLatency(ctx, ix, r, products, nu)
 	if err != nil {
 		return err
@@ -205,14 +206,14 @@ func percentiles(ms []float64) dist {
 }
 
 // compare times the same queries on tide's index and on raw Bleve in
-// rounds interleaved rounds of nq/rounds queries each, alternating which
+// nRounds interleaved rounds of nq/nRounds queries each, alternating which
 // side goes first, and returns for each side the median over rounds of the
 // rounds' p50 and p99.
-func compare(ctx context.Context, ix *search.Index, raw *rawIndex, r *rand.Rand, texts []string, nq, rounds int, faceted bool) (tide, bleve dist, err error) {
-	per := nq / rounds
+func compare(ctx context.Context, ix *search.Index, raw *rawIndex, r *rand.Rand, texts []string, nq, nRounds int, faceted bool) (tide, bleve dist, err error) {
+	per := nq / nRounds
 	var tideRounds, rawRounds []dist
 	var tideCPU, rawCPU time.Duration
-	for round := range rounds {
+	for round := range nRounds {
 		qs := make([]string, per)
 		for i := range qs {
 			qs[i] = texts[r.IntN(len(texts))]
@@ -245,10 +246,10 @@ func compare(ctx context.Context, ix *search.Index, raw *rawIndex, r *rand.Rand,
 		if err := second(); err != nil {
 			return dist{}, dist{}, err
 		}
-		fmt.Fprintf(os.Stderr, "round %d/%d: tide p99 %.2f ms, raw p99 %.2f ms\n", round+1, rounds,
+		fmt.Fprintf(os.Stderr, "round %d/%d: tide p99 %.2f ms, raw p99 %.2f ms\n", round+1, nRounds,
 			tideRounds[round].p99, rawRounds[round].p99)
 	}
-	q := float64(per * rounds)
+	q := float64(per * nRounds)
 	fmt.Printf("  (%.0f µs CPU per query, raw bleve %.0f µs)\n", float64(tideCPU.Microseconds())/q, float64(rawCPU.Microseconds())/q)
 	return medianDist(tideRounds), medianDist(rawRounds), nil
 }
@@ -274,15 +275,7 @@ func medianDist(ds []dist) dist {
 	for i, d := range ds {
 		p50s[i], p99s[i] = d.p50, d.p99
 	}
-	return dist{median(p50s), median(p99s)}
-}
-
-func median(xs []float64) float64 {
-	sort.Float64s(xs)
-	if n := len(xs); n%2 == 0 {
-		return (xs[n/2-1] + xs[n/2]) / 2
-	}
-	return xs[len(xs)/2]
+	return dist{rounds.Median(p50s), rounds.Median(p99s)}
 }
 
 // updateLatency changes a product's title to carry a new word and measures

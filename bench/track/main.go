@@ -23,7 +23,6 @@ import (
 	"net/http"
 	"os"
 	"runtime/pprof"
-	"sort"
 	"strconv"
 	"strings"
 	"sync"
@@ -35,6 +34,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 	"google.golang.org/protobuf/proto"
 
+	"github.com/tide-live/tide/bench/rounds"
 	"github.com/tide-live/tide/ingest"
 	"github.com/tide-live/tide/live/livesim"
 	tidev1 "github.com/tide-live/tide/proto/tide/v1"
@@ -46,7 +46,7 @@ import (
 func main() {
 	brokers := flag.String("brokers", envOr("TIDE_KAFKA_BROKERS", "127.0.0.1:19092"), "Kafka seed brokers")
 	duration := flag.Duration("duration", 3*time.Second, "measuring time per side and round (after a 1s warm-up)")
-	rounds := flag.Int("rounds", 5, "interleaved rounds of raw produce, Track proto and Track JSON (at least 5)")
+	nRounds := flag.Int("rounds", 5, "interleaved rounds of raw produce, Track proto and Track JSON (at least 5)")
 	concurrency := flag.Int("concurrency", 8, "Track calls in flight")
 	batch := flag.Int("batch", serving.MaxTrackBatch, "events per Track call")
 	partitions := flag.Int("partitions", 8, "partitions of the bench topic")
@@ -63,19 +63,19 @@ func main() {
 		}
 		defer pprof.StopCPUProfile()
 	}
-	if *rounds < 5 {
+	if *nRounds < 5 {
 		fmt.Fprintln(os.Stderr, "bench/track: -rounds must be at least 5")
 		os.Exit(2)
 	}
 	ctx := context.Background()
-	if err := run(ctx, strings.Split(*brokers, ","), *duration, *rounds, *concurrency, *batch, int32(*partitions)); err != nil {
+	if err := run(ctx, strings.Split(*brokers, ","), *duration, *nRounds, *concurrency, *batch, int32(*partitions)); err != nil {
 		fmt.Fprintln(os.Stderr, "bench/track:", err)
 		pprof.StopCPUProfile()
 		os.Exit(1)
 	}
 }
 
-func run(ctx context.Context, brokers []string, duration time.Duration, rounds, concurrency, batch int, partitions int32) error {
+func run(ctx context.Context, brokers []string, duration time.Duration, nRounds, concurrency, batch int, partitions int32) error {
 	admin, err := kgo.NewClient(kgo.SeedBrokers(brokers...))
 	if err != nil {
 		return err
@@ -156,7 +156,7 @@ func run(ctx context.Context, brokers []string, duration time.Duration, rounds, 
 	// with a different side each round, so drift in the machine's other
 	// load touches all sides alike; the medians over rounds are reported.
 	runs := map[string][]float64{}
-	for round := range rounds {
+	for round := range nRounds {
 		for k := range sides {
 			side := sides[(round+k)%len(sides)]
 			r, err := measure(fmt.Sprintf("%s r%d", side.name, round+1), duration, concurrency, batch, pool, side.send)
@@ -168,24 +168,15 @@ func run(ctx context.Context, brokers []string, duration time.Duration, rounds, 
 	}
 	eps := map[string]float64{}
 	for name, xs := range runs {
-		eps[name] = median(xs)
+		eps[name] = rounds.Median(xs)
 	}
 	raw := eps["raw"]
-	fmt.Printf("raw produce (franz-go, idempotent, acks=all): %.0f events/s (median of %d rounds)\n", raw, rounds)
+	fmt.Printf("raw produce (franz-go, idempotent, acks=all): %.0f events/s (median of %d rounds)\n", raw, nRounds)
 	for _, c := range []string{"proto", "json"} {
-		fmt.Printf("track %-5s: %.0f events/s = %.2f × raw produce (median of %d interleaved rounds; no auth interceptors)\n", c, eps[c], eps[c]/raw, rounds)
+		fmt.Printf("track %-5s: %.0f events/s = %.2f × raw produce (median of %d interleaved rounds; no auth interceptors)\n", c, eps[c], eps[c]/raw, nRounds)
 	}
 	fmt.Printf("track_eps_proto=%d track_eps_json=%d raw_eps=%d ratio=%.3f\n", int64(eps["proto"]), int64(eps["json"]), int64(raw), eps["proto"]/raw)
 	return nil
-}
-
-func median(xs []float64) float64 {
-	s := append([]float64(nil), xs...)
-	sort.Float64s(s)
-	if n := len(s); n%2 == 0 {
-		return (s[n/2-1] + s[n/2]) / 2
-	}
-	return s[len(s)/2]
 }
 
 // simulate makes one pool of realistic client events (no orders or
