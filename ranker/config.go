@@ -1,15 +1,17 @@
 package ranker
 
 import (
+	"github.com/tide-live/tide/ranker/linear"
 	"github.com/tide-live/tide/ranker/mf"
 	"github.com/tide-live/tide/ranker/neighbors"
 )
 
 // Blend holds the weights of the model's components in the final score:
 //
-//	score(c) = Seq·seq(c) + Co·co(c) + MF·mf(c) + Trend·trend(c) + Pop·pop(c)
+//	score(c) = Seq·seq(c) + Co·co(c) + EASE·ease(c) + Trans·trans(c)
+//	         + MF·mf(c) + Trend·trend(c) + Pop·pop(c)
 //
-// seq and co sum the history items' neighbour weights (history weights sum
+// seq, co, ease and trans sum the history items' neighbour weights (history weights sum
 // to 1), mf is the folded-in user vector's dot product with the item, trend
 // is the item's popularity in the window before the history's latest event
 // and pop is log(1+count)/log(1+max count) in [0,1]; pop and trend are the
@@ -17,6 +19,8 @@ import (
 type Blend struct {
 	Seq   float32
 	Co    float32
+	EASE  float32
+	Trans float32
 	MF    float32
 	Trend float32
 	Pop   float32
@@ -35,9 +39,10 @@ type HistoryConfig struct {
 }
 
 // Config is everything Train needs. MF.Factors == 0 disables the matrix
-// factorisation component.
+// factorisation component, Linear.Lambda == 0 the EASE and linear transition components.
 type Config struct {
 	Neighbors neighbors.Config
+	Linear    linear.Config
 	MF        mf.Config
 	History   HistoryConfig
 	// TrendWindowDays is the look-back of the trend component (0 disables it).
@@ -50,6 +55,7 @@ type Config struct {
 func DefaultConfig() Config {
 	return Config{
 		Neighbors:       neighbors.DefaultConfig(),
+		Linear:          linear.Config{}, // off: on grocery it adds nothing to the tuned blend (see ranker/linear)
 		MF:              mf.DefaultConfig(),
 		History:         HistoryConfig{Decay: 0.3, DecayByTime: true, MaxLen: 50},
 		TrendWindowDays: 30,

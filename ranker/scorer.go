@@ -88,6 +88,12 @@ func (m *Model) prepare(h History, s *scratch) bool {
 		if b.Co != 0 {
 			m.NN.Co.AddRow(it, b.Co*hw, s.acc)
 		}
+		if b.EASE != 0 && m.EASE != nil {
+			m.EASE.AddRow(it, b.EASE*hw, s.acc)
+		}
+		if b.Trans != 0 && m.Trans != nil {
+			m.Trans.AddRow(it, b.Trans*hw, s.acc)
+		}
 	}
 	if m.MF == nil || b.MF == 0 {
 		return false
@@ -105,6 +111,12 @@ func (m *Model) release(s *scratch) {
 		}
 		if b.Co != 0 {
 			m.NN.Co.ClearRow(it, s.acc)
+		}
+		if b.EASE != 0 && m.EASE != nil {
+			m.EASE.ClearRow(it, s.acc)
+		}
+		if b.Trans != 0 && m.Trans != nil {
+			m.Trans.ClearRow(it, s.acc)
 		}
 	}
 	if s.thi > s.tlo {

@@ -36,6 +36,8 @@ type component struct {
 var components = []component{
 	{"seq", func(b *ranker.Blend) *float32 { return &b.Seq }},
 	{"co", func(b *ranker.Blend) *float32 { return &b.Co }},
+	{"ease", func(b *ranker.Blend) *float32 { return &b.EASE }},
+	{"trans", func(b *ranker.Blend) *float32 { return &b.Trans }},
 	{"mf", func(b *ranker.Blend) *float32 { return &b.MF }},
 	{"trend", func(b *ranker.Blend) *float32 { return &b.Trend }},
 	{"pop", func(b *ranker.Blend) *float32 { return &b.Pop }},
@@ -51,6 +53,10 @@ func usable(m *ranker.Model, c int) bool {
 	switch components[c].name {
 	case "mf":
 		return m.MF != nil
+	case "ease":
+		return m.EASE != nil
+	case "trans":
+		return m.Trans != nil
 	case "trend":
 		return m.Trend != nil
 	}
@@ -99,7 +105,7 @@ func TuneBlend(ctx context.Context, m *ranker.Model, cases []Case, o TuneOptions
 			}
 			field := components[c].field
 			cur := *field(&best)
-			tries := []float32{0, 1e-3, 1e-2, 0.1, 1}
+			tries := []float32{0, 1e-3, 3e-3, 1e-2, 3e-2, 0.1, 0.3, 1, 3, 10}
 			if cur != 0 {
 				for _, s := range steps {
 					tries = append(tries, cur*s)
