@@ -24,6 +24,10 @@ type Blend struct {
 	MF    float32
 	Trend float32
 	Pop   float32
+	// Norm and Rank weight the parts' per-history transforms, indexed by
+	// Part (see RankDepth); all zero is the plain linear blend.
+	Norm [NumParts]float32
+	Rank [NumParts]float32
 }
 
 // HistoryConfig controls how a history is turned into per-item weights.
@@ -59,6 +63,10 @@ func DefaultConfig() Config {
 		MF:              mf.DefaultConfig(),
 		History:         HistoryConfig{Decay: 0.3, DecayByTime: true, MaxLen: 50},
 		TrendWindowDays: 30,
-		Blend:           Blend{Seq: 1, Co: 0.1, MF: 0.16, Trend: 0.1, Pop: 0.007},
+		Blend: Blend{
+			Seq: 1, Co: 0.07225, MF: 0.085, Trend: 0.0595, Pop: 0.001488,
+			Norm: [NumParts]float32{PartSeq: 0.000375, PartMF: 0.1, PartTrend: 0.03, PartPop: 0.0007},
+			Rank: [NumParts]float32{PartCo: 0.3, PartMF: 0.12, PartTrend: 0.001, PartPop: 0.03},
+		},
 	}
 }

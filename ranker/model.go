@@ -47,6 +47,7 @@ type Model struct {
 
 	items   *IDMap
 	scratch *sync.Pool
+	fusion  *sync.Pool
 }
 
 // Progress reports training progress: stage names a phase ("neighbors",
@@ -163,6 +164,7 @@ func popularity(count []float32) []float32 {
 func (m *Model) init() {
 	m.items = newIDMapFrom(m.ItemNames)
 	m.scratch = &sync.Pool{}
+	m.fusion = &sync.Pool{}
 }
 
 // WithBlend returns a model that shares m's trained parts but blends them

@@ -95,6 +95,7 @@ func printRankerReport(w io.Writer, r *offline.Report, k int) {
 		r.Users, r.Items, r.TrainRows, r.TrainTime.Seconds())
 	fmt.Fprintf(w, "blend: seq %.4g  co %.4g  ease %.4g  trans %.4g  mf %.4g  trend %.4g  pop %.4g",
 		r.Blend.Seq, r.Blend.Co, r.Blend.EASE, r.Blend.Trans, r.Blend.MF, r.Blend.Trend, r.Blend.Pop)
+	fmt.Fprintf(w, " fusion: norm %v rank %v", r.Blend.Norm, r.Blend.Rank)
 	if r.TunedValidation.Users > 0 {
 		fmt.Fprintf(w, " (tuned on validation in %.1fs: pooled HR@%d %.4f)", r.TuneTime.Seconds(), k, r.TunedValidation.HR)
 	}

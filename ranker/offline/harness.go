@@ -89,7 +89,7 @@ func Run(ctx context.Context, x *ranker.Interactions, o Options) (*Report, error
 
 	if o.Tune {
 		start = time.Now()
-		b, m, err := TuneBlend(ctx, model, sp.Validation, TuneOptions{K: o.K, Progress: progress("tune")})
+		b, m, err := TuneBlend(ctx, model, sp.Validation, TuneOptions{K: o.K, Fusion: true, Progress: progress("tune")})
 		if err != nil {
 			return nil, err
 		}
