@@ -64,9 +64,9 @@ func DefaultConfig() Config {
 		History:         HistoryConfig{Decay: 0.3, DecayByTime: true, MaxLen: 50},
 		TrendWindowDays: 30,
 		Blend: Blend{
-			Seq: 1, Co: 0.07225, MF: 0.085, Trend: 0.0595, Pop: 0.001488,
-			Norm: [NumParts]float32{PartSeq: 0.000375, PartMF: 0.1, PartTrend: 0.03, PartPop: 0.0007},
-			Rank: [NumParts]float32{PartCo: 0.3, PartMF: 0.12, PartTrend: 0.001, PartPop: 0.03},
+			Seq: 1, Co: 0.07225, MF: 0.085, Trend: 0.0595, Pop: 0.001265,
+			Norm: [NumParts]float32{PartSeq: 0.0007, PartMF: 0.1, PartTrend: 0.03, PartPop: 0.0007},
+			Rank: [NumParts]float32{PartCo: 0.3, PartMF: 0.12, PartTrend: 0.0034, PartPop: 0.0255},
 		},
 	}
 }
