@@ -36,6 +36,9 @@ func testServer(t *testing.T) func(cred string) tidev1connect.ReportServiceClien
 	}
 	conn, db := chtest.Database(t)
 	ctx := context.Background()
+	if err := chtest.InsertFlags(ctx, conn, db, chtest.FixtureFlags()...); err != nil {
+		t.Fatal(err)
+	}
 	if err := chtest.Insert(ctx, conn, db, chtest.Fixture()...); err != nil {
 		t.Fatal(err)
 	}

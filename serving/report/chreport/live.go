@@ -26,11 +26,15 @@ func (r sessionRow) live(now time.Time) bool {
 
 // sessions lists the merchant's sessions (of one room when roomID is set),
 // newest last event first. It reads only duplicate-proof aggregates (min,
-// max, uniqExact), so it needs no dedup subquery.
+// max, uniqExact), so it needs no dedup subquery; its viewers leave out
+// flagged accounts and devices.
 func (s *Store) sessions(ctx context.Context, merchantID, roomID string) ([]sessionRow, error) {
+	if err := s.flagsReady(ctx); err != nil {
+		return nil, err
+	}
 	q := `SELECT room_id, live_session_id, min(ts), max(ts),
     maxIf(ts, type = 'stream_start'), maxIf(ts, type = 'stream_end'),
-    uniqExactIf(if(user_id != '', user_id, concat('d:', device_id)), type = 'room_enter')
+    uniqExactIf(if(user_id != '', user_id, concat('d:', device_id)), type = 'room_enter' AND ` + s.exclude + `)
 FROM ` + s.db + `.events
 WHERE merchant_id = ? AND room_id != '' AND live_session_id != ''`
 	args := []any{merchantID}
@@ -98,12 +102,16 @@ func (s *Store) LiveNow(ctx context.Context, merchantID, roomID string, window i
 	if err != nil {
 		return nil, err
 	}
+	excl, err := s.Exclusion(ctx, sc)
+	if err != nil {
+		return nil, err
+	}
 	now := s.now()
 	resp := &tidev1.LiveNowResponse{RoomId: roomID, LiveSessionId: cur.session, Live: cur.live(now),
 		StartedAt: cur.first, LastEventAt: cur.last, GmvFen: m.GmvFen, Orders: m.Orders,
 		NewFollowers: m.NewFollowers, Chats: m.Chats, Likes: m.Likes, Enters: m.PageViews,
 		Minutes: mins, WindowMinutes: int32(window), Window: windowFigures(mins, window),
-		TopByClicks: byClicks, TopByGmv: byGMV, OrdersSource: OrdersSource(), AsOf: now.UnixMilli()}
+		TopByClicks: byClicks, TopByGmv: byGMV, OrdersSource: OrdersSource(), AsOf: now.UnixMilli(), FraudExclusion: excl}
 	if len(mins) > 0 {
 		resp.OnlineNow = mins[len(mins)-1].Online
 	}
