@@ -6,6 +6,8 @@ import (
 	"sort"
 	"time"
 
+	"golang.org/x/sync/errgroup"
+
 	tidev1 "github.com/tide-live/tide/proto/tide/v1"
 )
 
@@ -94,16 +96,26 @@ func (s *Store) LiveNow(ctx context.Context, merchantID, roomID string, window i
 	}
 	cur := ss[0]
 	sc := Scope{MerchantID: merchantID, RoomID: roomID, SessionID: cur.session, From: cur.first, To: cur.last + 1}
-	m, mins, err := s.metricsAndMinutes(ctx, sc)
-	if err != nil {
-		return nil, err
-	}
-	byClicks, byGMV, err := s.topProducts(ctx, sc, 10)
-	if err != nil {
-		return nil, err
-	}
-	excl, err := s.Exclusion(ctx, sc)
-	if err != nil {
+	var (
+		m               *tidev1.ReportMetrics
+		mins            []*tidev1.MinutePoint
+		excl            *tidev1.FraudExclusion
+		byClicks, byGMV []*tidev1.ProductFigure
+	)
+	g, gctx := errgroup.WithContext(ctx)
+	g.Go(func() (err error) {
+		m, mins, err = s.metricsAndMinutes(gctx, sc)
+		return err
+	})
+	g.Go(func() (err error) {
+		excl, err = s.Exclusion(gctx, sc)
+		return err
+	})
+	g.Go(func() (err error) {
+		byClicks, byGMV, err = s.topProducts(gctx, sc, 10)
+		return err
+	})
+	if err := g.Wait(); err != nil {
 		return nil, err
 	}
 	now := s.now()

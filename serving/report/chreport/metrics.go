@@ -267,12 +267,24 @@ func concurrency(mins []*tidev1.MinutePoint) (peak int64, avg float64) {
 // table's key finds them) and a session of another room is not found.
 func (s *Store) Session(ctx context.Context, merchantID, roomID, sessionID string) (*tidev1.SessionReportResponse, error) {
 	sc := Scope{MerchantID: merchantID, RoomID: roomID, SessionID: sessionID}
-	m, r, _, err := s.metricsRow(ctx, sc)
-	if err != nil {
+	if err := s.flagsReady(ctx); err != nil {
 		return nil, err
 	}
-	excl, err := s.Exclusion(ctx, sc)
-	if err != nil {
+	var (
+		m    *tidev1.ReportMetrics
+		r    metricsRow
+		excl *tidev1.FraudExclusion
+	)
+	g, gctx := errgroup.WithContext(ctx)
+	g.Go(func() (err error) {
+		m, r, _, err = s.metricsRow(gctx, sc)
+		return err
+	})
+	g.Go(func() (err error) {
+		excl, err = s.Exclusion(gctx, sc)
+		return err
+	})
+	if err := g.Wait(); err != nil {
 		return nil, err
 	}
 	if r.events == 0 {
