@@ -108,7 +108,7 @@ func (h *Handler) queryError(ctx context.Context, op string, err error) error {
 	if errors.Is(err, chreport.ErrNoFlagsTable) {
 		h.log.ErrorContext(ctx, "report store not migrated", "op", op, "err", err)
 		return connect.NewError(connect.CodeFailedPrecondition,
-			errors.New("the report store has no fraud_flags table, so flagged traffic cannot be left out; the operator must apply the ClickHouse migrations"))
+			errors.New("the report store has no fraud_flags table, so flagged traffic cannot be left out; the operator must apply the ClickHouse migrations (tide migrate)"))
 	}
 	if ctx.Err() != nil {
 		return connect.NewError(connect.CodeCanceled, ctx.Err())

@@ -42,7 +42,7 @@ var ErrNotFound = errors.New("not found")
 // ErrNoFlagsTable is returned when the database has no fraud_flags table
 // (ClickHouse migration 0020_fraud_flags not applied), so flagged traffic
 // cannot be left out.
-var ErrNoFlagsTable = errors.New("fraud_flags table missing: apply the ClickHouse migrations (0020_fraud_flags)")
+var ErrNoFlagsTable = errors.New("fraud_flags table missing: apply the ClickHouse migrations (tide migrate; 0020_fraud_flags)")
 
 // Shanghai is Asia/Shanghai: UTC+8, no daylight saving since 1991.
 var Shanghai = time.FixedZone("Asia/Shanghai", 8*3600)
