@@ -42,7 +42,8 @@ func (h *Handler) ExperimentReport(ctx context.Context, req *connect.Request[tid
 	if err != nil {
 		return nil, err
 	}
-	sums, err := h.r.Experiment(ctx, chreport.Scope{MerchantID: m, From: chreport.DayStart(from), To: chreport.DayStart(to + 1)}, msg.GetExperiment())
+	sc := chreport.Scope{MerchantID: m, From: chreport.DayStart(from), To: chreport.DayStart(to + 1)}
+	sums, err := h.r.Experiment(ctx, sc, msg.GetExperiment())
 	if err != nil {
 		return nil, h.queryError(ctx, "experiment", err)
 	}
@@ -52,6 +53,9 @@ func (h *Handler) ExperimentReport(ctx context.Context, req *connect.Request[tid
 	}
 	resp := &tidev1.ExperimentReportResponse{Experiment: msg.GetExperiment(), ControlArm: control,
 		FromDate: fromS, ToDate: toS, OrdersSource: chreport.OrdersSource()}
+	if resp.FraudExclusion, err = h.r.Exclusion(ctx, sc); err != nil {
+		return nil, h.queryError(ctx, "experiment exclusion", err)
+	}
 	sort.SliceStable(sums, func(i, j int) bool { return sums[i].Arm == control && sums[j].Arm != control })
 	var ctrl *chreport.ArmSums
 	if sums[0].Arm == control {

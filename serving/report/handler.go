@@ -40,6 +40,7 @@ type Reports interface {
 	Products(ctx context.Context, sc chreport.Scope) ([]*tidev1.ProductRow, error)
 	Daily(ctx context.Context, merchantID, roomID string, fromDay, toDay int64) ([]*tidev1.DayRow, error)
 	Experiment(ctx context.Context, sc chreport.Scope, experiment string) ([]chreport.ArmSums, error)
+	Exclusion(ctx context.Context, sc chreport.Scope) (*tidev1.FraudExclusion, error)
 }
 
 // Handler is the ReportService Connect handler. Safe for concurrent use.
@@ -103,6 +104,11 @@ func checkID(field, v string, required bool) error {
 func (h *Handler) queryError(ctx context.Context, op string, err error) error {
 	if errors.Is(err, chreport.ErrNotFound) {
 		return connect.NewError(connect.CodeNotFound, err)
+	}
+	if errors.Is(err, chreport.ErrNoFlagsTable) {
+		h.log.ErrorContext(ctx, "report store not migrated", "op", op, "err", err)
+		return connect.NewError(connect.CodeFailedPrecondition,
+			errors.New("the report store has no fraud_flags table, so flagged traffic cannot be left out; the operator must apply the ClickHouse migrations (tide migrate)"))
 	}
 	if ctx.Err() != nil {
 		return connect.NewError(connect.CodeCanceled, ctx.Err())
@@ -190,7 +196,11 @@ func (h *Handler) ProductReport(ctx context.Context, req *connect.Request[tidev1
 	if err != nil {
 		return nil, h.queryError(ctx, "products", err)
 	}
-	return connect.NewResponse(&tidev1.ProductReportResponse{Products: ps, OrdersSource: chreport.OrdersSource()}), nil
+	excl, err := h.r.Exclusion(ctx, sc)
+	if err != nil {
+		return nil, h.queryError(ctx, "products exclusion", err)
+	}
+	return connect.NewResponse(&tidev1.ProductReportResponse{Products: ps, OrdersSource: chreport.OrdersSource(), FraudExclusion: excl}), nil
 }
 
 // DailyReport is the merchant's figures per Shanghai day.
@@ -210,7 +220,12 @@ func (h *Handler) DailyReport(ctx context.Context, req *connect.Request[tidev1.D
 	if err != nil {
 		return nil, h.queryError(ctx, "daily", err)
 	}
-	return connect.NewResponse(&tidev1.DailyReportResponse{Days: days, OrdersSource: chreport.OrdersSource()}), nil
+	excl, err := h.r.Exclusion(ctx, chreport.Scope{MerchantID: m, RoomID: req.Msg.GetRoomId(),
+		From: chreport.DayStart(from), To: chreport.DayStart(to + 1)})
+	if err != nil {
+		return nil, h.queryError(ctx, "daily exclusion", err)
+	}
+	return connect.NewResponse(&tidev1.DailyReportResponse{Days: days, OrdersSource: chreport.OrdersSource(), FraudExclusion: excl}), nil
 }
 
 // dateRange parses from and to (YYYY-MM-DD, Asia/Shanghai) into day numbers.

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"connectrpc.com/connect"
+	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
 
 	tidev1 "github.com/tide-live/tide/proto/tide/v1"
 	"github.com/tide-live/tide/proto/tide/v1/tidev1connect"
@@ -31,13 +32,28 @@ const (
 // interceptor, and returns a client factory by credential.
 func testServer(t *testing.T) func(cred string) tidev1connect.ReportServiceClient {
 	t.Helper()
+	return testServerWith(t, nil)
+}
+
+// testServerWith is testServer with prepare run on the database before the
+// server starts.
+func testServerWith(t *testing.T, prepare func(ctx context.Context, conn driver.Conn, db string) error) func(cred string) tidev1connect.ReportServiceClient {
+	t.Helper()
 	if testing.Short() {
 		t.Skip("integration test; -short")
 	}
 	conn, db := chtest.Database(t)
 	ctx := context.Background()
+	if err := chtest.InsertFlags(ctx, conn, db, chtest.FixtureFlags()...); err != nil {
+		t.Fatal(err)
+	}
 	if err := chtest.Insert(ctx, conn, db, chtest.Fixture()...); err != nil {
 		t.Fatal(err)
+	}
+	if prepare != nil {
+		if err := prepare(ctx, conn, db); err != nil {
+			t.Fatal(err)
+		}
 	}
 	now := chtest.FixtureStart.Add(5 * time.Minute)
 	store, err := chreport.New(conn, db, chreport.WithClock(func() time.Time { return now }))
@@ -254,5 +270,46 @@ func TestInvalidArguments(t *testing.T) {
 	}
 	if _, err := client.SessionReport(ctx, connect.NewRequest(&tidev1.SessionReportRequest{LiveSessionId: "nope"})); connect.CodeOf(err) != connect.CodeNotFound {
 		t.Errorf("unknown session: %v, want not_found", err)
+	}
+}
+
+// excluded is the FraudExclusion of a report response.
+type excluded interface {
+	GetFraudExclusion() *tidev1.FraudExclusion
+}
+
+func TestEveryReportShowsTheFraudExcludedShare(t *testing.T) {
+	client := testServer(t)(keyM1)
+	ctx := context.Background()
+	for name, call := range calls("") {
+		if name == "ListRoomSessions" {
+			continue
+		}
+		resp, err := call(ctx, client)
+		if err != nil {
+			t.Errorf("%s: %v", name, err)
+			continue
+		}
+		msg, ok := resp.(interface{ Any() any }).Any().(excluded)
+		if !ok {
+			t.Errorf("%s: the response has no fraud_exclusion", name)
+			continue
+		}
+		// m1's 28 events of s1 (all of it in range), u5's 4 and u6's 1 flagged
+		if x := msg.GetFraudExclusion(); x.GetTotalEvents() != 28 || x.GetExcludedEvents() != 5 || x.GetExcludedViewers() != 2 {
+			t.Errorf("%s: fraud exclusion = %v, want 5 of 28 events, 2 viewers", name, x)
+		}
+	}
+}
+
+func TestReportsWithoutFlagsTableFailClearly(t *testing.T) {
+	client := testServerWith(t, func(ctx context.Context, conn driver.Conn, db string) error {
+		return conn.Exec(ctx, "DROP TABLE "+db+".fraud_flags")
+	})(keyM1)
+	for name, call := range calls("") {
+		_, err := call(context.Background(), client)
+		if connect.CodeOf(err) != connect.CodeFailedPrecondition || !strings.Contains(err.Error(), "fraud_flags") {
+			t.Errorf("%s without fraud_flags: %v, want failed_precondition naming fraud_flags", name, err)
+		}
 	}
 }

@@ -300,9 +300,10 @@ func (x *FunnelStep) GetRateFromPrevious() float64 {
 // OrdersSource says where orders and GMV come from.
 type OrdersSource struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
-	// True while orders and GMV are read from the order events that exist in
-	// the events table (before the server's own checkout order events); a UI
-	// marks such figures as provisional.
+	// True when orders and GMV are not (only) the server's own checkout
+	// order events; a UI marks such figures as provisional. Since checkout
+	// writes order_created/paid/cancelled/refunded (and Track and ingest
+	// refuse them from anyone else) it is false.
 	Provisional bool `protobuf:"varint,1,opt,name=provisional,proto3" json:"provisional,omitempty"`
 	// A sentence for people.
 	Note          string `protobuf:"bytes,2,opt,name=note,proto3" json:"note,omitempty"`
@@ -354,6 +355,89 @@ func (x *OrdersSource) GetNote() string {
 	return ""
 }
 
+// FraudExclusion is the traffic a report's figures leave out because its
+// account (user_id) or device is in the anti-fraud fraud_flags table.
+type FraudExclusion struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Events in scope, after duplicates are collapsed, flagged ones included.
+	TotalEvents int64 `protobuf:"varint,1,opt,name=total_events,json=totalEvents,proto3" json:"total_events,omitempty"`
+	// Of them, events of a flagged account or device (not counted).
+	ExcludedEvents int64 `protobuf:"varint,2,opt,name=excluded_events,json=excludedEvents,proto3" json:"excluded_events,omitempty"`
+	// Distinct viewers (account, or device when anonymous) in scope.
+	TotalViewers int64 `protobuf:"varint,3,opt,name=total_viewers,json=totalViewers,proto3" json:"total_viewers,omitempty"`
+	// Of them, flagged viewers (not counted).
+	ExcludedViewers int64 `protobuf:"varint,4,opt,name=excluded_viewers,json=excludedViewers,proto3" json:"excluded_viewers,omitempty"`
+	// excluded_events / total_events (0 when there are none).
+	ExcludedEventShare float64 `protobuf:"fixed64,5,opt,name=excluded_event_share,json=excludedEventShare,proto3" json:"excluded_event_share,omitempty"`
+	unknownFields      protoimpl.UnknownFields
+	sizeCache          protoimpl.SizeCache
+}
+
+func (x *FraudExclusion) Reset() {
+	*x = FraudExclusion{}
+	mi := &file_tide_v1_report_proto_msgTypes[3]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *FraudExclusion) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*FraudExclusion) ProtoMessage() {}
+
+func (x *FraudExclusion) ProtoReflect() protoreflect.Message {
+	mi := &file_tide_v1_report_proto_msgTypes[3]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use FraudExclusion.ProtoReflect.Descriptor instead.
+func (*FraudExclusion) Descriptor() ([]byte, []int) {
+	return file_tide_v1_report_proto_rawDescGZIP(), []int{3}
+}
+
+func (x *FraudExclusion) GetTotalEvents() int64 {
+	if x != nil {
+		return x.TotalEvents
+	}
+	return 0
+}
+
+func (x *FraudExclusion) GetExcludedEvents() int64 {
+	if x != nil {
+		return x.ExcludedEvents
+	}
+	return 0
+}
+
+func (x *FraudExclusion) GetTotalViewers() int64 {
+	if x != nil {
+		return x.TotalViewers
+	}
+	return 0
+}
+
+func (x *FraudExclusion) GetExcludedViewers() int64 {
+	if x != nil {
+		return x.ExcludedViewers
+	}
+	return 0
+}
+
+func (x *FraudExclusion) GetExcludedEventShare() float64 {
+	if x != nil {
+		return x.ExcludedEventShare
+	}
+	return 0
+}
+
 // ListRoomSessionsRequest lists the merchant's rooms.
 type ListRoomSessionsRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -365,7 +449,7 @@ type ListRoomSessionsRequest struct {
 
 func (x *ListRoomSessionsRequest) Reset() {
 	*x = ListRoomSessionsRequest{}
-	mi := &file_tide_v1_report_proto_msgTypes[3]
+	mi := &file_tide_v1_report_proto_msgTypes[4]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -377,7 +461,7 @@ func (x *ListRoomSessionsRequest) String() string {
 func (*ListRoomSessionsRequest) ProtoMessage() {}
 
 func (x *ListRoomSessionsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tide_v1_report_proto_msgTypes[3]
+	mi := &file_tide_v1_report_proto_msgTypes[4]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -390,7 +474,7 @@ func (x *ListRoomSessionsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListRoomSessionsRequest.ProtoReflect.Descriptor instead.
 func (*ListRoomSessionsRequest) Descriptor() ([]byte, []int) {
-	return file_tide_v1_report_proto_rawDescGZIP(), []int{3}
+	return file_tide_v1_report_proto_rawDescGZIP(), []int{4}
 }
 
 func (x *ListRoomSessionsRequest) GetMerchantId() string {
@@ -419,7 +503,7 @@ type RoomSummary struct {
 
 func (x *RoomSummary) Reset() {
 	*x = RoomSummary{}
-	mi := &file_tide_v1_report_proto_msgTypes[4]
+	mi := &file_tide_v1_report_proto_msgTypes[5]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -431,7 +515,7 @@ func (x *RoomSummary) String() string {
 func (*RoomSummary) ProtoMessage() {}
 
 func (x *RoomSummary) ProtoReflect() protoreflect.Message {
-	mi := &file_tide_v1_report_proto_msgTypes[4]
+	mi := &file_tide_v1_report_proto_msgTypes[5]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -444,7 +528,7 @@ func (x *RoomSummary) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RoomSummary.ProtoReflect.Descriptor instead.
 func (*RoomSummary) Descriptor() ([]byte, []int) {
-	return file_tide_v1_report_proto_rawDescGZIP(), []int{4}
+	return file_tide_v1_report_proto_rawDescGZIP(), []int{5}
 }
 
 func (x *RoomSummary) GetRoomId() string {
@@ -499,7 +583,7 @@ type ListRoomSessionsResponse struct {
 
 func (x *ListRoomSessionsResponse) Reset() {
 	*x = ListRoomSessionsResponse{}
-	mi := &file_tide_v1_report_proto_msgTypes[5]
+	mi := &file_tide_v1_report_proto_msgTypes[6]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -511,7 +595,7 @@ func (x *ListRoomSessionsResponse) String() string {
 func (*ListRoomSessionsResponse) ProtoMessage() {}
 
 func (x *ListRoomSessionsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_tide_v1_report_proto_msgTypes[5]
+	mi := &file_tide_v1_report_proto_msgTypes[6]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -524,7 +608,7 @@ func (x *ListRoomSessionsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListRoomSessionsResponse.ProtoReflect.Descriptor instead.
 func (*ListRoomSessionsResponse) Descriptor() ([]byte, []int) {
-	return file_tide_v1_report_proto_rawDescGZIP(), []int{5}
+	return file_tide_v1_report_proto_rawDescGZIP(), []int{6}
 }
 
 func (x *ListRoomSessionsResponse) GetRooms() []*RoomSummary {
@@ -547,7 +631,7 @@ type LiveNowRequest struct {
 
 func (x *LiveNowRequest) Reset() {
 	*x = LiveNowRequest{}
-	mi := &file_tide_v1_report_proto_msgTypes[6]
+	mi := &file_tide_v1_report_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -559,7 +643,7 @@ func (x *LiveNowRequest) String() string {
 func (*LiveNowRequest) ProtoMessage() {}
 
 func (x *LiveNowRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tide_v1_report_proto_msgTypes[6]
+	mi := &file_tide_v1_report_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -572,7 +656,7 @@ func (x *LiveNowRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use LiveNowRequest.ProtoReflect.Descriptor instead.
 func (*LiveNowRequest) Descriptor() ([]byte, []int) {
-	return file_tide_v1_report_proto_rawDescGZIP(), []int{6}
+	return file_tide_v1_report_proto_rawDescGZIP(), []int{7}
 }
 
 func (x *LiveNowRequest) GetMerchantId() string {
@@ -615,7 +699,7 @@ type MinutePoint struct {
 
 func (x *MinutePoint) Reset() {
 	*x = MinutePoint{}
-	mi := &file_tide_v1_report_proto_msgTypes[7]
+	mi := &file_tide_v1_report_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -627,7 +711,7 @@ func (x *MinutePoint) String() string {
 func (*MinutePoint) ProtoMessage() {}
 
 func (x *MinutePoint) ProtoReflect() protoreflect.Message {
-	mi := &file_tide_v1_report_proto_msgTypes[7]
+	mi := &file_tide_v1_report_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -640,7 +724,7 @@ func (x *MinutePoint) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use MinutePoint.ProtoReflect.Descriptor instead.
 func (*MinutePoint) Descriptor() ([]byte, []int) {
-	return file_tide_v1_report_proto_rawDescGZIP(), []int{7}
+	return file_tide_v1_report_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *MinutePoint) GetMinute() int64 {
@@ -715,7 +799,7 @@ type WindowFigure struct {
 
 func (x *WindowFigure) Reset() {
 	*x = WindowFigure{}
-	mi := &file_tide_v1_report_proto_msgTypes[8]
+	mi := &file_tide_v1_report_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -727,7 +811,7 @@ func (x *WindowFigure) String() string {
 func (*WindowFigure) ProtoMessage() {}
 
 func (x *WindowFigure) ProtoReflect() protoreflect.Message {
-	mi := &file_tide_v1_report_proto_msgTypes[8]
+	mi := &file_tide_v1_report_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -740,7 +824,7 @@ func (x *WindowFigure) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use WindowFigure.ProtoReflect.Descriptor instead.
 func (*WindowFigure) Descriptor() ([]byte, []int) {
-	return file_tide_v1_report_proto_rawDescGZIP(), []int{8}
+	return file_tide_v1_report_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *WindowFigure) GetName() string {
@@ -791,7 +875,7 @@ type ProductFigure struct {
 
 func (x *ProductFigure) Reset() {
 	*x = ProductFigure{}
-	mi := &file_tide_v1_report_proto_msgTypes[9]
+	mi := &file_tide_v1_report_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -803,7 +887,7 @@ func (x *ProductFigure) String() string {
 func (*ProductFigure) ProtoMessage() {}
 
 func (x *ProductFigure) ProtoReflect() protoreflect.Message {
-	mi := &file_tide_v1_report_proto_msgTypes[9]
+	mi := &file_tide_v1_report_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -816,7 +900,7 @@ func (x *ProductFigure) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ProductFigure.ProtoReflect.Descriptor instead.
 func (*ProductFigure) Descriptor() ([]byte, []int) {
-	return file_tide_v1_report_proto_rawDescGZIP(), []int{9}
+	return file_tide_v1_report_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *ProductFigure) GetProductId() string {
@@ -872,14 +956,16 @@ type LiveNowResponse struct {
 	TopByGmv     []*ProductFigure `protobuf:"bytes,17,rep,name=top_by_gmv,json=topByGmv,proto3" json:"top_by_gmv,omitempty"`
 	OrdersSource *OrdersSource    `protobuf:"bytes,18,opt,name=orders_source,json=ordersSource,proto3" json:"orders_source,omitempty"`
 	// When this answer was computed, Unix ms.
-	AsOf          int64 `protobuf:"varint,19,opt,name=as_of,json=asOf,proto3" json:"as_of,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	AsOf int64 `protobuf:"varint,19,opt,name=as_of,json=asOf,proto3" json:"as_of,omitempty"`
+	// Flagged traffic left out of every figure above.
+	FraudExclusion *FraudExclusion `protobuf:"bytes,20,opt,name=fraud_exclusion,json=fraudExclusion,proto3" json:"fraud_exclusion,omitempty"`
+	unknownFields  protoimpl.UnknownFields
+	sizeCache      protoimpl.SizeCache
 }
 
 func (x *LiveNowResponse) Reset() {
 	*x = LiveNowResponse{}
-	mi := &file_tide_v1_report_proto_msgTypes[10]
+	mi := &file_tide_v1_report_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -891,7 +977,7 @@ func (x *LiveNowResponse) String() string {
 func (*LiveNowResponse) ProtoMessage() {}
 
 func (x *LiveNowResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_tide_v1_report_proto_msgTypes[10]
+	mi := &file_tide_v1_report_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -904,7 +990,7 @@ func (x *LiveNowResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use LiveNowResponse.ProtoReflect.Descriptor instead.
 func (*LiveNowResponse) Descriptor() ([]byte, []int) {
-	return file_tide_v1_report_proto_rawDescGZIP(), []int{10}
+	return file_tide_v1_report_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *LiveNowResponse) GetRoomId() string {
@@ -1040,6 +1126,13 @@ func (x *LiveNowResponse) GetAsOf() int64 {
 	return 0
 }
 
+func (x *LiveNowResponse) GetFraudExclusion() *FraudExclusion {
+	if x != nil {
+		return x.FraudExclusion
+	}
+	return nil
+}
+
 // SessionReportRequest names a live session.
 type SessionReportRequest struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
@@ -1054,7 +1147,7 @@ type SessionReportRequest struct {
 
 func (x *SessionReportRequest) Reset() {
 	*x = SessionReportRequest{}
-	mi := &file_tide_v1_report_proto_msgTypes[11]
+	mi := &file_tide_v1_report_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1066,7 +1159,7 @@ func (x *SessionReportRequest) String() string {
 func (*SessionReportRequest) ProtoMessage() {}
 
 func (x *SessionReportRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tide_v1_report_proto_msgTypes[11]
+	mi := &file_tide_v1_report_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1079,7 +1172,7 @@ func (x *SessionReportRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SessionReportRequest.ProtoReflect.Descriptor instead.
 func (*SessionReportRequest) Descriptor() ([]byte, []int) {
-	return file_tide_v1_report_proto_rawDescGZIP(), []int{11}
+	return file_tide_v1_report_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *SessionReportRequest) GetMerchantId() string {
@@ -1112,13 +1205,15 @@ type SessionReportResponse struct {
 	EndedAt       int64                  `protobuf:"varint,4,opt,name=ended_at,json=endedAt,proto3" json:"ended_at,omitempty"`
 	Metrics       *ReportMetrics         `protobuf:"bytes,5,opt,name=metrics,proto3" json:"metrics,omitempty"`
 	OrdersSource  *OrdersSource          `protobuf:"bytes,6,opt,name=orders_source,json=ordersSource,proto3" json:"orders_source,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	// Flagged traffic left out of every figure above.
+	FraudExclusion *FraudExclusion `protobuf:"bytes,7,opt,name=fraud_exclusion,json=fraudExclusion,proto3" json:"fraud_exclusion,omitempty"`
+	unknownFields  protoimpl.UnknownFields
+	sizeCache      protoimpl.SizeCache
 }
 
 func (x *SessionReportResponse) Reset() {
 	*x = SessionReportResponse{}
-	mi := &file_tide_v1_report_proto_msgTypes[12]
+	mi := &file_tide_v1_report_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1130,7 +1225,7 @@ func (x *SessionReportResponse) String() string {
 func (*SessionReportResponse) ProtoMessage() {}
 
 func (x *SessionReportResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_tide_v1_report_proto_msgTypes[12]
+	mi := &file_tide_v1_report_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1143,7 +1238,7 @@ func (x *SessionReportResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SessionReportResponse.ProtoReflect.Descriptor instead.
 func (*SessionReportResponse) Descriptor() ([]byte, []int) {
-	return file_tide_v1_report_proto_rawDescGZIP(), []int{12}
+	return file_tide_v1_report_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *SessionReportResponse) GetLiveSessionId() string {
@@ -1188,6 +1283,13 @@ func (x *SessionReportResponse) GetOrdersSource() *OrdersSource {
 	return nil
 }
 
+func (x *SessionReportResponse) GetFraudExclusion() *FraudExclusion {
+	if x != nil {
+		return x.FraudExclusion
+	}
+	return nil
+}
+
 // ProductReportRequest names a session, or a range of Asia/Shanghai days.
 type ProductReportRequest struct {
 	state      protoimpl.MessageState `protogen:"open.v1"`
@@ -1205,7 +1307,7 @@ type ProductReportRequest struct {
 
 func (x *ProductReportRequest) Reset() {
 	*x = ProductReportRequest{}
-	mi := &file_tide_v1_report_proto_msgTypes[13]
+	mi := &file_tide_v1_report_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1217,7 +1319,7 @@ func (x *ProductReportRequest) String() string {
 func (*ProductReportRequest) ProtoMessage() {}
 
 func (x *ProductReportRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tide_v1_report_proto_msgTypes[13]
+	mi := &file_tide_v1_report_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1230,7 +1332,7 @@ func (x *ProductReportRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ProductReportRequest.ProtoReflect.Descriptor instead.
 func (*ProductReportRequest) Descriptor() ([]byte, []int) {
-	return file_tide_v1_report_proto_rawDescGZIP(), []int{13}
+	return file_tide_v1_report_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *ProductReportRequest) GetMerchantId() string {
@@ -1290,7 +1392,7 @@ type ProductRow struct {
 
 func (x *ProductRow) Reset() {
 	*x = ProductRow{}
-	mi := &file_tide_v1_report_proto_msgTypes[14]
+	mi := &file_tide_v1_report_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1302,7 +1404,7 @@ func (x *ProductRow) String() string {
 func (*ProductRow) ProtoMessage() {}
 
 func (x *ProductRow) ProtoReflect() protoreflect.Message {
-	mi := &file_tide_v1_report_proto_msgTypes[14]
+	mi := &file_tide_v1_report_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1315,7 +1417,7 @@ func (x *ProductRow) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ProductRow.ProtoReflect.Descriptor instead.
 func (*ProductRow) Descriptor() ([]byte, []int) {
-	return file_tide_v1_report_proto_rawDescGZIP(), []int{14}
+	return file_tide_v1_report_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *ProductRow) GetProductId() string {
@@ -1404,16 +1506,18 @@ func (x *ProductRow) GetFunnel() []*FunnelStep {
 
 // ProductReportResponse is the products, most GMV first.
 type ProductReportResponse struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Products      []*ProductRow          `protobuf:"bytes,1,rep,name=products,proto3" json:"products,omitempty"`
-	OrdersSource  *OrdersSource          `protobuf:"bytes,2,opt,name=orders_source,json=ordersSource,proto3" json:"orders_source,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	state        protoimpl.MessageState `protogen:"open.v1"`
+	Products     []*ProductRow          `protobuf:"bytes,1,rep,name=products,proto3" json:"products,omitempty"`
+	OrdersSource *OrdersSource          `protobuf:"bytes,2,opt,name=orders_source,json=ordersSource,proto3" json:"orders_source,omitempty"`
+	// Flagged traffic left out of every figure above.
+	FraudExclusion *FraudExclusion `protobuf:"bytes,3,opt,name=fraud_exclusion,json=fraudExclusion,proto3" json:"fraud_exclusion,omitempty"`
+	unknownFields  protoimpl.UnknownFields
+	sizeCache      protoimpl.SizeCache
 }
 
 func (x *ProductReportResponse) Reset() {
 	*x = ProductReportResponse{}
-	mi := &file_tide_v1_report_proto_msgTypes[15]
+	mi := &file_tide_v1_report_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1425,7 +1529,7 @@ func (x *ProductReportResponse) String() string {
 func (*ProductReportResponse) ProtoMessage() {}
 
 func (x *ProductReportResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_tide_v1_report_proto_msgTypes[15]
+	mi := &file_tide_v1_report_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1438,7 +1542,7 @@ func (x *ProductReportResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ProductReportResponse.ProtoReflect.Descriptor instead.
 func (*ProductReportResponse) Descriptor() ([]byte, []int) {
-	return file_tide_v1_report_proto_rawDescGZIP(), []int{15}
+	return file_tide_v1_report_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *ProductReportResponse) GetProducts() []*ProductRow {
@@ -1451,6 +1555,13 @@ func (x *ProductReportResponse) GetProducts() []*ProductRow {
 func (x *ProductReportResponse) GetOrdersSource() *OrdersSource {
 	if x != nil {
 		return x.OrdersSource
+	}
+	return nil
+}
+
+func (x *ProductReportResponse) GetFraudExclusion() *FraudExclusion {
+	if x != nil {
+		return x.FraudExclusion
 	}
 	return nil
 }
@@ -1470,7 +1581,7 @@ type DailyReportRequest struct {
 
 func (x *DailyReportRequest) Reset() {
 	*x = DailyReportRequest{}
-	mi := &file_tide_v1_report_proto_msgTypes[16]
+	mi := &file_tide_v1_report_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1482,7 +1593,7 @@ func (x *DailyReportRequest) String() string {
 func (*DailyReportRequest) ProtoMessage() {}
 
 func (x *DailyReportRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tide_v1_report_proto_msgTypes[16]
+	mi := &file_tide_v1_report_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1495,7 +1606,7 @@ func (x *DailyReportRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DailyReportRequest.ProtoReflect.Descriptor instead.
 func (*DailyReportRequest) Descriptor() ([]byte, []int) {
-	return file_tide_v1_report_proto_rawDescGZIP(), []int{16}
+	return file_tide_v1_report_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *DailyReportRequest) GetMerchantId() string {
@@ -1538,7 +1649,7 @@ type DayRow struct {
 
 func (x *DayRow) Reset() {
 	*x = DayRow{}
-	mi := &file_tide_v1_report_proto_msgTypes[17]
+	mi := &file_tide_v1_report_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1550,7 +1661,7 @@ func (x *DayRow) String() string {
 func (*DayRow) ProtoMessage() {}
 
 func (x *DayRow) ProtoReflect() protoreflect.Message {
-	mi := &file_tide_v1_report_proto_msgTypes[17]
+	mi := &file_tide_v1_report_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1563,7 +1674,7 @@ func (x *DayRow) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DayRow.ProtoReflect.Descriptor instead.
 func (*DayRow) Descriptor() ([]byte, []int) {
-	return file_tide_v1_report_proto_rawDescGZIP(), []int{17}
+	return file_tide_v1_report_proto_rawDescGZIP(), []int{18}
 }
 
 func (x *DayRow) GetDate() string {
@@ -1582,16 +1693,18 @@ func (x *DayRow) GetMetrics() *ReportMetrics {
 
 // DailyReportResponse has a row for every day of the range, empty days included.
 type DailyReportResponse struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Days          []*DayRow              `protobuf:"bytes,1,rep,name=days,proto3" json:"days,omitempty"`
-	OrdersSource  *OrdersSource          `protobuf:"bytes,2,opt,name=orders_source,json=ordersSource,proto3" json:"orders_source,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	state        protoimpl.MessageState `protogen:"open.v1"`
+	Days         []*DayRow              `protobuf:"bytes,1,rep,name=days,proto3" json:"days,omitempty"`
+	OrdersSource *OrdersSource          `protobuf:"bytes,2,opt,name=orders_source,json=ordersSource,proto3" json:"orders_source,omitempty"`
+	// Flagged traffic left out of every figure above.
+	FraudExclusion *FraudExclusion `protobuf:"bytes,3,opt,name=fraud_exclusion,json=fraudExclusion,proto3" json:"fraud_exclusion,omitempty"`
+	unknownFields  protoimpl.UnknownFields
+	sizeCache      protoimpl.SizeCache
 }
 
 func (x *DailyReportResponse) Reset() {
 	*x = DailyReportResponse{}
-	mi := &file_tide_v1_report_proto_msgTypes[18]
+	mi := &file_tide_v1_report_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1603,7 +1716,7 @@ func (x *DailyReportResponse) String() string {
 func (*DailyReportResponse) ProtoMessage() {}
 
 func (x *DailyReportResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_tide_v1_report_proto_msgTypes[18]
+	mi := &file_tide_v1_report_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1616,7 +1729,7 @@ func (x *DailyReportResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DailyReportResponse.ProtoReflect.Descriptor instead.
 func (*DailyReportResponse) Descriptor() ([]byte, []int) {
-	return file_tide_v1_report_proto_rawDescGZIP(), []int{18}
+	return file_tide_v1_report_proto_rawDescGZIP(), []int{19}
 }
 
 func (x *DailyReportResponse) GetDays() []*DayRow {
@@ -1629,6 +1742,13 @@ func (x *DailyReportResponse) GetDays() []*DayRow {
 func (x *DailyReportResponse) GetOrdersSource() *OrdersSource {
 	if x != nil {
 		return x.OrdersSource
+	}
+	return nil
+}
+
+func (x *DailyReportResponse) GetFraudExclusion() *FraudExclusion {
+	if x != nil {
+		return x.FraudExclusion
 	}
 	return nil
 }
@@ -1651,7 +1771,7 @@ type ExperimentReportRequest struct {
 
 func (x *ExperimentReportRequest) Reset() {
 	*x = ExperimentReportRequest{}
-	mi := &file_tide_v1_report_proto_msgTypes[19]
+	mi := &file_tide_v1_report_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1663,7 +1783,7 @@ func (x *ExperimentReportRequest) String() string {
 func (*ExperimentReportRequest) ProtoMessage() {}
 
 func (x *ExperimentReportRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tide_v1_report_proto_msgTypes[19]
+	mi := &file_tide_v1_report_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1676,7 +1796,7 @@ func (x *ExperimentReportRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ExperimentReportRequest.ProtoReflect.Descriptor instead.
 func (*ExperimentReportRequest) Descriptor() ([]byte, []int) {
-	return file_tide_v1_report_proto_rawDescGZIP(), []int{19}
+	return file_tide_v1_report_proto_rawDescGZIP(), []int{20}
 }
 
 func (x *ExperimentReportRequest) GetMerchantId() string {
@@ -1743,7 +1863,7 @@ type MetricEstimate struct {
 
 func (x *MetricEstimate) Reset() {
 	*x = MetricEstimate{}
-	mi := &file_tide_v1_report_proto_msgTypes[20]
+	mi := &file_tide_v1_report_proto_msgTypes[21]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1755,7 +1875,7 @@ func (x *MetricEstimate) String() string {
 func (*MetricEstimate) ProtoMessage() {}
 
 func (x *MetricEstimate) ProtoReflect() protoreflect.Message {
-	mi := &file_tide_v1_report_proto_msgTypes[20]
+	mi := &file_tide_v1_report_proto_msgTypes[21]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1768,7 +1888,7 @@ func (x *MetricEstimate) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use MetricEstimate.ProtoReflect.Descriptor instead.
 func (*MetricEstimate) Descriptor() ([]byte, []int) {
-	return file_tide_v1_report_proto_rawDescGZIP(), []int{20}
+	return file_tide_v1_report_proto_rawDescGZIP(), []int{21}
 }
 
 func (x *MetricEstimate) GetMetric() string {
@@ -1845,7 +1965,7 @@ type ArmReport struct {
 
 func (x *ArmReport) Reset() {
 	*x = ArmReport{}
-	mi := &file_tide_v1_report_proto_msgTypes[21]
+	mi := &file_tide_v1_report_proto_msgTypes[22]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1857,7 +1977,7 @@ func (x *ArmReport) String() string {
 func (*ArmReport) ProtoMessage() {}
 
 func (x *ArmReport) ProtoReflect() protoreflect.Message {
-	mi := &file_tide_v1_report_proto_msgTypes[21]
+	mi := &file_tide_v1_report_proto_msgTypes[22]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1870,7 +1990,7 @@ func (x *ArmReport) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ArmReport.ProtoReflect.Descriptor instead.
 func (*ArmReport) Descriptor() ([]byte, []int) {
-	return file_tide_v1_report_proto_rawDescGZIP(), []int{21}
+	return file_tide_v1_report_proto_rawDescGZIP(), []int{22}
 }
 
 func (x *ArmReport) GetArm() string {
@@ -1943,7 +2063,7 @@ type SampleRatioCheck struct {
 
 func (x *SampleRatioCheck) Reset() {
 	*x = SampleRatioCheck{}
-	mi := &file_tide_v1_report_proto_msgTypes[22]
+	mi := &file_tide_v1_report_proto_msgTypes[23]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1955,7 +2075,7 @@ func (x *SampleRatioCheck) String() string {
 func (*SampleRatioCheck) ProtoMessage() {}
 
 func (x *SampleRatioCheck) ProtoReflect() protoreflect.Message {
-	mi := &file_tide_v1_report_proto_msgTypes[22]
+	mi := &file_tide_v1_report_proto_msgTypes[23]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1968,7 +2088,7 @@ func (x *SampleRatioCheck) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SampleRatioCheck.ProtoReflect.Descriptor instead.
 func (*SampleRatioCheck) Descriptor() ([]byte, []int) {
-	return file_tide_v1_report_proto_rawDescGZIP(), []int{22}
+	return file_tide_v1_report_proto_rawDescGZIP(), []int{23}
 }
 
 func (x *SampleRatioCheck) GetChiSquared() float64 {
@@ -2001,21 +2121,23 @@ func (x *SampleRatioCheck) GetMessage() string {
 
 // ExperimentReportResponse is an experiment's A/B report.
 type ExperimentReportResponse struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Experiment    string                 `protobuf:"bytes,1,opt,name=experiment,proto3" json:"experiment,omitempty"`
-	ControlArm    string                 `protobuf:"bytes,2,opt,name=control_arm,json=controlArm,proto3" json:"control_arm,omitempty"`
-	FromDate      string                 `protobuf:"bytes,3,opt,name=from_date,json=fromDate,proto3" json:"from_date,omitempty"`
-	ToDate        string                 `protobuf:"bytes,4,opt,name=to_date,json=toDate,proto3" json:"to_date,omitempty"`
-	Arms          []*ArmReport           `protobuf:"bytes,5,rep,name=arms,proto3" json:"arms,omitempty"`
-	SampleRatio   *SampleRatioCheck      `protobuf:"bytes,6,opt,name=sample_ratio,json=sampleRatio,proto3" json:"sample_ratio,omitempty"`
-	OrdersSource  *OrdersSource          `protobuf:"bytes,7,opt,name=orders_source,json=ordersSource,proto3" json:"orders_source,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	state        protoimpl.MessageState `protogen:"open.v1"`
+	Experiment   string                 `protobuf:"bytes,1,opt,name=experiment,proto3" json:"experiment,omitempty"`
+	ControlArm   string                 `protobuf:"bytes,2,opt,name=control_arm,json=controlArm,proto3" json:"control_arm,omitempty"`
+	FromDate     string                 `protobuf:"bytes,3,opt,name=from_date,json=fromDate,proto3" json:"from_date,omitempty"`
+	ToDate       string                 `protobuf:"bytes,4,opt,name=to_date,json=toDate,proto3" json:"to_date,omitempty"`
+	Arms         []*ArmReport           `protobuf:"bytes,5,rep,name=arms,proto3" json:"arms,omitempty"`
+	SampleRatio  *SampleRatioCheck      `protobuf:"bytes,6,opt,name=sample_ratio,json=sampleRatio,proto3" json:"sample_ratio,omitempty"`
+	OrdersSource *OrdersSource          `protobuf:"bytes,7,opt,name=orders_source,json=ordersSource,proto3" json:"orders_source,omitempty"`
+	// Flagged traffic left out of every figure above.
+	FraudExclusion *FraudExclusion `protobuf:"bytes,8,opt,name=fraud_exclusion,json=fraudExclusion,proto3" json:"fraud_exclusion,omitempty"`
+	unknownFields  protoimpl.UnknownFields
+	sizeCache      protoimpl.SizeCache
 }
 
 func (x *ExperimentReportResponse) Reset() {
 	*x = ExperimentReportResponse{}
-	mi := &file_tide_v1_report_proto_msgTypes[23]
+	mi := &file_tide_v1_report_proto_msgTypes[24]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2027,7 +2149,7 @@ func (x *ExperimentReportResponse) String() string {
 func (*ExperimentReportResponse) ProtoMessage() {}
 
 func (x *ExperimentReportResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_tide_v1_report_proto_msgTypes[23]
+	mi := &file_tide_v1_report_proto_msgTypes[24]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2040,7 +2162,7 @@ func (x *ExperimentReportResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ExperimentReportResponse.ProtoReflect.Descriptor instead.
 func (*ExperimentReportResponse) Descriptor() ([]byte, []int) {
-	return file_tide_v1_report_proto_rawDescGZIP(), []int{23}
+	return file_tide_v1_report_proto_rawDescGZIP(), []int{24}
 }
 
 func (x *ExperimentReportResponse) GetExperiment() string {
@@ -2092,6 +2214,13 @@ func (x *ExperimentReportResponse) GetOrdersSource() *OrdersSource {
 	return nil
 }
 
+func (x *ExperimentReportResponse) GetFraudExclusion() *FraudExclusion {
+	if x != nil {
+		return x.FraudExclusion
+	}
+	return nil
+}
+
 var File_tide_v1_report_proto protoreflect.FileDescriptor
 
 const file_tide_v1_report_proto_rawDesc = "" +
@@ -2128,7 +2257,13 @@ const file_tide_v1_report_proto_rawDesc = "" +
 	"\x12rate_from_previous\x18\x04 \x01(\x01R\x10rateFromPrevious\"D\n" +
 	"\fOrdersSource\x12 \n" +
 	"\vprovisional\x18\x01 \x01(\bR\vprovisional\x12\x12\n" +
-	"\x04note\x18\x02 \x01(\tR\x04note\":\n" +
+	"\x04note\x18\x02 \x01(\tR\x04note\"\xde\x01\n" +
+	"\x0eFraudExclusion\x12!\n" +
+	"\ftotal_events\x18\x01 \x01(\x03R\vtotalEvents\x12'\n" +
+	"\x0fexcluded_events\x18\x02 \x01(\x03R\x0eexcludedEvents\x12#\n" +
+	"\rtotal_viewers\x18\x03 \x01(\x03R\ftotalViewers\x12)\n" +
+	"\x10excluded_viewers\x18\x04 \x01(\x03R\x0fexcludedViewers\x120\n" +
+	"\x14excluded_event_share\x18\x05 \x01(\x01R\x12excludedEventShare\":\n" +
 	"\x17ListRoomSessionsRequest\x12\x1f\n" +
 	"\vmerchant_id\x18\x01 \x01(\tR\n" +
 	"merchantId\"\xcc\x01\n" +
@@ -2167,7 +2302,7 @@ const file_tide_v1_report_proto_rawDesc = "" +
 	"product_id\x18\x01 \x01(\tR\tproductId\x12\x16\n" +
 	"\x06clicks\x18\x02 \x01(\x03R\x06clicks\x12\x16\n" +
 	"\x06orders\x18\x03 \x01(\x03R\x06orders\x12\x17\n" +
-	"\agmv_fen\x18\x04 \x01(\x03R\x06gmvFen\"\xab\x05\n" +
+	"\agmv_fen\x18\x04 \x01(\x03R\x06gmvFen\"\xed\x05\n" +
 	"\x0fLiveNowResponse\x12\x17\n" +
 	"\aroom_id\x18\x01 \x01(\tR\x06roomId\x12&\n" +
 	"\x0flive_session_id\x18\x02 \x01(\tR\rliveSessionId\x12\x12\n" +
@@ -2191,12 +2326,13 @@ const file_tide_v1_report_proto_rawDesc = "" +
 	"\n" +
 	"top_by_gmv\x18\x11 \x03(\v2\x16.tide.v1.ProductFigureR\btopByGmv\x12:\n" +
 	"\rorders_source\x18\x12 \x01(\v2\x15.tide.v1.OrdersSourceR\fordersSource\x12\x13\n" +
-	"\x05as_of\x18\x13 \x01(\x03R\x04asOf\"x\n" +
+	"\x05as_of\x18\x13 \x01(\x03R\x04asOf\x12@\n" +
+	"\x0ffraud_exclusion\x18\x14 \x01(\v2\x17.tide.v1.FraudExclusionR\x0efraudExclusion\"x\n" +
 	"\x14SessionReportRequest\x12\x1f\n" +
 	"\vmerchant_id\x18\x01 \x01(\tR\n" +
 	"merchantId\x12&\n" +
 	"\x0flive_session_id\x18\x02 \x01(\tR\rliveSessionId\x12\x17\n" +
-	"\aroom_id\x18\x03 \x01(\tR\x06roomId\"\x80\x02\n" +
+	"\aroom_id\x18\x03 \x01(\tR\x06roomId\"\xc2\x02\n" +
 	"\x15SessionReportResponse\x12&\n" +
 	"\x0flive_session_id\x18\x01 \x01(\tR\rliveSessionId\x12\x17\n" +
 	"\aroom_id\x18\x02 \x01(\tR\x06roomId\x12\x1d\n" +
@@ -2204,7 +2340,8 @@ const file_tide_v1_report_proto_rawDesc = "" +
 	"started_at\x18\x03 \x01(\x03R\tstartedAt\x12\x19\n" +
 	"\bended_at\x18\x04 \x01(\x03R\aendedAt\x120\n" +
 	"\ametrics\x18\x05 \x01(\v2\x16.tide.v1.ReportMetricsR\ametrics\x12:\n" +
-	"\rorders_source\x18\x06 \x01(\v2\x15.tide.v1.OrdersSourceR\fordersSource\"\xae\x01\n" +
+	"\rorders_source\x18\x06 \x01(\v2\x15.tide.v1.OrdersSourceR\fordersSource\x12@\n" +
+	"\x0ffraud_exclusion\x18\a \x01(\v2\x17.tide.v1.FraudExclusionR\x0efraudExclusion\"\xae\x01\n" +
 	"\x14ProductReportRequest\x12\x1f\n" +
 	"\vmerchant_id\x18\x01 \x01(\tR\n" +
 	"merchantId\x12&\n" +
@@ -2231,10 +2368,11 @@ const file_tide_v1_report_proto_rawDesc = "" +
 	" \x01(\x03R\arefunds\x12\x1d\n" +
 	"\n" +
 	"refund_fen\x18\v \x01(\x03R\trefundFen\x12+\n" +
-	"\x06funnel\x18\f \x03(\v2\x13.tide.v1.FunnelStepR\x06funnel\"\x84\x01\n" +
+	"\x06funnel\x18\f \x03(\v2\x13.tide.v1.FunnelStepR\x06funnel\"\xc6\x01\n" +
 	"\x15ProductReportResponse\x12/\n" +
 	"\bproducts\x18\x01 \x03(\v2\x13.tide.v1.ProductRowR\bproducts\x12:\n" +
-	"\rorders_source\x18\x02 \x01(\v2\x15.tide.v1.OrdersSourceR\fordersSource\"\x84\x01\n" +
+	"\rorders_source\x18\x02 \x01(\v2\x15.tide.v1.OrdersSourceR\fordersSource\x12@\n" +
+	"\x0ffraud_exclusion\x18\x03 \x01(\v2\x17.tide.v1.FraudExclusionR\x0efraudExclusion\"\x84\x01\n" +
 	"\x12DailyReportRequest\x12\x1f\n" +
 	"\vmerchant_id\x18\x01 \x01(\tR\n" +
 	"merchantId\x12\x1b\n" +
@@ -2243,10 +2381,11 @@ const file_tide_v1_report_proto_rawDesc = "" +
 	"\aroom_id\x18\x04 \x01(\tR\x06roomId\"N\n" +
 	"\x06DayRow\x12\x12\n" +
 	"\x04date\x18\x01 \x01(\tR\x04date\x120\n" +
-	"\ametrics\x18\x02 \x01(\v2\x16.tide.v1.ReportMetricsR\ametrics\"v\n" +
+	"\ametrics\x18\x02 \x01(\v2\x16.tide.v1.ReportMetricsR\ametrics\"\xb8\x01\n" +
 	"\x13DailyReportResponse\x12#\n" +
 	"\x04days\x18\x01 \x03(\v2\x0f.tide.v1.DayRowR\x04days\x12:\n" +
-	"\rorders_source\x18\x02 \x01(\v2\x15.tide.v1.OrdersSourceR\fordersSource\"\xd7\x02\n" +
+	"\rorders_source\x18\x02 \x01(\v2\x15.tide.v1.OrdersSourceR\fordersSource\x12@\n" +
+	"\x0ffraud_exclusion\x18\x03 \x01(\v2\x17.tide.v1.FraudExclusionR\x0efraudExclusion\"\xd7\x02\n" +
 	"\x17ExperimentReportRequest\x12\x1f\n" +
 	"\vmerchant_id\x18\x01 \x01(\tR\n" +
 	"merchantId\x12\x1e\n" +
@@ -2284,7 +2423,7 @@ const file_tide_v1_report_proto_rawDesc = "" +
 	"chiSquared\x12\x17\n" +
 	"\ap_value\x18\x02 \x01(\x01R\x06pValue\x12\x1a\n" +
 	"\bmismatch\x18\x03 \x01(\bR\bmismatch\x12\x18\n" +
-	"\amessage\x18\x04 \x01(\tR\amessage\"\xb3\x02\n" +
+	"\amessage\x18\x04 \x01(\tR\amessage\"\xf5\x02\n" +
 	"\x18ExperimentReportResponse\x12\x1e\n" +
 	"\n" +
 	"experiment\x18\x01 \x01(\tR\n" +
@@ -2295,7 +2434,8 @@ const file_tide_v1_report_proto_rawDesc = "" +
 	"\ato_date\x18\x04 \x01(\tR\x06toDate\x12&\n" +
 	"\x04arms\x18\x05 \x03(\v2\x12.tide.v1.ArmReportR\x04arms\x12<\n" +
 	"\fsample_ratio\x18\x06 \x01(\v2\x19.tide.v1.SampleRatioCheckR\vsampleRatio\x12:\n" +
-	"\rorders_source\x18\a \x01(\v2\x15.tide.v1.OrdersSourceR\fordersSource2\xe9\x03\n" +
+	"\rorders_source\x18\a \x01(\v2\x15.tide.v1.OrdersSourceR\fordersSource\x12@\n" +
+	"\x0ffraud_exclusion\x18\b \x01(\v2\x17.tide.v1.FraudExclusionR\x0efraudExclusion2\xe9\x03\n" +
 	"\rReportService\x12W\n" +
 	"\x10ListRoomSessions\x12 .tide.v1.ListRoomSessionsRequest\x1a!.tide.v1.ListRoomSessionsResponse\x12<\n" +
 	"\aLiveNow\x12\x17.tide.v1.LiveNowRequest\x1a\x18.tide.v1.LiveNowResponse\x12N\n" +
@@ -2316,72 +2456,78 @@ func file_tide_v1_report_proto_rawDescGZIP() []byte {
 	return file_tide_v1_report_proto_rawDescData
 }
 
-var file_tide_v1_report_proto_msgTypes = make([]protoimpl.MessageInfo, 25)
+var file_tide_v1_report_proto_msgTypes = make([]protoimpl.MessageInfo, 26)
 var file_tide_v1_report_proto_goTypes = []any{
 	(*ReportMetrics)(nil),            // 0: tide.v1.ReportMetrics
 	(*FunnelStep)(nil),               // 1: tide.v1.FunnelStep
 	(*OrdersSource)(nil),             // 2: tide.v1.OrdersSource
-	(*ListRoomSessionsRequest)(nil),  // 3: tide.v1.ListRoomSessionsRequest
-	(*RoomSummary)(nil),              // 4: tide.v1.RoomSummary
-	(*ListRoomSessionsResponse)(nil), // 5: tide.v1.ListRoomSessionsResponse
-	(*LiveNowRequest)(nil),           // 6: tide.v1.LiveNowRequest
-	(*MinutePoint)(nil),              // 7: tide.v1.MinutePoint
-	(*WindowFigure)(nil),             // 8: tide.v1.WindowFigure
-	(*ProductFigure)(nil),            // 9: tide.v1.ProductFigure
-	(*LiveNowResponse)(nil),          // 10: tide.v1.LiveNowResponse
-	(*SessionReportRequest)(nil),     // 11: tide.v1.SessionReportRequest
-	(*SessionReportResponse)(nil),    // 12: tide.v1.SessionReportResponse
-	(*ProductReportRequest)(nil),     // 13: tide.v1.ProductReportRequest
-	(*ProductRow)(nil),               // 14: tide.v1.ProductRow
-	(*ProductReportResponse)(nil),    // 15: tide.v1.ProductReportResponse
-	(*DailyReportRequest)(nil),       // 16: tide.v1.DailyReportRequest
-	(*DayRow)(nil),                   // 17: tide.v1.DayRow
-	(*DailyReportResponse)(nil),      // 18: tide.v1.DailyReportResponse
-	(*ExperimentReportRequest)(nil),  // 19: tide.v1.ExperimentReportRequest
-	(*MetricEstimate)(nil),           // 20: tide.v1.MetricEstimate
-	(*ArmReport)(nil),                // 21: tide.v1.ArmReport
-	(*SampleRatioCheck)(nil),         // 22: tide.v1.SampleRatioCheck
-	(*ExperimentReportResponse)(nil), // 23: tide.v1.ExperimentReportResponse
-	nil,                              // 24: tide.v1.ExperimentReportRequest.ExpectedWeightsEntry
+	(*FraudExclusion)(nil),           // 3: tide.v1.FraudExclusion
+	(*ListRoomSessionsRequest)(nil),  // 4: tide.v1.ListRoomSessionsRequest
+	(*RoomSummary)(nil),              // 5: tide.v1.RoomSummary
+	(*ListRoomSessionsResponse)(nil), // 6: tide.v1.ListRoomSessionsResponse
+	(*LiveNowRequest)(nil),           // 7: tide.v1.LiveNowRequest
+	(*MinutePoint)(nil),              // 8: tide.v1.MinutePoint
+	(*WindowFigure)(nil),             // 9: tide.v1.WindowFigure
+	(*ProductFigure)(nil),            // 10: tide.v1.ProductFigure
+	(*LiveNowResponse)(nil),          // 11: tide.v1.LiveNowResponse
+	(*SessionReportRequest)(nil),     // 12: tide.v1.SessionReportRequest
+	(*SessionReportResponse)(nil),    // 13: tide.v1.SessionReportResponse
+	(*ProductReportRequest)(nil),     // 14: tide.v1.ProductReportRequest
+	(*ProductRow)(nil),               // 15: tide.v1.ProductRow
+	(*ProductReportResponse)(nil),    // 16: tide.v1.ProductReportResponse
+	(*DailyReportRequest)(nil),       // 17: tide.v1.DailyReportRequest
+	(*DayRow)(nil),                   // 18: tide.v1.DayRow
+	(*DailyReportResponse)(nil),      // 19: tide.v1.DailyReportResponse
+	(*ExperimentReportRequest)(nil),  // 20: tide.v1.ExperimentReportRequest
+	(*MetricEstimate)(nil),           // 21: tide.v1.MetricEstimate
+	(*ArmReport)(nil),                // 22: tide.v1.ArmReport
+	(*SampleRatioCheck)(nil),         // 23: tide.v1.SampleRatioCheck
+	(*ExperimentReportResponse)(nil), // 24: tide.v1.ExperimentReportResponse
+	nil,                              // 25: tide.v1.ExperimentReportRequest.ExpectedWeightsEntry
 }
 var file_tide_v1_report_proto_depIdxs = []int32{
 	1,  // 0: tide.v1.ReportMetrics.funnel:type_name -> tide.v1.FunnelStep
-	4,  // 1: tide.v1.ListRoomSessionsResponse.rooms:type_name -> tide.v1.RoomSummary
-	7,  // 2: tide.v1.LiveNowResponse.minutes:type_name -> tide.v1.MinutePoint
-	8,  // 3: tide.v1.LiveNowResponse.window:type_name -> tide.v1.WindowFigure
-	9,  // 4: tide.v1.LiveNowResponse.top_by_clicks:type_name -> tide.v1.ProductFigure
-	9,  // 5: tide.v1.LiveNowResponse.top_by_gmv:type_name -> tide.v1.ProductFigure
+	5,  // 1: tide.v1.ListRoomSessionsResponse.rooms:type_name -> tide.v1.RoomSummary
+	8,  // 2: tide.v1.LiveNowResponse.minutes:type_name -> tide.v1.MinutePoint
+	9,  // 3: tide.v1.LiveNowResponse.window:type_name -> tide.v1.WindowFigure
+	10, // 4: tide.v1.LiveNowResponse.top_by_clicks:type_name -> tide.v1.ProductFigure
+	10, // 5: tide.v1.LiveNowResponse.top_by_gmv:type_name -> tide.v1.ProductFigure
 	2,  // 6: tide.v1.LiveNowResponse.orders_source:type_name -> tide.v1.OrdersSource
-	0,  // 7: tide.v1.SessionReportResponse.metrics:type_name -> tide.v1.ReportMetrics
-	2,  // 8: tide.v1.SessionReportResponse.orders_source:type_name -> tide.v1.OrdersSource
-	1,  // 9: tide.v1.ProductRow.funnel:type_name -> tide.v1.FunnelStep
-	14, // 10: tide.v1.ProductReportResponse.products:type_name -> tide.v1.ProductRow
-	2,  // 11: tide.v1.ProductReportResponse.orders_source:type_name -> tide.v1.OrdersSource
-	0,  // 12: tide.v1.DayRow.metrics:type_name -> tide.v1.ReportMetrics
-	17, // 13: tide.v1.DailyReportResponse.days:type_name -> tide.v1.DayRow
-	2,  // 14: tide.v1.DailyReportResponse.orders_source:type_name -> tide.v1.OrdersSource
-	24, // 15: tide.v1.ExperimentReportRequest.expected_weights:type_name -> tide.v1.ExperimentReportRequest.ExpectedWeightsEntry
-	20, // 16: tide.v1.ArmReport.metrics:type_name -> tide.v1.MetricEstimate
-	21, // 17: tide.v1.ExperimentReportResponse.arms:type_name -> tide.v1.ArmReport
-	22, // 18: tide.v1.ExperimentReportResponse.sample_ratio:type_name -> tide.v1.SampleRatioCheck
-	2,  // 19: tide.v1.ExperimentReportResponse.orders_source:type_name -> tide.v1.OrdersSource
-	3,  // 20: tide.v1.ReportService.ListRoomSessions:input_type -> tide.v1.ListRoomSessionsRequest
-	6,  // 21: tide.v1.ReportService.LiveNow:input_type -> tide.v1.LiveNowRequest
-	11, // 22: tide.v1.ReportService.SessionReport:input_type -> tide.v1.SessionReportRequest
-	13, // 23: tide.v1.ReportService.ProductReport:input_type -> tide.v1.ProductReportRequest
-	16, // 24: tide.v1.ReportService.DailyReport:input_type -> tide.v1.DailyReportRequest
-	19, // 25: tide.v1.ReportService.ExperimentReport:input_type -> tide.v1.ExperimentReportRequest
-	5,  // 26: tide.v1.ReportService.ListRoomSessions:output_type -> tide.v1.ListRoomSessionsResponse
-	10, // 27: tide.v1.ReportService.LiveNow:output_type -> tide.v1.LiveNowResponse
-	12, // 28: tide.v1.ReportService.SessionReport:output_type -> tide.v1.SessionReportResponse
-	15, // 29: tide.v1.ReportService.ProductReport:output_type -> tide.v1.ProductReportResponse
-	18, // 30: tide.v1.ReportService.DailyReport:output_type -> tide.v1.DailyReportResponse
-	23, // 31: tide.v1.ReportService.ExperimentReport:output_type -> tide.v1.ExperimentReportResponse
-	26, // [26:32] is the sub-list for method output_type
-	20, // [20:26] is the sub-list for method input_type
-	20, // [20:20] is the sub-list for extension type_name
-	20, // [20:20] is the sub-list for extension extendee
-	0,  // [0:20] is the sub-list for field type_name
+	3,  // 7: tide.v1.LiveNowResponse.fraud_exclusion:type_name -> tide.v1.FraudExclusion
+	0,  // 8: tide.v1.SessionReportResponse.metrics:type_name -> tide.v1.ReportMetrics
+	2,  // 9: tide.v1.SessionReportResponse.orders_source:type_name -> tide.v1.OrdersSource
+	3,  // 10: tide.v1.SessionReportResponse.fraud_exclusion:type_name -> tide.v1.FraudExclusion
+	1,  // 11: tide.v1.ProductRow.funnel:type_name -> tide.v1.FunnelStep
+	15, // 12: tide.v1.ProductReportResponse.products:type_name -> tide.v1.ProductRow
+	2,  // 13: tide.v1.ProductReportResponse.orders_source:type_name -> tide.v1.OrdersSource
+	3,  // 14: tide.v1.ProductReportResponse.fraud_exclusion:type_name -> tide.v1.FraudExclusion
+	0,  // 15: tide.v1.DayRow.metrics:type_name -> tide.v1.ReportMetrics
+	18, // 16: tide.v1.DailyReportResponse.days:type_name -> tide.v1.DayRow
+	2,  // 17: tide.v1.DailyReportResponse.orders_source:type_name -> tide.v1.OrdersSource
+	3,  // 18: tide.v1.DailyReportResponse.fraud_exclusion:type_name -> tide.v1.FraudExclusion
+	25, // 19: tide.v1.ExperimentReportRequest.expected_weights:type_name -> tide.v1.ExperimentReportRequest.ExpectedWeightsEntry
+	21, // 20: tide.v1.ArmReport.metrics:type_name -> tide.v1.MetricEstimate
+	22, // 21: tide.v1.ExperimentReportResponse.arms:type_name -> tide.v1.ArmReport
+	23, // 22: tide.v1.ExperimentReportResponse.sample_ratio:type_name -> tide.v1.SampleRatioCheck
+	2,  // 23: tide.v1.ExperimentReportResponse.orders_source:type_name -> tide.v1.OrdersSource
+	3,  // 24: tide.v1.ExperimentReportResponse.fraud_exclusion:type_name -> tide.v1.FraudExclusion
+	4,  // 25: tide.v1.ReportService.ListRoomSessions:input_type -> tide.v1.ListRoomSessionsRequest
+	7,  // 26: tide.v1.ReportService.LiveNow:input_type -> tide.v1.LiveNowRequest
+	12, // 27: tide.v1.ReportService.SessionReport:input_type -> tide.v1.SessionReportRequest
+	14, // 28: tide.v1.ReportService.ProductReport:input_type -> tide.v1.ProductReportRequest
+	17, // 29: tide.v1.ReportService.DailyReport:input_type -> tide.v1.DailyReportRequest
+	20, // 30: tide.v1.ReportService.ExperimentReport:input_type -> tide.v1.ExperimentReportRequest
+	6,  // 31: tide.v1.ReportService.ListRoomSessions:output_type -> tide.v1.ListRoomSessionsResponse
+	11, // 32: tide.v1.ReportService.LiveNow:output_type -> tide.v1.LiveNowResponse
+	13, // 33: tide.v1.ReportService.SessionReport:output_type -> tide.v1.SessionReportResponse
+	16, // 34: tide.v1.ReportService.ProductReport:output_type -> tide.v1.ProductReportResponse
+	19, // 35: tide.v1.ReportService.DailyReport:output_type -> tide.v1.DailyReportResponse
+	24, // 36: tide.v1.ReportService.ExperimentReport:output_type -> tide.v1.ExperimentReportResponse
+	31, // [31:37] is the sub-list for method output_type
+	25, // [25:31] is the sub-list for method input_type
+	25, // [25:25] is the sub-list for extension type_name
+	25, // [25:25] is the sub-list for extension extendee
+	0,  // [0:25] is the sub-list for field type_name
 }
 
 func init() { file_tide_v1_report_proto_init() }
@@ -2395,7 +2541,7 @@ func file_tide_v1_report_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_tide_v1_report_proto_rawDesc), len(file_tide_v1_report_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   25,
+			NumMessages:   26,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -45,6 +45,9 @@ func (a ArmSums) GMVPerUser() abstat.Sums {
 // the merchant's room or product cards in the range, and their outcomes are
 // the merchant's (clicks on its cards, its paid orders).
 func (s *Store) Experiment(ctx context.Context, sc Scope, experiment string) ([]ArmSums, error) {
+	if err := s.flagsReady(ctx); err != nil {
+		return nil, err
+	}
 	sub, args := s.deduped(sc)
 	q := `SELECT arm, count(), sum(imp), sum(clk), sum(imp * imp), sum(clk * clk), sum(clk * imp),
     sum(buy), sum(gmv), sum(toFloat64(gmv) * gmv)

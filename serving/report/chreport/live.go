@@ -6,6 +6,8 @@ import (
 	"sort"
 	"time"
 
+	"golang.org/x/sync/errgroup"
+
 	tidev1 "github.com/tide-live/tide/proto/tide/v1"
 )
 
@@ -26,11 +28,15 @@ func (r sessionRow) live(now time.Time) bool {
 
 // sessions lists the merchant's sessions (of one room when roomID is set),
 // newest last event first. It reads only duplicate-proof aggregates (min,
-// max, uniqExact), so it needs no dedup subquery.
+// max, uniqExact), so it needs no dedup subquery; its viewers leave out
+// flagged accounts and devices.
 func (s *Store) sessions(ctx context.Context, merchantID, roomID string) ([]sessionRow, error) {
+	if err := s.flagsReady(ctx); err != nil {
+		return nil, err
+	}
 	q := `SELECT room_id, live_session_id, min(ts), max(ts),
     maxIf(ts, type = 'stream_start'), maxIf(ts, type = 'stream_end'),
-    uniqExactIf(if(user_id != '', user_id, concat('d:', device_id)), type = 'room_enter')
+    uniqExactIf(if(user_id != '', user_id, concat('d:', device_id)), type = 'room_enter' AND ` + s.exclude + `)
 FROM ` + s.db + `.events
 WHERE merchant_id = ? AND room_id != '' AND live_session_id != ''`
 	args := []any{merchantID}
@@ -90,12 +96,26 @@ func (s *Store) LiveNow(ctx context.Context, merchantID, roomID string, window i
 	}
 	cur := ss[0]
 	sc := Scope{MerchantID: merchantID, RoomID: roomID, SessionID: cur.session, From: cur.first, To: cur.last + 1}
-	m, mins, err := s.metricsAndMinutes(ctx, sc)
-	if err != nil {
-		return nil, err
-	}
-	byClicks, byGMV, err := s.topProducts(ctx, sc, 10)
-	if err != nil {
+	var (
+		m               *tidev1.ReportMetrics
+		mins            []*tidev1.MinutePoint
+		excl            *tidev1.FraudExclusion
+		byClicks, byGMV []*tidev1.ProductFigure
+	)
+	g, gctx := errgroup.WithContext(ctx)
+	g.Go(func() (err error) {
+		m, mins, err = s.metricsAndMinutes(gctx, sc)
+		return err
+	})
+	g.Go(func() (err error) {
+		excl, err = s.Exclusion(gctx, sc)
+		return err
+	})
+	g.Go(func() (err error) {
+		byClicks, byGMV, err = s.topProducts(gctx, sc, 10)
+		return err
+	})
+	if err := g.Wait(); err != nil {
 		return nil, err
 	}
 	now := s.now()
@@ -103,7 +123,7 @@ func (s *Store) LiveNow(ctx context.Context, merchantID, roomID string, window i
 		StartedAt: cur.first, LastEventAt: cur.last, GmvFen: m.GmvFen, Orders: m.Orders,
 		NewFollowers: m.NewFollowers, Chats: m.Chats, Likes: m.Likes, Enters: m.PageViews,
 		Minutes: mins, WindowMinutes: int32(window), Window: windowFigures(mins, window),
-		TopByClicks: byClicks, TopByGmv: byGMV, OrdersSource: OrdersSource(), AsOf: now.UnixMilli()}
+		TopByClicks: byClicks, TopByGmv: byGMV, OrdersSource: OrdersSource(), AsOf: now.UnixMilli(), FraudExclusion: excl}
 	if len(mins) > 0 {
 		resp.OnlineNow = mins[len(mins)-1].Online
 	}

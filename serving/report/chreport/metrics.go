@@ -128,6 +128,9 @@ func (s *Store) metricsRow(ctx context.Context, sc Scope) (*tidev1.ReportMetrics
 		r    metricsRow
 		mins []*tidev1.MinutePoint
 	)
+	if err := s.flagsReady(ctx); err != nil {
+		return nil, r, nil, err
+	}
 	g, gctx := errgroup.WithContext(ctx)
 	g.Go(func() error {
 		sub, args := s.deduped(sc)
@@ -154,6 +157,9 @@ func (s *Store) metricsRow(ctx context.Context, sc Scope) (*tidev1.ReportMetrics
 // presence event until the minute of their leave, when the leave is their
 // last presence event, else to the end.
 func (s *Store) Minutes(ctx context.Context, sc Scope) ([]*tidev1.MinutePoint, error) {
+	if err := s.flagsReady(ctx); err != nil {
+		return nil, err
+	}
 	sub, args := s.deduped(sc)
 	var delta map[int64]int64
 	g, gctx := errgroup.WithContext(ctx)
@@ -260,15 +266,32 @@ func concurrency(mins []*tidev1.MinutePoint) (peak int64, avg float64) {
 // roomID may be empty; when given, only that room's rows are read (the
 // table's key finds them) and a session of another room is not found.
 func (s *Store) Session(ctx context.Context, merchantID, roomID, sessionID string) (*tidev1.SessionReportResponse, error) {
-	m, r, _, err := s.metricsRow(ctx, Scope{MerchantID: merchantID, RoomID: roomID, SessionID: sessionID})
-	if err != nil {
+	sc := Scope{MerchantID: merchantID, RoomID: roomID, SessionID: sessionID}
+	if err := s.flagsReady(ctx); err != nil {
+		return nil, err
+	}
+	var (
+		m    *tidev1.ReportMetrics
+		r    metricsRow
+		excl *tidev1.FraudExclusion
+	)
+	g, gctx := errgroup.WithContext(ctx)
+	g.Go(func() (err error) {
+		m, r, _, err = s.metricsRow(gctx, sc)
+		return err
+	})
+	g.Go(func() (err error) {
+		excl, err = s.Exclusion(gctx, sc)
+		return err
+	})
+	if err := g.Wait(); err != nil {
 		return nil, err
 	}
 	if r.events == 0 {
 		return nil, fmt.Errorf("chreport: session %q: %w", sessionID, ErrNotFound)
 	}
 	return &tidev1.SessionReportResponse{LiveSessionId: sessionID, RoomId: r.room, StartedAt: r.first,
-		EndedAt: r.last, Metrics: m, OrdersSource: OrdersSource()}, nil
+		EndedAt: r.last, Metrics: m, OrdersSource: OrdersSource(), FraudExclusion: excl}, nil
 }
 
 // Daily is the merchant's figures (optionally one room's) for each
@@ -276,6 +299,9 @@ func (s *Store) Session(ctx context.Context, merchantID, roomID, sessionID strin
 // days included.
 func (s *Store) Daily(ctx context.Context, merchantID, roomID string, fromDay, toDay int64) ([]*tidev1.DayRow, error) {
 	sc := Scope{MerchantID: merchantID, RoomID: roomID, From: DayStart(fromDay), To: DayStart(toDay + 1)}
+	if err := s.flagsReady(ctx); err != nil {
+		return nil, err
+	}
 	sub, args := s.deduped(sc)
 	rows, err := s.conn.Query(ctx, "SELECT intDiv(ets + ?, ?) AS day, "+metricsSelect+" FROM ("+sub+") GROUP BY day",
 		append([]any{shanghaiOffMS, dayMS}, args...)...)

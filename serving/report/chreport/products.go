@@ -10,6 +10,9 @@ import (
 // Products is the funnel and money of every product in scope, most GMV
 // first (then most clicks), at most 500.
 func (s *Store) Products(ctx context.Context, sc Scope) ([]*tidev1.ProductRow, error) {
+	if err := s.flagsReady(ctx); err != nil {
+		return nil, err
+	}
 	sub, args := s.deduped(sc)
 	rows, err := s.conn.Query(ctx, `SELECT ep,
     uniqExactIf(eu, et = 'product_impression'), uniqExactIf(eu, et = 'product_click'),

@@ -10,6 +10,13 @@
 // (uniqExact) are duplicate-proof on their own. When the exact tables of
 // ingest/chschema land, deduped is the one place to change.
 //
+// Fraud: every figure leaves out the events of accounts and devices in
+// fraud_flags (fraudch.ExcludePredicate, applied in deduped); Exclusion says
+// how much was left out. fraud_flags is created by the ClickHouse migration
+// 0020_fraud_flags, so a database without it was not migrated: the reports
+// refuse it (ErrNoFlagsTable) rather than show unfiltered figures as
+// filtered ones.
+//
 // Days: Asia/Shanghai has been UTC+8 without daylight saving since 1991, so
 // a Shanghai day is intDiv(ts + 8h, 24h) in SQL and ShanghaiDay in Go.
 package chreport
@@ -20,15 +27,22 @@ import (
 	"fmt"
 	"regexp"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
 
+	"github.com/tide-live/tide/features/fraud/fraudch"
 	tidev1 "github.com/tide-live/tide/proto/tide/v1"
 )
 
 // ErrNotFound is returned when the merchant has no events for what was asked.
 var ErrNotFound = errors.New("not found")
+
+// ErrNoFlagsTable is returned when the database has no fraud_flags table
+// (ClickHouse migration 0020_fraud_flags not applied), so flagged traffic
+// cannot be left out.
+var ErrNoFlagsTable = errors.New("fraud_flags table missing: apply the ClickHouse migrations (tide migrate; 0020_fraud_flags)")
 
 // Shanghai is Asia/Shanghai: UTC+8, no daylight saving since 1991.
 var Shanghai = time.FixedZone("Asia/Shanghai", 8*3600)
@@ -42,9 +56,11 @@ var identRE = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
 
 // Store runs the report queries on one ClickHouse database.
 type Store struct {
-	conn driver.Conn
-	db   string
-	now  func() time.Time
+	conn    driver.Conn
+	db      string
+	now     func() time.Time
+	exclude string      // fraudch.ExcludePredicate(db)
+	flags   atomic.Bool // fraud_flags was seen (a table, once there, stays)
 }
 
 // Option configures New.
@@ -59,7 +75,7 @@ func New(conn driver.Conn, db string, opts ...Option) (*Store, error) {
 	if !identRE.MatchString(db) {
 		return nil, fmt.Errorf("chreport: database name %q is not a plain identifier", db)
 	}
-	s := &Store{conn: conn, db: db, now: time.Now}
+	s := &Store{conn: conn, db: db, now: time.Now, exclude: fraudch.ExcludePredicate(db)}
 	for _, o := range opts {
 		o(s)
 	}
@@ -102,11 +118,13 @@ func (sc Scope) where() (string, []any) {
 // utcDate is the UTC calendar day of ms, as the events table's date column has it.
 func utcDate(ms int64) string { return time.UnixMilli(ms).UTC().Format(time.DateOnly) }
 
-// deduped is the one reading of events: one row per event_id of scope, with
-// columns et (type), ets (ts), eu (user, or "d:"+device when anonymous), ev
-// (value), ep (product), er (room), es (session).
+// deduped is the one reading of events: one row per event_id of scope,
+// flagged accounts and devices left out, with columns et (type), ets (ts),
+// eu (user, or "d:"+device when anonymous), ev (value), ep (product), er
+// (room), es (session).
 func (s *Store) deduped(sc Scope) (string, []any) {
 	where, args := sc.where()
+	where += " AND " + s.exclude
 	return `SELECT event_id,
     any(type) AS et, any(ts) AS ets,
     any(if(user_id != '', user_id, concat('d:', device_id))) AS eu,
@@ -134,9 +152,54 @@ func floorDiv(a, b int64) int64 {
 	return q
 }
 
-// OrdersSource is where orders and GMV come from today: the order events
-// in the events table, until checkout's server-side order events land.
+// OrdersSource is where orders and GMV come from: the order events that
+// checkout writes on the server (Track refuses them from every caller and
+// ingest dead-letters any other producer's). Orders and GMV are paid orders
+// (order_paid); an order cancelled before payment (order_cancelled) counts
+// only in the funnel's 下单 step; refunds are reported beside GMV, not
+// subtracted from it.
 func OrdersSource() *tidev1.OrdersSource {
-	return &tidev1.OrdersSource{Provisional: true,
-		Note: "订单与成交金额暂取自事件表中已有的订单事件（服务端结算订单事件上线前为临时口径）"}
+	return &tidev1.OrdersSource{Provisional: false,
+		Note: "订单与成交金额取自服务端结算的订单事件：成交为已支付订单，未支付即取消的订单只计入下单人数，退款单列、不从成交金额中扣除"}
+}
+
+// flagsReady returns ErrNoFlagsTable unless fraud_flags exists.
+func (s *Store) flagsReady(ctx context.Context) error {
+	if s.flags.Load() {
+		return nil
+	}
+	var n uint64
+	if err := s.conn.QueryRow(ctx, "SELECT count() FROM system.tables WHERE database = ? AND name = ?",
+		s.db, fraudch.Table).Scan(&n); err != nil {
+		return fmt.Errorf("chreport: fraud_flags: %w", err)
+	}
+	if n == 0 {
+		return fmt.Errorf("chreport: %s.%s: %w", s.db, fraudch.Table, ErrNoFlagsTable)
+	}
+	s.flags.Store(true)
+	return nil
+}
+
+// Exclusion is how much of scope's traffic the reports leave out as
+// flagged: events (duplicates collapsed) and distinct viewers, of all and
+// of flagged accounts or devices.
+func (s *Store) Exclusion(ctx context.Context, sc Scope) (*tidev1.FraudExclusion, error) {
+	if err := s.flagsReady(ctx); err != nil {
+		return nil, err
+	}
+	where, args := sc.where()
+	// Duplicates of one event share its user and device, so grouping by
+	// the three keeps one row per event.
+	q := `SELECT count(), countIf(NOT ` + s.exclude + `),
+    uniqExact(if(user_id != '', user_id, concat('d:', device_id))),
+    uniqExactIf(if(user_id != '', user_id, concat('d:', device_id)), NOT ` + s.exclude + `)
+FROM (SELECT event_id, user_id, device_id FROM ` + s.db + `.events WHERE ` + where + `
+    GROUP BY event_id, user_id, device_id)`
+	var total, excl, viewers, exclViewers uint64
+	if err := s.conn.QueryRow(ctx, q, args...).Scan(&total, &excl, &viewers, &exclViewers); err != nil {
+		return nil, fmt.Errorf("chreport: fraud exclusion: %w", err)
+	}
+	return &tidev1.FraudExclusion{TotalEvents: int64(total), ExcludedEvents: int64(excl),
+		TotalViewers: int64(viewers), ExcludedViewers: int64(exclViewers),
+		ExcludedEventShare: ratio(float64(excl), total)}, nil
 }

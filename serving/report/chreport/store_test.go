@@ -2,9 +2,12 @@ package chreport_test
 
 import (
 	"context"
+	"errors"
 	"math"
 	"testing"
 	"time"
+
+	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
 
 	tidev1 "github.com/tide-live/tide/proto/tide/v1"
 	"github.com/tide-live/tide/serving/report/chreport"
@@ -16,12 +19,22 @@ import (
 // Store over it whose clock is five minutes after the session started.
 func fixtureStore(t *testing.T) *chreport.Store {
 	t.Helper()
+	s, _, _ := fixture(t)
+	return s
+}
+
+// fixture is fixtureStore with its connection and database.
+func fixture(t *testing.T) (*chreport.Store, driver.Conn, string) {
+	t.Helper()
 	if testing.Short() {
 		t.Skip("integration test; -short")
 	}
 	conn, db := chtest.Database(t)
 	ctx := context.Background()
 	evs := chtest.Fixture()
+	if err := chtest.InsertFlags(ctx, conn, db, chtest.FixtureFlags()...); err != nil {
+		t.Fatal(err)
+	}
 	if err := chtest.Insert(ctx, conn, db, evs[:10]...); err != nil {
 		t.Fatal(err)
 	}
@@ -37,7 +50,7 @@ func fixtureStore(t *testing.T) *chreport.Store {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return s
+	return s, conn, db
 }
 
 func near(a, b float64) bool { return math.Abs(a-b) < 1e-9 }
@@ -51,13 +64,16 @@ func TestSessionReportHandComputed(t *testing.T) {
 	m := r.Metrics
 	// enters e4 (twice in the table), e5, e16 (late): 3 and 3 viewers; leaves
 	// 150 s + 240 s over 3 viewers; u1 chatted, u2 liked and followed.
+	// Flagged u5 (enter twice, chat, a paid 9000) and u6 on flagged device
+	// dv6 (enter) count nowhere.
 	ints := []struct {
 		name      string
 		got, want int64
 	}{
 		{"page_views", m.PageViews, 3}, {"unique_viewers", m.UniqueViewers, 3},
 		{"new_followers", m.NewFollowers, 1}, {"chats", m.Chats, 1}, {"likes", m.Likes, 5},
-		// e14 (5000, twice in the table) and e19 (3000)
+		// e14 (5000, twice in the table) and e19 (3000); u2's cancelled
+		// order (e22, e23) is not an order
 		{"gmv_fen", m.GmvFen, 8000}, {"orders", m.Orders, 2}, {"buyers", m.Buyers, 2},
 		{"refunds", m.Refunds, 1}, {"refund_fen", m.RefundFen, 2000},
 		// online at the end of each minute: 2, 2, 2, 3 (u3 in; u2's leave
@@ -90,7 +106,8 @@ func TestSessionReportHandComputed(t *testing.T) {
 		rate  float64
 	}{
 		{"room_impression", 3, 0}, {"room_enter", 3, 1}, {"product_impression", 2, 2.0 / 3},
-		{"product_click", 2, 1}, {"add_to_cart", 1, 0.5}, {"order_created", 1, 1}, {"order_paid", 2, 2},
+		// 下单: u1, u3, and u2 whose order was cancelled unpaid
+		{"product_click", 2, 1}, {"add_to_cart", 1, 0.5}, {"order_created", 3, 3}, {"order_paid", 2, 2.0 / 3},
 	}
 	if len(m.Funnel) != len(wantFunnel) {
 		t.Fatalf("funnel has %d steps", len(m.Funnel))
@@ -101,8 +118,14 @@ func TestSessionReportHandComputed(t *testing.T) {
 			t.Errorf("funnel[%d] = %v, want %+v", i, f, w)
 		}
 	}
-	if !r.OrdersSource.GetProvisional() {
-		t.Error("orders are not marked provisional")
+	if r.OrdersSource.GetProvisional() || r.OrdersSource.GetNote() == "" {
+		t.Errorf("orders source = %v, want not provisional, with a note", r.OrdersSource)
+	}
+	// s1's 28 events once duplicates collapse, 5 of them flagged (u5's 4,
+	// u6's 1 on dv6); viewers u1, u2, u3, u5, u6, of whom u5 and u6 flagged.
+	if x := r.FraudExclusion; x.GetTotalEvents() != 28 || x.GetExcludedEvents() != 5 || x.GetTotalViewers() != 5 ||
+		x.GetExcludedViewers() != 2 || !near(x.GetExcludedEventShare(), 5.0/28) {
+		t.Errorf("fraud exclusion = %v, want 5 of 28 events, 2 of 5 viewers", x)
 	}
 	if _, err := s.Session(context.Background(), "m1", "", "s2"); err == nil {
 		t.Error("m1 got m2's session s2")
@@ -164,7 +187,9 @@ func TestProductsHandComputed(t *testing.T) {
 		p1.Clicks != 1 || p1.Orders != 1 || p1.GmvFen != 5000 || p1.Refunds != 1 || p1.RefundFen != 2000 {
 		t.Errorf("p1 = %v", p1)
 	}
-	if p2.ImpressionUsers != 0 || p2.ClickUsers != 1 || p2.Buyers != 1 || p2.GmvFen != 3000 || p2.Refunds != 0 {
+	// p2: u3 created and paid, u2 created and cancelled
+	if p2.ImpressionUsers != 0 || p2.ClickUsers != 1 || p2.OrderUsers != 2 || p2.Orders != 1 || p2.Buyers != 1 ||
+		p2.GmvFen != 3000 || p2.Refunds != 0 {
 		t.Errorf("p2 = %v", p2)
 	}
 	if len(p1.Funnel) != 5 || p1.Funnel[0].Step != "product_impression" || !near(p1.Funnel[1].RateFromPrevious, 0.5) {
@@ -180,7 +205,8 @@ func TestLiveNowAndRooms(t *testing.T) {
 		t.Fatal(err)
 	}
 	if ln.LiveSessionId != "s1" || !ln.Live || ln.OnlineNow != 2 || ln.GmvFen != 8000 || ln.Orders != 2 ||
-		ln.Enters != 3 || ln.NewFollowers != 1 || len(ln.Minutes) != 5 {
+		ln.Enters != 3 || ln.NewFollowers != 1 || len(ln.Minutes) != 5 || ln.Chats != 1 ||
+		ln.FraudExclusion.GetExcludedEvents() != 5 || ln.FraudExclusion.GetTotalEvents() != 28 {
 		t.Fatalf("LiveNow = %v", ln)
 	}
 	online := []int64{2, 2, 2, 3, 2}
@@ -236,5 +262,23 @@ func TestExperimentSums(t *testing.T) {
 	}
 	if len(arms) != 2 || arms[0] != want[0] || arms[1] != want[1] {
 		t.Errorf("arms = %+v\nwant %+v", arms, want)
+	}
+}
+
+func TestReportsRefuseADatabaseWithoutFlagsTable(t *testing.T) {
+	_, conn, db := fixture(t)
+	ctx := context.Background()
+	if err := conn.Exec(ctx, "DROP TABLE "+db+".fraud_flags"); err != nil {
+		t.Fatal(err)
+	}
+	fresh, err := chreport.New(conn, db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := fresh.Session(ctx, "m1", "", "s1"); !errors.Is(err, chreport.ErrNoFlagsTable) {
+		t.Errorf("session without fraud_flags: %v, want ErrNoFlagsTable", err)
+	}
+	if _, err := fresh.LiveNow(ctx, "m1", "r1", 2); !errors.Is(err, chreport.ErrNoFlagsTable) {
+		t.Errorf("live now without fraud_flags: %v, want ErrNoFlagsTable", err)
 	}
 }

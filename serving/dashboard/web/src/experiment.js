@@ -1,6 +1,6 @@
 // The A/B report of an experiment.
 import { call, n } from './api.js';
-import { esc, int, pct, shanghaiDate, yuan } from './format.js';
+import { esc, exclusionNote, int, pct, shanghaiDate, yuan } from './format.js';
 import { showError } from './errors.js';
 
 export function experimentPage(el) {
@@ -37,6 +37,7 @@ function render(out, r) {
   out.innerHTML = `<div class="banner ${srm.mismatch ? 'warn' : 'ok'}" id="srm">${esc(srm.message || '')}
       （χ²=${Number(srm.chiSquared || 0).toFixed(2)}，p=${Number(srm.pValue ?? 1).toPrecision(3)}）</div>
     ${r.ordersSource && r.ordersSource.provisional ? `<div class="banner note">${esc(r.ordersSource.note)}</div>` : ''}
+    ${exclusionNote(r.fraudExclusion)}
     <section class="card"><h2>${esc(r.experiment)} · ${esc(r.fromDate)} 至 ${esc(r.toDate)}</h2><div class="scroll"><table id="arms">
     <thead><tr><th>实验组</th><th>曝光用户</th>${names.map((m) => `<th>${esc(m.label)}</th><th>相对对照组提升 (95% 置信区间)</th>`).join('')}</tr></thead><tbody>
     ${r.arms.map((a) => `<tr data-arm="${esc(a.arm)}"><td>${esc(a.arm)}${a.control ? ' <span class="tag">对照</span>' : ''}</td><td>${int(n(a.exposedUsers))}</td>

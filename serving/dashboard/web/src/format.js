@@ -29,3 +29,12 @@ export function shanghaiDate(daysAgo = 0) {
   const d = new Date(Date.now() + 8 * 3600e3 - daysAgo * 86400e3);
   return d.toISOString().slice(0, 10);
 }
+
+// exclusionNote is the banner saying how much traffic flagged as fraud
+// (FraudExclusion) the figures leave out; id lets tests find it.
+export function exclusionNote(x, id = 'fraud-excluded') {
+  x = x || {};
+  const ev = Number(x.excludedEvents || 0), total = Number(x.totalEvents || 0);
+  const vw = Number(x.excludedViewers || 0), viewers = Number(x.totalViewers || 0);
+  return `<div class="banner note" id="${id}">已排除疑似作弊流量：事件 ${int(ev)} / ${int(total)}（${pct(Number(x.excludedEventShare || 0))}），观看人数 ${int(vw)} / ${int(viewers)}</div>`;
+}

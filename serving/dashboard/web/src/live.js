@@ -1,7 +1,7 @@
 // A live room's dashboard, polling ReportService.LiveNow.
 import { call, n } from './api.js';
 import { chart, minuteSeries } from './charts.js';
-import { change, esc, int, minute, time, yuan } from './format.js';
+import { change, esc, exclusionNote, int, minute, time, yuan } from './format.js';
 import { showError } from './errors.js';
 
 const POLL_MS = Number(new URLSearchParams(location.search).get('poll')) || 3000;
@@ -60,6 +60,7 @@ function render(el, r) {
   $('updated-at').textContent = time(n(r.asOf));
   $('orders-note').innerHTML = r.ordersSource && r.ordersSource.provisional
     ? `<div class="banner note" id="orders-provisional">${esc(r.ordersSource.note)}</div>` : '';
+  $('orders-note').innerHTML += exclusionNote(r.fraudExclusion);
   const win = Object.fromEntries((r.window || []).map((f) => [f.name, f]));
   const nmin = r.windowMinutes || 5;
   for (const [id, , value, key] of kpis) {

@@ -1,7 +1,7 @@
 // The report of one live session and its products.
 import { call, n } from './api.js';
 import { chart } from './charts.js';
-import { dec, esc, int, pct, time, yuan } from './format.js';
+import { dec, esc, exclusionNote, int, pct, time, yuan } from './format.js';
 import { showError } from './errors.js';
 
 export async function sessionPage(el, sessionId, roomId = '') {
@@ -30,6 +30,7 @@ export async function sessionPage(el, sessionId, roomId = '') {
     <p class="muted">直播间 <a href="#/live/${encodeURIComponent(rep.roomId || '')}">${esc(rep.roomId || '')}</a> ·
       ${time(n(rep.startedAt))} — ${time(n(rep.endedAt))}（北京时间）</p>
     ${rep.ordersSource && rep.ordersSource.provisional ? `<div class="banner note">${esc(rep.ordersSource.note)}</div>` : ''}
+    ${exclusionNote(rep.fraudExclusion)}
     <div class="grid">${figs.map(([id, label, v]) => `<div class="kpi"><div class="label">${label}</div><div class="value" id="s-${id}">${v}</div></div>`).join('')}</div>
     <div class="charts">
       <section class="card"><div class="chart" id="chart-funnel"></div></section>

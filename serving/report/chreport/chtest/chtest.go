@@ -11,6 +11,8 @@ import (
 
 	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
 
+	"github.com/tide-live/tide/features/fraud"
+	"github.com/tide-live/tide/features/fraud/fraudch"
 	"github.com/tide-live/tide/ingest"
 	"github.com/tide-live/tide/ingest/chschema"
 	"github.com/tide-live/tide/ingest/testenv"
@@ -77,6 +79,19 @@ func Insert(ctx context.Context, conn driver.Conn, db string, events ...*tidev1.
 	}
 	if err := b.Send(); err != nil {
 		return fmt.Errorf("chtest: insert: %w", err)
+	}
+	return nil
+}
+
+// InsertFlags writes anti-fraud flags into db.fraud_flags as the fraud
+// writer would.
+func InsertFlags(ctx context.Context, conn driver.Conn, db string, flags ...fraud.Flag) error {
+	w, err := fraudch.NewWriter(conn, db)
+	if err != nil {
+		return fmt.Errorf("chtest: flags: %w", err)
+	}
+	if err := w.Write(ctx, flags); err != nil {
+		return fmt.Errorf("chtest: flags: %w", err)
 	}
 	return nil
 }

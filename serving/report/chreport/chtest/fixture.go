@@ -3,6 +3,7 @@ package chtest
 import (
 	"time"
 
+	"github.com/tide-live/tide/features/fraud"
 	tidev1 "github.com/tide-live/tide/proto/tide/v1"
 )
 
@@ -17,6 +18,11 @@ var FixtureStart = time.Date(2026, 12, 1, 15, 58, 0, 0, time.UTC)
 // (received an hour after it happened), a refund, an A/B experiment exp1
 // (u1, u2 control; u3, u4 treat; u4 never sees m1) and, as the other
 // tenant, merchant m2's room r2 whose figures must never show for m1.
+// Orders are as checkout writes them: order_created then order_paid, and
+// u2's order of p2 created then cancelled unpaid (order_cancelled). Flagged
+// traffic (FixtureFlags) is in s1 too and must count nowhere: account u5
+// (a duplicated enter, a chat, a paid order of 9,000 fen) and u6, whose
+// account is clean but whose device dv6 is flagged (an enter).
 func Fixture() []*tidev1.Event {
 	t0 := FixtureStart.UnixMilli()
 	at := func(sec int64) int64 { return t0 + sec*1000 }
@@ -44,6 +50,7 @@ func Fixture() []*tidev1.Event {
 	paidDup := with(ev("e14", paid, 130, "u1"), prod("p1", 5000))
 	late := ev("e16", enter, 200, "u3")
 	late.ReceivedAt = at(3600)
+	flaggedEnter := ev("e30", enter, 30, "u5")
 	return []*tidev1.Event{
 		ev("e1", imp, 0, "u1"), ev("e2", imp, 0, "u2"), ev("e3", imp, 0, "u3"),
 		enterDup, ev("e5", enter, 30, "u2"), enterDup,
@@ -64,11 +71,29 @@ func Fixture() []*tidev1.Event {
 		with(ev("e18", click, 245, "u2"), prod("p2", 0)),
 		with(ev("e19", paid, 250, "u3"), prod("p2", 3000)),
 		with(ev("e20", leave, 260, "u1"), func(e *tidev1.Event) { e.Value = 240_000 }),
+		with(ev("e21", tidev1.EventType_EVENT_TYPE_ORDER_CREATED, 248, "u3"), prod("p2", 3000)),
+		with(ev("e22", tidev1.EventType_EVENT_TYPE_ORDER_CREATED, 247, "u2"), prod("p2", 4000)),
+		with(ev("e23", tidev1.EventType_EVENT_TYPE_ORDER_CANCELLED, 255, "u2"), prod("p2", 4000)),
+		// flagged traffic
+		flaggedEnter, flaggedEnter,
+		ev("e31", tidev1.EventType_EVENT_TYPE_CHAT, 40, "u5"),
+		with(ev("e32", tidev1.EventType_EVENT_TYPE_ORDER_CREATED, 150, "u5"), prod("p1", 9000)),
+		with(ev("e33", paid, 160, "u5"), prod("p1", 9000)),
+		with(ev("e34", enter, 50, "u6"), func(e *tidev1.Event) { e.DeviceId = "dv6" }),
 		// the other tenant
 		{EventId: "x1", Type: enter, Ts: at(10), UserId: "u9", MerchantId: "m2", RoomId: "r2", LiveSessionId: "s2"},
 		{EventId: "x2", Type: paid, Ts: at(20), UserId: "u9", MerchantId: "m2", RoomId: "r2", LiveSessionId: "s2", ProductId: "p9", Value: 99_999},
 		{EventId: "x3", Type: imp, Ts: at(5), UserId: "u4", MerchantId: "m2", RoomId: "r2", LiveSessionId: "s2"},
 		// experiment exposures (platform-wide, no merchant)
 		expo("x10", "u1", "control"), expo("x11", "u2", "control"), expo("x12", "u3", "treat"), expo("x13", "u4", "treat"),
+	}
+}
+
+// FixtureFlags are the anti-fraud flags of Fixture: account u5 and device
+// dv6.
+func FixtureFlags() []fraud.Flag {
+	return []fraud.Flag{
+		{Kind: fraud.KindUser, ID: "u5", Rule: fraud.RuleFreshFastBuy, Reason: "fixture", RoomID: "r1", At: FixtureStart},
+		{Kind: fraud.KindDevice, ID: "dv6", Rule: fraud.RuleDeviceAccounts, Reason: "fixture", RoomID: "r1", At: FixtureStart},
 	}
 }

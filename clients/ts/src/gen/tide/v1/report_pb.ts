@@ -10,7 +10,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file tide/v1/report.proto.
  */
 export const file_tide_v1_report: GenFile = /*@__PURE__*/
-  fileDesc("ChR0aWRlL3YxL3JlcG9ydC5wcm90bxIHdGlkZS52MSKVAwoNUmVwb3J0TWV0cmljcxISCgpwYWdlX3ZpZXdzGAEgASgDEhYKDnVuaXF1ZV92aWV3ZXJzGAIgASgDEhcKD3BlYWtfY29uY3VycmVudBgDIAEoAxIWCg5hdmdfY29uY3VycmVudBgEIAEoARIZChFhdmdfd2F0Y2hfc2Vjb25kcxgFIAEoARIYChBpbnRlcmFjdGlvbl9yYXRlGAYgASgBEhUKDW5ld19mb2xsb3dlcnMYByABKAMSDQoFY2hhdHMYCCABKAMSDQoFbGlrZXMYCSABKAMSDwoHZ212X2ZlbhgKIAEoAxIOCgZvcmRlcnMYCyABKAMSDgoGYnV5ZXJzGAwgASgDEhsKE2F2Z19vcmRlcl92YWx1ZV9mZW4YDSABKAESDwoHZ3BtX2ZlbhgOIAEoARIUCgx1dl92YWx1ZV9mZW4YDyABKAESDwoHcmVmdW5kcxgQIAEoAxISCgpyZWZ1bmRfZmVuGBEgASgDEiMKBmZ1bm5lbBgSIAMoCzITLnRpZGUudjEuRnVubmVsU3RlcCJUCgpGdW5uZWxTdGVwEgwKBHN0ZXAYASABKAkSDQoFbGFiZWwYAiABKAkSDQoFdXNlcnMYAyABKAMSGgoScmF0ZV9mcm9tX3ByZXZpb3VzGAQgASgBIjEKDE9yZGVyc1NvdXJjZRITCgtwcm92aXNpb25hbBgBIAEoCBIMCgRub3RlGAIgASgJIi4KF0xpc3RSb29tU2Vzc2lvbnNSZXF1ZXN0EhMKC21lcmNoYW50X2lkGAEgASgJIogBCgtSb29tU3VtbWFyeRIPCgdyb29tX2lkGAEgASgJEhcKD2xpdmVfc2Vzc2lvbl9pZBgCIAEoCRISCgpzdGFydGVkX2F0GAMgASgDEhUKDWxhc3RfZXZlbnRfYXQYBCABKAMSDAoEbGl2ZRgFIAEoCBIWCg51bmlxdWVfdmlld2VycxgGIAEoAyI/ChhMaXN0Um9vbVNlc3Npb25zUmVzcG9uc2USIwoFcm9vbXMYASADKAsyFC50aWRlLnYxLlJvb21TdW1tYXJ5Ik4KDkxpdmVOb3dSZXF1ZXN0EhMKC21lcmNoYW50X2lkGAEgASgJEg8KB3Jvb21faWQYAiABKAkSFgoOd2luZG93X21pbnV0ZXMYAyABKAUijQEKC01pbnV0ZVBvaW50Eg4KBm1pbnV0ZRgBIAEoAxIOCgZvbmxpbmUYAiABKAMSDgoGZW50ZXJzGAMgASgDEg0KBWNoYXRzGAQgASgDEg0KBWxpa2VzGAUgASgDEg8KB2ZvbGxvd3MYBiABKAMSDgoGb3JkZXJzGAcgASgDEg8KB2dtdl9mZW4YCCABKAMiWwoMV2luZG93RmlndXJlEgwKBG5hbWUYASABKAkSDQoFbGFiZWwYAiABKAkSDAoEbGFzdBgDIAEoARIQCghwcmV2aW91cxgEIAEoARIOCgZjaGFuZ2UYBSABKAEiVAoNUHJvZHVjdEZpZ3VyZRISCgpwcm9kdWN0X2lkGAEgASgJEg4KBmNsaWNrcxgCIAEoAxIOCgZvcmRlcnMYAyABKAMSDwoHZ212X2ZlbhgEIAEoAyLsAwoPTGl2ZU5vd1Jlc3BvbnNlEg8KB3Jvb21faWQYASABKAkSFwoPbGl2ZV9zZXNzaW9uX2lkGAIgASgJEgwKBGxpdmUYAyABKAgSEgoKc3RhcnRlZF9hdBgEIAEoAxIVCg1sYXN0X2V2ZW50X2F0GAUgASgDEhIKCm9ubGluZV9ub3cYBiABKAMSDwoHZ212X2ZlbhgHIAEoAxIOCgZvcmRlcnMYCCABKAMSFQoNbmV3X2ZvbGxvd2VycxgJIAEoAxINCgVjaGF0cxgKIAEoAxINCgVsaWtlcxgLIAEoAxIOCgZlbnRlcnMYDCABKAMSJQoHbWludXRlcxgNIAMoCzIULnRpZGUudjEuTWludXRlUG9pbnQSFgoOd2luZG93X21pbnV0ZXMYDiABKAUSJQoGd2luZG93GA8gAygLMhUudGlkZS52MS5XaW5kb3dGaWd1cmUSLQoNdG9wX2J5X2NsaWNrcxgQIAMoCzIWLnRpZGUudjEuUHJvZHVjdEZpZ3VyZRIqCgp0b3BfYnlfZ212GBEgAygLMhYudGlkZS52MS5Qcm9kdWN0RmlndXJlEiwKDW9yZGVyc19zb3VyY2UYEiABKAsyFS50aWRlLnYxLk9yZGVyc1NvdXJjZRINCgVhc19vZhgTIAEoAyJVChRTZXNzaW9uUmVwb3J0UmVxdWVzdBITCgttZXJjaGFudF9pZBgBIAEoCRIXCg9saXZlX3Nlc3Npb25faWQYAiABKAkSDwoHcm9vbV9pZBgDIAEoCSK+AQoVU2Vzc2lvblJlcG9ydFJlc3BvbnNlEhcKD2xpdmVfc2Vzc2lvbl9pZBgBIAEoCRIPCgdyb29tX2lkGAIgASgJEhIKCnN0YXJ0ZWRfYXQYAyABKAMSEAoIZW5kZWRfYXQYBCABKAMSJwoHbWV0cmljcxgFIAEoCzIWLnRpZGUudjEuUmVwb3J0TWV0cmljcxIsCg1vcmRlcnNfc291cmNlGAYgASgLMhUudGlkZS52MS5PcmRlcnNTb3VyY2UieQoUUHJvZHVjdFJlcG9ydFJlcXVlc3QSEwoLbWVyY2hhbnRfaWQYASABKAkSFwoPbGl2ZV9zZXNzaW9uX2lkGAIgASgJEhEKCWZyb21fZGF0ZRgDIAEoCRIPCgd0b19kYXRlGAQgASgJEg8KB3Jvb21faWQYBSABKAkigwIKClByb2R1Y3RSb3cSEgoKcHJvZHVjdF9pZBgBIAEoCRIYChBpbXByZXNzaW9uX3VzZXJzGAIgASgDEhMKC2NsaWNrX3VzZXJzGAMgASgDEhIKCmNhcnRfdXNlcnMYBCABKAMSEwoLb3JkZXJfdXNlcnMYBSABKAMSDgoGYnV5ZXJzGAYgASgDEg4KBmNsaWNrcxgHIAEoAxIOCgZvcmRlcnMYCCABKAMSDwoHZ212X2ZlbhgJIAEoAxIPCgdyZWZ1bmRzGAogASgDEhIKCnJlZnVuZF9mZW4YCyABKAMSIwoGZnVubmVsGAwgAygLMhMudGlkZS52MS5GdW5uZWxTdGVwImwKFVByb2R1Y3RSZXBvcnRSZXNwb25zZRIlCghwcm9kdWN0cxgBIAMoCzITLnRpZGUudjEuUHJvZHVjdFJvdxIsCg1vcmRlcnNfc291cmNlGAIgASgLMhUudGlkZS52MS5PcmRlcnNTb3VyY2UiXgoSRGFpbHlSZXBvcnRSZXF1ZXN0EhMKC21lcmNoYW50X2lkGAEgASgJEhEKCWZyb21fZGF0ZRgCIAEoCRIPCgd0b19kYXRlGAMgASgJEg8KB3Jvb21faWQYBCABKAkiPwoGRGF5Um93EgwKBGRhdGUYASABKAkSJwoHbWV0cmljcxgCIAEoCzIWLnRpZGUudjEuUmVwb3J0TWV0cmljcyJiChNEYWlseVJlcG9ydFJlc3BvbnNlEh0KBGRheXMYASADKAsyDy50aWRlLnYxLkRheVJvdxIsCg1vcmRlcnNfc291cmNlGAIgASgLMhUudGlkZS52MS5PcmRlcnNTb3VyY2UihAIKF0V4cGVyaW1lbnRSZXBvcnRSZXF1ZXN0EhMKC21lcmNoYW50X2lkGAEgASgJEhIKCmV4cGVyaW1lbnQYAiABKAkSEwoLY29udHJvbF9hcm0YAyABKAkSEQoJZnJvbV9kYXRlGAQgASgJEg8KB3RvX2RhdGUYBSABKAkSTwoQZXhwZWN0ZWRfd2VpZ2h0cxgGIAMoCzI1LnRpZGUudjEuRXhwZXJpbWVudFJlcG9ydFJlcXVlc3QuRXhwZWN0ZWRXZWlnaHRzRW50cnkaNgoURXhwZWN0ZWRXZWlnaHRzRW50cnkSCwoDa2V5GAEgASgJEg0KBXZhbHVlGAIgASgBOgI4ASKZAQoOTWV0cmljRXN0aW1hdGUSDgoGbWV0cmljGAEgASgJEg0KBWxhYmVsGAIgASgJEg0KBXZhbHVlGAMgASgBEhEKCXN0ZF9lcnJvchgEIAEoARIMCgRsaWZ0GAUgASgBEhAKCGxpZnRfbG93GAYgASgBEhEKCWxpZnRfaGlnaBgHIAEoARITCgtzaWduaWZpY2FudBgIIAEoCCKwAQoJQXJtUmVwb3J0EgsKA2FybRgBIAEoCRIPCgdjb250cm9sGAIgASgIEhUKDWV4cG9zZWRfdXNlcnMYAyABKAMSEwoLaW1wcmVzc2lvbnMYBCABKAMSDgoGY2xpY2tzGAUgASgDEg4KBmJ1eWVycxgGIAEoAxIPCgdnbXZfZmVuGAcgASgDEigKB21ldHJpY3MYCCADKAsyFy50aWRlLnYxLk1ldHJpY0VzdGltYXRlIlsKEFNhbXBsZVJhdGlvQ2hlY2sSEwoLY2hpX3NxdWFyZWQYASABKAESDwoHcF92YWx1ZRgCIAEoARIQCghtaXNtYXRjaBgDIAEoCBIPCgdtZXNzYWdlGAQgASgJIugBChhFeHBlcmltZW50UmVwb3J0UmVzcG9uc2USEgoKZXhwZXJpbWVudBgBIAEoCRITCgtjb250cm9sX2FybRgCIAEoCRIRCglmcm9tX2RhdGUYAyABKAkSDwoHdG9fZGF0ZRgEIAEoCRIgCgRhcm1zGAUgAygLMhIudGlkZS52MS5Bcm1SZXBvcnQSLwoMc2FtcGxlX3JhdGlvGAYgASgLMhkudGlkZS52MS5TYW1wbGVSYXRpb0NoZWNrEiwKDW9yZGVyc19zb3VyY2UYByABKAsyFS50aWRlLnYxLk9yZGVyc1NvdXJjZTLpAwoNUmVwb3J0U2VydmljZRJXChBMaXN0Um9vbVNlc3Npb25zEiAudGlkZS52MS5MaXN0Um9vbVNlc3Npb25zUmVxdWVzdBohLnRpZGUudjEuTGlzdFJvb21TZXNzaW9uc1Jlc3BvbnNlEjwKB0xpdmVOb3cSFy50aWRlLnYxLkxpdmVOb3dSZXF1ZXN0GhgudGlkZS52MS5MaXZlTm93UmVzcG9uc2USTgoNU2Vzc2lvblJlcG9ydBIdLnRpZGUudjEuU2Vzc2lvblJlcG9ydFJlcXVlc3QaHi50aWRlLnYxLlNlc3Npb25SZXBvcnRSZXNwb25zZRJOCg1Qcm9kdWN0UmVwb3J0Eh0udGlkZS52MS5Qcm9kdWN0UmVwb3J0UmVxdWVzdBoeLnRpZGUudjEuUHJvZHVjdFJlcG9ydFJlc3BvbnNlEkgKC0RhaWx5UmVwb3J0EhsudGlkZS52MS5EYWlseVJlcG9ydFJlcXVlc3QaHC50aWRlLnYxLkRhaWx5UmVwb3J0UmVzcG9uc2USVwoQRXhwZXJpbWVudFJlcG9ydBIgLnRpZGUudjEuRXhwZXJpbWVudFJlcG9ydFJlcXVlc3QaIS50aWRlLnYxLkV4cGVyaW1lbnRSZXBvcnRSZXNwb25zZUIwWi5naXRodWIuY29tL3RpZGUtbGl2ZS90aWRlL3Byb3RvL3RpZGUvdjE7dGlkZXYxYgZwcm90bzM");
+  fileDesc("ChR0aWRlL3YxL3JlcG9ydC5wcm90bxIHdGlkZS52MSKVAwoNUmVwb3J0TWV0cmljcxISCgpwYWdlX3ZpZXdzGAEgASgDEhYKDnVuaXF1ZV92aWV3ZXJzGAIgASgDEhcKD3BlYWtfY29uY3VycmVudBgDIAEoAxIWCg5hdmdfY29uY3VycmVudBgEIAEoARIZChFhdmdfd2F0Y2hfc2Vjb25kcxgFIAEoARIYChBpbnRlcmFjdGlvbl9yYXRlGAYgASgBEhUKDW5ld19mb2xsb3dlcnMYByABKAMSDQoFY2hhdHMYCCABKAMSDQoFbGlrZXMYCSABKAMSDwoHZ212X2ZlbhgKIAEoAxIOCgZvcmRlcnMYCyABKAMSDgoGYnV5ZXJzGAwgASgDEhsKE2F2Z19vcmRlcl92YWx1ZV9mZW4YDSABKAESDwoHZ3BtX2ZlbhgOIAEoARIUCgx1dl92YWx1ZV9mZW4YDyABKAESDwoHcmVmdW5kcxgQIAEoAxISCgpyZWZ1bmRfZmVuGBEgASgDEiMKBmZ1bm5lbBgSIAMoCzITLnRpZGUudjEuRnVubmVsU3RlcCJUCgpGdW5uZWxTdGVwEgwKBHN0ZXAYASABKAkSDQoFbGFiZWwYAiABKAkSDQoFdXNlcnMYAyABKAMSGgoScmF0ZV9mcm9tX3ByZXZpb3VzGAQgASgBIjEKDE9yZGVyc1NvdXJjZRITCgtwcm92aXNpb25hbBgBIAEoCBIMCgRub3RlGAIgASgJIo4BCg5GcmF1ZEV4Y2x1c2lvbhIUCgx0b3RhbF9ldmVudHMYASABKAMSFwoPZXhjbHVkZWRfZXZlbnRzGAIgASgDEhUKDXRvdGFsX3ZpZXdlcnMYAyABKAMSGAoQZXhjbHVkZWRfdmlld2VycxgEIAEoAxIcChRleGNsdWRlZF9ldmVudF9zaGFyZRgFIAEoASIuChdMaXN0Um9vbVNlc3Npb25zUmVxdWVzdBITCgttZXJjaGFudF9pZBgBIAEoCSKIAQoLUm9vbVN1bW1hcnkSDwoHcm9vbV9pZBgBIAEoCRIXCg9saXZlX3Nlc3Npb25faWQYAiABKAkSEgoKc3RhcnRlZF9hdBgDIAEoAxIVCg1sYXN0X2V2ZW50X2F0GAQgASgDEgwKBGxpdmUYBSABKAgSFgoOdW5pcXVlX3ZpZXdlcnMYBiABKAMiPwoYTGlzdFJvb21TZXNzaW9uc1Jlc3BvbnNlEiMKBXJvb21zGAEgAygLMhQudGlkZS52MS5Sb29tU3VtbWFyeSJOCg5MaXZlTm93UmVxdWVzdBITCgttZXJjaGFudF9pZBgBIAEoCRIPCgdyb29tX2lkGAIgASgJEhYKDndpbmRvd19taW51dGVzGAMgASgFIo0BCgtNaW51dGVQb2ludBIOCgZtaW51dGUYASABKAMSDgoGb25saW5lGAIgASgDEg4KBmVudGVycxgDIAEoAxINCgVjaGF0cxgEIAEoAxINCgVsaWtlcxgFIAEoAxIPCgdmb2xsb3dzGAYgASgDEg4KBm9yZGVycxgHIAEoAxIPCgdnbXZfZmVuGAggASgDIlsKDFdpbmRvd0ZpZ3VyZRIMCgRuYW1lGAEgASgJEg0KBWxhYmVsGAIgASgJEgwKBGxhc3QYAyABKAESEAoIcHJldmlvdXMYBCABKAESDgoGY2hhbmdlGAUgASgBIlQKDVByb2R1Y3RGaWd1cmUSEgoKcHJvZHVjdF9pZBgBIAEoCRIOCgZjbGlja3MYAiABKAMSDgoGb3JkZXJzGAMgASgDEg8KB2dtdl9mZW4YBCABKAMingQKD0xpdmVOb3dSZXNwb25zZRIPCgdyb29tX2lkGAEgASgJEhcKD2xpdmVfc2Vzc2lvbl9pZBgCIAEoCRIMCgRsaXZlGAMgASgIEhIKCnN0YXJ0ZWRfYXQYBCABKAMSFQoNbGFzdF9ldmVudF9hdBgFIAEoAxISCgpvbmxpbmVfbm93GAYgASgDEg8KB2dtdl9mZW4YByABKAMSDgoGb3JkZXJzGAggASgDEhUKDW5ld19mb2xsb3dlcnMYCSABKAMSDQoFY2hhdHMYCiABKAMSDQoFbGlrZXMYCyABKAMSDgoGZW50ZXJzGAwgASgDEiUKB21pbnV0ZXMYDSADKAsyFC50aWRlLnYxLk1pbnV0ZVBvaW50EhYKDndpbmRvd19taW51dGVzGA4gASgFEiUKBndpbmRvdxgPIAMoCzIVLnRpZGUudjEuV2luZG93RmlndXJlEi0KDXRvcF9ieV9jbGlja3MYECADKAsyFi50aWRlLnYxLlByb2R1Y3RGaWd1cmUSKgoKdG9wX2J5X2dtdhgRIAMoCzIWLnRpZGUudjEuUHJvZHVjdEZpZ3VyZRIsCg1vcmRlcnNfc291cmNlGBIgASgLMhUudGlkZS52MS5PcmRlcnNTb3VyY2USDQoFYXNfb2YYEyABKAMSMAoPZnJhdWRfZXhjbHVzaW9uGBQgASgLMhcudGlkZS52MS5GcmF1ZEV4Y2x1c2lvbiJVChRTZXNzaW9uUmVwb3J0UmVxdWVzdBITCgttZXJjaGFudF9pZBgBIAEoCRIXCg9saXZlX3Nlc3Npb25faWQYAiABKAkSDwoHcm9vbV9pZBgDIAEoCSLwAQoVU2Vzc2lvblJlcG9ydFJlc3BvbnNlEhcKD2xpdmVfc2Vzc2lvbl9pZBgBIAEoCRIPCgdyb29tX2lkGAIgASgJEhIKCnN0YXJ0ZWRfYXQYAyABKAMSEAoIZW5kZWRfYXQYBCABKAMSJwoHbWV0cmljcxgFIAEoCzIWLnRpZGUudjEuUmVwb3J0TWV0cmljcxIsCg1vcmRlcnNfc291cmNlGAYgASgLMhUudGlkZS52MS5PcmRlcnNTb3VyY2USMAoPZnJhdWRfZXhjbHVzaW9uGAcgASgLMhcudGlkZS52MS5GcmF1ZEV4Y2x1c2lvbiJ5ChRQcm9kdWN0UmVwb3J0UmVxdWVzdBITCgttZXJjaGFudF9pZBgBIAEoCRIXCg9saXZlX3Nlc3Npb25faWQYAiABKAkSEQoJZnJvbV9kYXRlGAMgASgJEg8KB3RvX2RhdGUYBCABKAkSDwoHcm9vbV9pZBgFIAEoCSKDAgoKUHJvZHVjdFJvdxISCgpwcm9kdWN0X2lkGAEgASgJEhgKEGltcHJlc3Npb25fdXNlcnMYAiABKAMSEwoLY2xpY2tfdXNlcnMYAyABKAMSEgoKY2FydF91c2VycxgEIAEoAxITCgtvcmRlcl91c2VycxgFIAEoAxIOCgZidXllcnMYBiABKAMSDgoGY2xpY2tzGAcgASgDEg4KBm9yZGVycxgIIAEoAxIPCgdnbXZfZmVuGAkgASgDEg8KB3JlZnVuZHMYCiABKAMSEgoKcmVmdW5kX2ZlbhgLIAEoAxIjCgZmdW5uZWwYDCADKAsyEy50aWRlLnYxLkZ1bm5lbFN0ZXAingEKFVByb2R1Y3RSZXBvcnRSZXNwb25zZRIlCghwcm9kdWN0cxgBIAMoCzITLnRpZGUudjEuUHJvZHVjdFJvdxIsCg1vcmRlcnNfc291cmNlGAIgASgLMhUudGlkZS52MS5PcmRlcnNTb3VyY2USMAoPZnJhdWRfZXhjbHVzaW9uGAMgASgLMhcudGlkZS52MS5GcmF1ZEV4Y2x1c2lvbiJeChJEYWlseVJlcG9ydFJlcXVlc3QSEwoLbWVyY2hhbnRfaWQYASABKAkSEQoJZnJvbV9kYXRlGAIgASgJEg8KB3RvX2RhdGUYAyABKAkSDwoHcm9vbV9pZBgEIAEoCSI/CgZEYXlSb3cSDAoEZGF0ZRgBIAEoCRInCgdtZXRyaWNzGAIgASgLMhYudGlkZS52MS5SZXBvcnRNZXRyaWNzIpQBChNEYWlseVJlcG9ydFJlc3BvbnNlEh0KBGRheXMYASADKAsyDy50aWRlLnYxLkRheVJvdxIsCg1vcmRlcnNfc291cmNlGAIgASgLMhUudGlkZS52MS5PcmRlcnNTb3VyY2USMAoPZnJhdWRfZXhjbHVzaW9uGAMgASgLMhcudGlkZS52MS5GcmF1ZEV4Y2x1c2lvbiKEAgoXRXhwZXJpbWVudFJlcG9ydFJlcXVlc3QSEwoLbWVyY2hhbnRfaWQYASABKAkSEgoKZXhwZXJpbWVudBgCIAEoCRITCgtjb250cm9sX2FybRgDIAEoCRIRCglmcm9tX2RhdGUYBCABKAkSDwoHdG9fZGF0ZRgFIAEoCRJPChBleHBlY3RlZF93ZWlnaHRzGAYgAygLMjUudGlkZS52MS5FeHBlcmltZW50UmVwb3J0UmVxdWVzdC5FeHBlY3RlZFdlaWdodHNFbnRyeRo2ChRFeHBlY3RlZFdlaWdodHNFbnRyeRILCgNrZXkYASABKAkSDQoFdmFsdWUYAiABKAE6AjgBIpkBCg5NZXRyaWNFc3RpbWF0ZRIOCgZtZXRyaWMYASABKAkSDQoFbGFiZWwYAiABKAkSDQoFdmFsdWUYAyABKAESEQoJc3RkX2Vycm9yGAQgASgBEgwKBGxpZnQYBSABKAESEAoIbGlmdF9sb3cYBiABKAESEQoJbGlmdF9oaWdoGAcgASgBEhMKC3NpZ25pZmljYW50GAggASgIIrABCglBcm1SZXBvcnQSCwoDYXJtGAEgASgJEg8KB2NvbnRyb2wYAiABKAgSFQoNZXhwb3NlZF91c2VycxgDIAEoAxITCgtpbXByZXNzaW9ucxgEIAEoAxIOCgZjbGlja3MYBSABKAMSDgoGYnV5ZXJzGAYgASgDEg8KB2dtdl9mZW4YByABKAMSKAoHbWV0cmljcxgIIAMoCzIXLnRpZGUudjEuTWV0cmljRXN0aW1hdGUiWwoQU2FtcGxlUmF0aW9DaGVjaxITCgtjaGlfc3F1YXJlZBgBIAEoARIPCgdwX3ZhbHVlGAIgASgBEhAKCG1pc21hdGNoGAMgASgIEg8KB21lc3NhZ2UYBCABKAkimgIKGEV4cGVyaW1lbnRSZXBvcnRSZXNwb25zZRISCgpleHBlcmltZW50GAEgASgJEhMKC2NvbnRyb2xfYXJtGAIgASgJEhEKCWZyb21fZGF0ZRgDIAEoCRIPCgd0b19kYXRlGAQgASgJEiAKBGFybXMYBSADKAsyEi50aWRlLnYxLkFybVJlcG9ydBIvCgxzYW1wbGVfcmF0aW8YBiABKAsyGS50aWRlLnYxLlNhbXBsZVJhdGlvQ2hlY2sSLAoNb3JkZXJzX3NvdXJjZRgHIAEoCzIVLnRpZGUudjEuT3JkZXJzU291cmNlEjAKD2ZyYXVkX2V4Y2x1c2lvbhgIIAEoCzIXLnRpZGUudjEuRnJhdWRFeGNsdXNpb24y6QMKDVJlcG9ydFNlcnZpY2USVwoQTGlzdFJvb21TZXNzaW9ucxIgLnRpZGUudjEuTGlzdFJvb21TZXNzaW9uc1JlcXVlc3QaIS50aWRlLnYxLkxpc3RSb29tU2Vzc2lvbnNSZXNwb25zZRI8CgdMaXZlTm93EhcudGlkZS52MS5MaXZlTm93UmVxdWVzdBoYLnRpZGUudjEuTGl2ZU5vd1Jlc3BvbnNlEk4KDVNlc3Npb25SZXBvcnQSHS50aWRlLnYxLlNlc3Npb25SZXBvcnRSZXF1ZXN0Gh4udGlkZS52MS5TZXNzaW9uUmVwb3J0UmVzcG9uc2USTgoNUHJvZHVjdFJlcG9ydBIdLnRpZGUudjEuUHJvZHVjdFJlcG9ydFJlcXVlc3QaHi50aWRlLnYxLlByb2R1Y3RSZXBvcnRSZXNwb25zZRJICgtEYWlseVJlcG9ydBIbLnRpZGUudjEuRGFpbHlSZXBvcnRSZXF1ZXN0GhwudGlkZS52MS5EYWlseVJlcG9ydFJlc3BvbnNlElcKEEV4cGVyaW1lbnRSZXBvcnQSIC50aWRlLnYxLkV4cGVyaW1lbnRSZXBvcnRSZXF1ZXN0GiEudGlkZS52MS5FeHBlcmltZW50UmVwb3J0UmVzcG9uc2VCMFouZ2l0aHViLmNvbS90aWRlLWxpdmUvdGlkZS9wcm90by90aWRlL3YxO3RpZGV2MWIGcHJvdG8z");
 
 /**
  * ReportMetrics are a session's (or a day's) figures.
@@ -203,9 +203,10 @@ export const FunnelStepSchema: GenMessage<FunnelStep> = /*@__PURE__*/
  */
 export type OrdersSource = Message<"tide.v1.OrdersSource"> & {
   /**
-   * True while orders and GMV are read from the order events that exist in
-   * the events table (before the server's own checkout order events); a UI
-   * marks such figures as provisional.
+   * True when orders and GMV are not (only) the server's own checkout
+   * order events; a UI marks such figures as provisional. Since checkout
+   * writes order_created/paid/cancelled/refunded (and Track and ingest
+   * refuse them from anyone else) it is false.
    *
    * @generated from field: bool provisional = 1;
    */
@@ -227,6 +228,56 @@ export const OrdersSourceSchema: GenMessage<OrdersSource> = /*@__PURE__*/
   messageDesc(file_tide_v1_report, 2);
 
 /**
+ * FraudExclusion is the traffic a report's figures leave out because its
+ * account (user_id) or device is in the anti-fraud fraud_flags table.
+ *
+ * @generated from message tide.v1.FraudExclusion
+ */
+export type FraudExclusion = Message<"tide.v1.FraudExclusion"> & {
+  /**
+   * Events in scope, after duplicates are collapsed, flagged ones included.
+   *
+   * @generated from field: int64 total_events = 1;
+   */
+  totalEvents: bigint;
+
+  /**
+   * Of them, events of a flagged account or device (not counted).
+   *
+   * @generated from field: int64 excluded_events = 2;
+   */
+  excludedEvents: bigint;
+
+  /**
+   * Distinct viewers (account, or device when anonymous) in scope.
+   *
+   * @generated from field: int64 total_viewers = 3;
+   */
+  totalViewers: bigint;
+
+  /**
+   * Of them, flagged viewers (not counted).
+   *
+   * @generated from field: int64 excluded_viewers = 4;
+   */
+  excludedViewers: bigint;
+
+  /**
+   * excluded_events / total_events (0 when there are none).
+   *
+   * @generated from field: double excluded_event_share = 5;
+   */
+  excludedEventShare: number;
+};
+
+/**
+ * Describes the message tide.v1.FraudExclusion.
+ * Use `create(FraudExclusionSchema)` to create a new message.
+ */
+export const FraudExclusionSchema: GenMessage<FraudExclusion> = /*@__PURE__*/
+  messageDesc(file_tide_v1_report, 3);
+
+/**
  * ListRoomSessionsRequest lists the merchant's rooms.
  *
  * @generated from message tide.v1.ListRoomSessionsRequest
@@ -245,7 +296,7 @@ export type ListRoomSessionsRequest = Message<"tide.v1.ListRoomSessionsRequest">
  * Use `create(ListRoomSessionsRequestSchema)` to create a new message.
  */
 export const ListRoomSessionsRequestSchema: GenMessage<ListRoomSessionsRequest> = /*@__PURE__*/
-  messageDesc(file_tide_v1_report, 3);
+  messageDesc(file_tide_v1_report, 4);
 
 /**
  * RoomSummary is one room and its latest session.
@@ -296,7 +347,7 @@ export type RoomSummary = Message<"tide.v1.RoomSummary"> & {
  * Use `create(RoomSummarySchema)` to create a new message.
  */
 export const RoomSummarySchema: GenMessage<RoomSummary> = /*@__PURE__*/
-  messageDesc(file_tide_v1_report, 4);
+  messageDesc(file_tide_v1_report, 5);
 
 /**
  * ListRoomSessionsResponse is the merchant's rooms.
@@ -315,7 +366,7 @@ export type ListRoomSessionsResponse = Message<"tide.v1.ListRoomSessionsResponse
  * Use `create(ListRoomSessionsResponseSchema)` to create a new message.
  */
 export const ListRoomSessionsResponseSchema: GenMessage<ListRoomSessionsResponse> = /*@__PURE__*/
-  messageDesc(file_tide_v1_report, 5);
+  messageDesc(file_tide_v1_report, 6);
 
 /**
  * LiveNowRequest asks for a room's live dashboard.
@@ -346,7 +397,7 @@ export type LiveNowRequest = Message<"tide.v1.LiveNowRequest"> & {
  * Use `create(LiveNowRequestSchema)` to create a new message.
  */
 export const LiveNowRequestSchema: GenMessage<LiveNowRequest> = /*@__PURE__*/
-  messageDesc(file_tide_v1_report, 6);
+  messageDesc(file_tide_v1_report, 7);
 
 /**
  * MinutePoint is one minute of a live session.
@@ -404,7 +455,7 @@ export type MinutePoint = Message<"tide.v1.MinutePoint"> & {
  * Use `create(MinutePointSchema)` to create a new message.
  */
 export const MinutePointSchema: GenMessage<MinutePoint> = /*@__PURE__*/
-  messageDesc(file_tide_v1_report, 7);
+  messageDesc(file_tide_v1_report, 8);
 
 /**
  * WindowFigure is a figure over the last N minutes against the N before.
@@ -447,7 +498,7 @@ export type WindowFigure = Message<"tide.v1.WindowFigure"> & {
  * Use `create(WindowFigureSchema)` to create a new message.
  */
 export const WindowFigureSchema: GenMessage<WindowFigure> = /*@__PURE__*/
-  messageDesc(file_tide_v1_report, 8);
+  messageDesc(file_tide_v1_report, 9);
 
 /**
  * ProductFigure is a product's live figures so far.
@@ -481,7 +532,7 @@ export type ProductFigure = Message<"tide.v1.ProductFigure"> & {
  * Use `create(ProductFigureSchema)` to create a new message.
  */
 export const ProductFigureSchema: GenMessage<ProductFigure> = /*@__PURE__*/
-  messageDesc(file_tide_v1_report, 9);
+  messageDesc(file_tide_v1_report, 10);
 
 /**
  * LiveNowResponse is a room's live dashboard.
@@ -591,6 +642,13 @@ export type LiveNowResponse = Message<"tide.v1.LiveNowResponse"> & {
    * @generated from field: int64 as_of = 19;
    */
   asOf: bigint;
+
+  /**
+   * Flagged traffic left out of every figure above.
+   *
+   * @generated from field: tide.v1.FraudExclusion fraud_exclusion = 20;
+   */
+  fraudExclusion?: FraudExclusion | undefined;
 };
 
 /**
@@ -598,7 +656,7 @@ export type LiveNowResponse = Message<"tide.v1.LiveNowResponse"> & {
  * Use `create(LiveNowResponseSchema)` to create a new message.
  */
 export const LiveNowResponseSchema: GenMessage<LiveNowResponse> = /*@__PURE__*/
-  messageDesc(file_tide_v1_report, 10);
+  messageDesc(file_tide_v1_report, 11);
 
 /**
  * SessionReportRequest names a live session.
@@ -630,7 +688,7 @@ export type SessionReportRequest = Message<"tide.v1.SessionReportRequest"> & {
  * Use `create(SessionReportRequestSchema)` to create a new message.
  */
 export const SessionReportRequestSchema: GenMessage<SessionReportRequest> = /*@__PURE__*/
-  messageDesc(file_tide_v1_report, 11);
+  messageDesc(file_tide_v1_report, 12);
 
 /**
  * SessionReportResponse is a session's report.
@@ -667,6 +725,13 @@ export type SessionReportResponse = Message<"tide.v1.SessionReportResponse"> & {
    * @generated from field: tide.v1.OrdersSource orders_source = 6;
    */
   ordersSource?: OrdersSource | undefined;
+
+  /**
+   * Flagged traffic left out of every figure above.
+   *
+   * @generated from field: tide.v1.FraudExclusion fraud_exclusion = 7;
+   */
+  fraudExclusion?: FraudExclusion | undefined;
 };
 
 /**
@@ -674,7 +739,7 @@ export type SessionReportResponse = Message<"tide.v1.SessionReportResponse"> & {
  * Use `create(SessionReportResponseSchema)` to create a new message.
  */
 export const SessionReportResponseSchema: GenMessage<SessionReportResponse> = /*@__PURE__*/
-  messageDesc(file_tide_v1_report, 12);
+  messageDesc(file_tide_v1_report, 13);
 
 /**
  * ProductReportRequest names a session, or a range of Asia/Shanghai days.
@@ -719,7 +784,7 @@ export type ProductReportRequest = Message<"tide.v1.ProductReportRequest"> & {
  * Use `create(ProductReportRequestSchema)` to create a new message.
  */
 export const ProductReportRequestSchema: GenMessage<ProductReportRequest> = /*@__PURE__*/
-  messageDesc(file_tide_v1_report, 13);
+  messageDesc(file_tide_v1_report, 14);
 
 /**
  * ProductRow is one product's funnel and money.
@@ -795,7 +860,7 @@ export type ProductRow = Message<"tide.v1.ProductRow"> & {
  * Use `create(ProductRowSchema)` to create a new message.
  */
 export const ProductRowSchema: GenMessage<ProductRow> = /*@__PURE__*/
-  messageDesc(file_tide_v1_report, 14);
+  messageDesc(file_tide_v1_report, 15);
 
 /**
  * ProductReportResponse is the products, most GMV first.
@@ -812,6 +877,13 @@ export type ProductReportResponse = Message<"tide.v1.ProductReportResponse"> & {
    * @generated from field: tide.v1.OrdersSource orders_source = 2;
    */
   ordersSource?: OrdersSource | undefined;
+
+  /**
+   * Flagged traffic left out of every figure above.
+   *
+   * @generated from field: tide.v1.FraudExclusion fraud_exclusion = 3;
+   */
+  fraudExclusion?: FraudExclusion | undefined;
 };
 
 /**
@@ -819,7 +891,7 @@ export type ProductReportResponse = Message<"tide.v1.ProductReportResponse"> & {
  * Use `create(ProductReportResponseSchema)` to create a new message.
  */
 export const ProductReportResponseSchema: GenMessage<ProductReportResponse> = /*@__PURE__*/
-  messageDesc(file_tide_v1_report, 15);
+  messageDesc(file_tide_v1_report, 16);
 
 /**
  * DailyReportRequest is a range of Asia/Shanghai days.
@@ -857,7 +929,7 @@ export type DailyReportRequest = Message<"tide.v1.DailyReportRequest"> & {
  * Use `create(DailyReportRequestSchema)` to create a new message.
  */
 export const DailyReportRequestSchema: GenMessage<DailyReportRequest> = /*@__PURE__*/
-  messageDesc(file_tide_v1_report, 16);
+  messageDesc(file_tide_v1_report, 17);
 
 /**
  * DayRow is one day's figures.
@@ -883,7 +955,7 @@ export type DayRow = Message<"tide.v1.DayRow"> & {
  * Use `create(DayRowSchema)` to create a new message.
  */
 export const DayRowSchema: GenMessage<DayRow> = /*@__PURE__*/
-  messageDesc(file_tide_v1_report, 17);
+  messageDesc(file_tide_v1_report, 18);
 
 /**
  * DailyReportResponse has a row for every day of the range, empty days included.
@@ -900,6 +972,13 @@ export type DailyReportResponse = Message<"tide.v1.DailyReportResponse"> & {
    * @generated from field: tide.v1.OrdersSource orders_source = 2;
    */
   ordersSource?: OrdersSource | undefined;
+
+  /**
+   * Flagged traffic left out of every figure above.
+   *
+   * @generated from field: tide.v1.FraudExclusion fraud_exclusion = 3;
+   */
+  fraudExclusion?: FraudExclusion | undefined;
 };
 
 /**
@@ -907,7 +986,7 @@ export type DailyReportResponse = Message<"tide.v1.DailyReportResponse"> & {
  * Use `create(DailyReportResponseSchema)` to create a new message.
  */
 export const DailyReportResponseSchema: GenMessage<DailyReportResponse> = /*@__PURE__*/
-  messageDesc(file_tide_v1_report, 18);
+  messageDesc(file_tide_v1_report, 19);
 
 /**
  * ExperimentReportRequest names an experiment.
@@ -957,7 +1036,7 @@ export type ExperimentReportRequest = Message<"tide.v1.ExperimentReportRequest">
  * Use `create(ExperimentReportRequestSchema)` to create a new message.
  */
 export const ExperimentReportRequestSchema: GenMessage<ExperimentReportRequest> = /*@__PURE__*/
-  messageDesc(file_tide_v1_report, 19);
+  messageDesc(file_tide_v1_report, 20);
 
 /**
  * MetricEstimate is one metric of one arm.
@@ -1020,7 +1099,7 @@ export type MetricEstimate = Message<"tide.v1.MetricEstimate"> & {
  * Use `create(MetricEstimateSchema)` to create a new message.
  */
 export const MetricEstimateSchema: GenMessage<MetricEstimate> = /*@__PURE__*/
-  messageDesc(file_tide_v1_report, 20);
+  messageDesc(file_tide_v1_report, 21);
 
 /**
  * ArmReport is one arm of an experiment.
@@ -1076,7 +1155,7 @@ export type ArmReport = Message<"tide.v1.ArmReport"> & {
  * Use `create(ArmReportSchema)` to create a new message.
  */
 export const ArmReportSchema: GenMessage<ArmReport> = /*@__PURE__*/
-  messageDesc(file_tide_v1_report, 21);
+  messageDesc(file_tide_v1_report, 22);
 
 /**
  * SampleRatioCheck compares exposed users per arm with the planned split.
@@ -1112,7 +1191,7 @@ export type SampleRatioCheck = Message<"tide.v1.SampleRatioCheck"> & {
  * Use `create(SampleRatioCheckSchema)` to create a new message.
  */
 export const SampleRatioCheckSchema: GenMessage<SampleRatioCheck> = /*@__PURE__*/
-  messageDesc(file_tide_v1_report, 22);
+  messageDesc(file_tide_v1_report, 23);
 
 /**
  * ExperimentReportResponse is an experiment's A/B report.
@@ -1154,6 +1233,13 @@ export type ExperimentReportResponse = Message<"tide.v1.ExperimentReportResponse
    * @generated from field: tide.v1.OrdersSource orders_source = 7;
    */
   ordersSource?: OrdersSource | undefined;
+
+  /**
+   * Flagged traffic left out of every figure above.
+   *
+   * @generated from field: tide.v1.FraudExclusion fraud_exclusion = 8;
+   */
+  fraudExclusion?: FraudExclusion | undefined;
 };
 
 /**
@@ -1161,7 +1247,7 @@ export type ExperimentReportResponse = Message<"tide.v1.ExperimentReportResponse
  * Use `create(ExperimentReportResponseSchema)` to create a new message.
  */
 export const ExperimentReportResponseSchema: GenMessage<ExperimentReportResponse> = /*@__PURE__*/
-  messageDesc(file_tide_v1_report, 23);
+  messageDesc(file_tide_v1_report, 24);
 
 /**
  * ReportService is the merchant back office (数据分析, 数据看板): the rooms a
