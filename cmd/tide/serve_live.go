@@ -12,7 +12,6 @@ import (
 	commercepg "github.com/tide-live/tide/commerce/postgres"
 	"github.com/tide-live/tide/ingest/outbox"
 	livepg "github.com/tide-live/tide/live/postgres"
-	"github.com/tide-live/tide/live/stream"
 	"github.com/tide-live/tide/serving"
 	"github.com/tide-live/tide/serving/feed"
 	servinglive "github.com/tide-live/tide/serving/live"
@@ -23,8 +22,10 @@ import (
 //
 //	TIDE_POSTGRES_URL    the room registry (and the catalog shelves are checked
 //	                     against); unset: no LiveService, the feed has no room cards
-//	TIDE_LIVE_PROVIDER   the streaming cloud sessions are pushed to; empty: none
-//	                     (PushURL answers failed_precondition, cards carry no pull URLs)
+//	TIDE_LIVE_PROVIDER   the streaming cloud sessions are pushed to: nginx, tencent,
+//	                     aliyun, or none (PushURL answers failed_precondition, cards
+//	                     carry no pull URLs); unset: nginx when the local one is up
+//	                     (serve_live_provider.go has each provider's variables)
 //	TIDE_LIVE_GRACE      how long a paused session waits for its push (default 60s)
 const (
 	envLiveProvider = "TIDE_LIVE_PROVIDER"
@@ -49,7 +50,7 @@ func setupLive(ctx context.Context, log *slog.Logger, srv *serving.Server, cfg s
 	prov := cfg.liveProvider
 	if prov == nil {
 		var err error
-		if prov, err = liveProviderFromEnv(); err != nil {
+		if prov, err = liveProviderFromEnv(ctx, log, srv.Registry()); err != nil {
 			return nil, err
 		}
 	}
@@ -90,18 +91,10 @@ func setupLive(ctx context.Context, log *slog.Logger, srv *serving.Server, cfg s
 		return nil, err
 	}
 	go sync.Run(ctx)
-	log.Info("live: serving LiveService", "provider", reg.Provider() != nil, "grace", grace.String())
-	return cat, nil
-}
-
-// liveProviderFromEnv is the provider TIDE_LIVE_PROVIDER names. The
-// providers (live/stream/tencent, aliyun, nginx) are built on their own
-// branch; until they are wired here, only "" (none) is accepted.
-func liveProviderFromEnv() (stream.Provider, error) {
-	switch name := os.Getenv(envLiveProvider); name {
-	case "":
-		return nil, nil
-	default:
-		return nil, fmt.Errorf("%s=%q: no such provider in this build", envLiveProvider, name)
+	provName := "none"
+	if prov != nil {
+		provName = prov.Name()
 	}
+	log.Info("live: serving LiveService", "provider", provName, "callbacks", liveCallbackPrefix+provName, "grace", grace.String())
+	return cat, nil
 }
