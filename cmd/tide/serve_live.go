@@ -38,9 +38,9 @@ const liveCallbackPrefix = "/live/callback/"
 
 // setupLive opens the room registry when TIDE_POSTGRES_URL is set, mounts
 // LiveService and the provider's callbacks, runs the outbox relay (to
-// cfg.topic) and the grace-period expiry, and returns the feed catalog it
-// keeps loaded from the registry (nil without PostgreSQL). Everything stops
-// when ctx ends.
+// cfg.topic) and the registry's expiry job (grace periods, overdue 预告),
+// and returns the feed catalog it keeps loaded from the registry (nil
+// without PostgreSQL). Everything stops when ctx ends.
 func setupLive(ctx context.Context, log *slog.Logger, srv *serving.Server, cfg serveConfig) (*feed.Catalog, error) {
 	url := os.Getenv("TIDE_POSTGRES_URL")
 	if url == "" {
@@ -84,7 +84,7 @@ func setupLive(ctx context.Context, log *slog.Logger, srv *serving.Server, cfg s
 	}
 	relay := outbox.NewRelay(reg.Pool(), kc, outbox.WithTopic(cfg.topic), outbox.WithLogger(log))
 	go func() { _ = relay.Run(ctx) }()
-	go reg.RunGrace(ctx, time.Second)
+	go reg.RunExpiry(ctx, time.Second)
 	cat := feed.NewCatalog()
 	sync := roomfeed.New(reg, catalog, cat, roomfeed.WithLogger(log))
 	if err := sync.Load(ctx); err != nil {

@@ -206,9 +206,38 @@ func (r *Registry) ExpirePaused(ctx context.Context) (int, error) {
 	return n, err
 }
 
-// RunGrace ends paused sessions whose grace period passed, checking every
-// interval until ctx ends.
-func (r *Registry) RunGrace(ctx context.Context, interval time.Duration) {
+// ExpireScheduled expires the scheduled sessions (预告) whose window ended
+// without a push (WeChat's 107 已过期) and reports how many it expired.
+func (r *Registry) ExpireScheduled(ctx context.Context) (int, error) {
+	now := r.now().UTC()
+	n := 0
+	err := r.tx(ctx, func(tx pgx.Tx) error {
+		rows, err := tx.Query(ctx, `SELECT `+sessionColumns+` FROM live_sessions WHERE state = 'scheduled' AND scheduled_end <= $1
+			ORDER BY scheduled_end LIMIT 500 FOR UPDATE SKIP LOCKED`, now)
+		if err != nil {
+			return fmt.Errorf("live registry: overdue sessions: %w", err)
+		}
+		ss, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (live.Session, error) { return scanSession(row) })
+		if err != nil {
+			return fmt.Errorf("live registry: overdue sessions: %w", err)
+		}
+		for i := range ss {
+			c := cause{trigger: live.TriggerWindowPassed, reason: "no push before the scheduled end " +
+				ss[i].ScheduledEnd.Format(time.RFC3339), at: now}
+			if err := r.transition(ctx, tx, &ss[i], c); err != nil {
+				return err
+			}
+		}
+		n = len(ss)
+		return nil
+	})
+	return n, err
+}
+
+// RunExpiry is the registry's periodic job: every interval until ctx ends it
+// ends paused sessions whose grace period passed (ExpirePaused) and expires
+// 预告 whose window passed without a push (ExpireScheduled).
+func (r *Registry) RunExpiry(ctx context.Context, interval time.Duration) {
 	t := time.NewTicker(interval)
 	defer t.Stop()
 	for {
@@ -221,6 +250,11 @@ func (r *Registry) RunGrace(ctx context.Context, interval time.Duration) {
 			r.log.Warn("live registry: expire paused sessions", "err", err)
 		} else if n > 0 {
 			r.log.Info("live registry: paused sessions ended after the grace period", "sessions", n)
+		}
+		if n, err := r.ExpireScheduled(ctx); err != nil && ctx.Err() == nil {
+			r.log.Warn("live registry: expire scheduled sessions", "err", err)
+		} else if n > 0 {
+			r.log.Info("live registry: scheduled sessions expired without a push", "sessions", n)
 		}
 	}
 }
