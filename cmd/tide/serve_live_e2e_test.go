@@ -2,13 +2,9 @@ package main
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/base64"
-	"encoding/hex"
 	"io"
 	"log/slog"
 	"net"
-	"net/http/httptest"
 	"net/url"
 	"path"
 	"strconv"
@@ -17,32 +13,21 @@ import (
 	"time"
 
 	"connectrpc.com/connect"
-	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/prometheus/client_golang/prometheus"
 
-	"github.com/tide-live/tide/commerce"
-	"github.com/tide-live/tide/commerce/postgres/pgtest"
-	"github.com/tide-live/tide/ingest/testenv"
 	"github.com/tide-live/tide/live/stream/nginx"
 	"github.com/tide-live/tide/live/stream/nginx/nginxtest"
 	"github.com/tide-live/tide/live/stream/refused"
 	"github.com/tide-live/tide/live/stream/refused/refusedtest"
 	tidev1 "github.com/tide-live/tide/proto/tide/v1"
-	"github.com/tide-live/tide/proto/tide/v1/tidev1connect"
-	"github.com/tide-live/tide/serving/auth"
 )
 
-// liveE2E is a `tide serve` (newServer, the real wiring) with the room
-// registry, a private nginx-rtmp as its provider, and the clients of a
-// merchant, an admin and a viewer.
+// liveE2E is a liveServe whose provider is a private nginx-rtmp.
 type liveE2E struct {
-	tools    nginxtest.Tools
-	prov     *nginx.Provider
-	refused  *prometheus.Registry
-	merchant tidev1connect.LiveServiceClient
-	admin    tidev1connect.LiveServiceClient
-	viewer   tidev1connect.LiveServiceClient
-	feed     tidev1connect.FeedServiceClient
+	*liveServe
+	tools   nginxtest.Tools
+	prov    *nginx.Provider
+	refused *prometheus.Registry
 }
 
 // TestServeLiveEndToEnd is issue 8's proof on real servers: a merchant
@@ -147,25 +132,6 @@ func TestServeLiveEndToEnd(t *testing.T) {
 func startLiveE2E(t *testing.T) *liveE2E {
 	t.Helper()
 	tools := nginxtest.RequireTools(t)
-	brokers := testenv.Kafka(t)
-	store, dsn := pgtest.Store(t)
-	ctx, cancel := context.WithCancel(context.Background())
-	t.Cleanup(cancel)
-	if err := store.PutMerchant(ctx, commerce.Merchant{ID: "m1", Name: "m1"}); err != nil {
-		t.Fatal(err)
-	}
-	secret := make([]byte, 32)
-	_, _ = rand.Read(secret)
-	signing := "k1:" + base64.StdEncoding.EncodeToString(secret)
-	t.Setenv("TIDE_POSTGRES_URL", dsn)
-	t.Setenv(envAPIKeys, "postgres")
-	t.Setenv(envSessionKeys, signing)
-	t.Setenv(envRateLimit, "off")
-	t.Setenv("TIDE_CLICKHOUSE_ADDR", "")
-	var b [4]byte
-	_, _ = rand.Read(b[:])
-	topic := "tide-test-serve-live-e2e-" + hex.EncodeToString(b[:])
-
 	// nginx needs tide's hook URL and tide's provider needs nginx's ports:
 	// listen first, start nginx, then build the server on the listener.
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
@@ -184,63 +150,17 @@ func startLiveE2E(t *testing.T) *liveE2E {
 	if err != nil {
 		t.Fatal(err)
 	}
-	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	prov, err := nginx.New(nginx.Config{RTMPBase: ngx.RTMPBase(), HTTPBase: ngx.HTTPBase(), PushKey: "e2e-push-key", PlayKey: playKey},
-		nginx.WithRefusedCounter(counter), nginx.WithLogger(log))
+		nginx.WithRefusedCounter(counter), nginx.WithLogger(slog.New(slog.NewTextHandler(io.Discard, nil))))
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv, closeFn, err := newServer(ctx, log, serveConfig{addr: ln.Addr().String(), brokers: brokers, topic: topic, partitions: 2,
-		liveProvider: prov})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(closeFn)
-	hs := httptest.NewUnstartedServer(srv.Handler())
-	hs.Listener.Close()
-	hs.Listener = ln
-	hs.Start()
-	t.Cleanup(hs.Close)
-
-	pool, err := pgxpool.New(ctx, dsn)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(pool.Close)
-	keys := auth.NewPGKeys(pool, log)
-	merchantKey, _, err := keys.Create(ctx, auth.RoleMerchant, "m1", "e2e")
-	if err != nil {
-		t.Fatal(err)
-	}
-	adminKey, _, err := keys.Create(ctx, auth.RoleAdmin, "", "e2e-admin")
-	if err != nil {
-		t.Fatal(err)
-	}
-	sk, _ := auth.ParseSigningKeys(signing)
-	tokens, _ := auth.NewTokens(sk)
-	userToken, _, err := tokens.Issue(auth.UserIDFromOpenID("wxtest", "o-e2e"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	bearer := func(cred string) connect.Option {
-		return connect.WithInterceptors(connect.UnaryInterceptorFunc(func(next connect.UnaryFunc) connect.UnaryFunc {
-			return func(ctx context.Context, r connect.AnyRequest) (connect.AnyResponse, error) {
-				r.Header().Set("Authorization", "Bearer "+cred)
-				return next(ctx, r)
-			}
-		}))
-	}
-	return &liveE2E{tools: tools, prov: prov, refused: reg,
-		merchant: tidev1connect.NewLiveServiceClient(hs.Client(), hs.URL, bearer(merchantKey)),
-		admin:    tidev1connect.NewLiveServiceClient(hs.Client(), hs.URL, bearer(adminKey)),
-		viewer:   tidev1connect.NewLiveServiceClient(hs.Client(), hs.URL, bearer(userToken)),
-		feed:     tidev1connect.NewFeedServiceClient(hs.Client(), hs.URL, bearer(userToken)),
-	}
+	return &liveE2E{liveServe: startLiveServe(t, ln, prov), tools: tools, prov: prov, refused: reg}
 }
 
 // scheduled creates a room, schedules a session in it and returns the room,
 // the session and the push URL LiveService signed for it.
-func (e *liveE2E) scheduled(t *testing.T, title string) (roomID, sessionID, push string) {
+func (e *liveServe) scheduled(t *testing.T, title string) (roomID, sessionID, push string) {
 	t.Helper()
 	ctx := context.Background()
 	room, err := e.merchant.CreateRoom(ctx, connect.NewRequest(&tidev1.CreateRoomRequest{Title: title, AnchorName: "小美",
@@ -266,7 +186,7 @@ func (e *liveE2E) scheduled(t *testing.T, title string) (roomID, sessionID, push
 }
 
 // state is the session's state as the merchant's ListRooms shows it.
-func (e *liveE2E) state(t *testing.T, roomID, sessionID string) tidev1.SessionState {
+func (e *liveServe) state(t *testing.T, roomID, sessionID string) tidev1.SessionState {
 	t.Helper()
 	res, err := e.merchant.ListRooms(context.Background(), connect.NewRequest(&tidev1.ListRoomsRequest{}))
 	if err != nil {
@@ -284,7 +204,7 @@ func (e *liveE2E) state(t *testing.T, roomID, sessionID string) tidev1.SessionSt
 }
 
 // waitReplay polls GetRoom until the session's replay is listed.
-func (e *liveE2E) waitReplay(t *testing.T, roomID, sessionID string) *tidev1.Replay {
+func (e *liveServe) waitReplay(t *testing.T, roomID, sessionID string) *tidev1.Replay {
 	t.Helper()
 	deadline := time.Now().Add(20 * time.Second)
 	for {

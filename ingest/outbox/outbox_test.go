@@ -18,6 +18,7 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	"github.com/tide-live/tide/commerce/postgres/pgtest"
+	"github.com/tide-live/tide/ingest"
 	"github.com/tide-live/tide/ingest/testenv"
 	tidev1 "github.com/tide-live/tide/proto/tide/v1"
 )
@@ -159,8 +160,12 @@ func TestRelayPublishesExactlyAsWritten(t *testing.T) {
 		if string(rec.Key) != w.RoomId {
 			t.Errorf("key %q, want the room %q", rec.Key, w.RoomId)
 		}
-		if len(rec.Headers) != 1 || rec.Headers[0].Key != TypeHeader || string(rec.Headers[0].Value) != "stream_start" {
-			t.Errorf("headers %v", rec.Headers)
+		headers := map[string]string{}
+		for _, h := range rec.Headers {
+			headers[h.Key] = string(h.Value)
+		}
+		if len(headers) != 2 || headers[TypeHeader] != "stream_start" || headers[ingest.ProducerHeader] != ingest.ProducerServer {
+			t.Errorf("headers %v, want the event type and the server as producer", headers)
 		}
 	}
 }
