@@ -95,8 +95,7 @@ func (s *Syncer) Load(ctx context.Context) error {
 	prov, exp := s.reg.Provider(), time.Now().Add(s.pullTTL)
 	infos := make([]feed.RoomInfo, 0, len(rooms))
 	for _, r := range rooms {
-		info := feed.RoomInfo{ID: r.ID, MerchantID: r.MerchantID, Category: r.Category, Title: r.Title,
-			CoverURL: r.CoverURL, AnchorName: r.AnchorName}
+		info := feed.RoomInfo{Room: r}
 		if sess, ok := current[r.ID]; ok && prov != nil {
 			pull, err := prov.PullURLs(sess.Stream, exp)
 			if err != nil {
