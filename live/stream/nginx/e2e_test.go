@@ -25,21 +25,13 @@ import (
 
 // TestEndToEnd pushes generated video through a real nginx-rtmp with ffmpeg
 // and checks what the hooks report, with a Sink that allows every stream.
+// (cmd/tide's TestServeLiveEndToEnd runs the same path with the room
+// registry deciding, through tide serve.)
 func TestEndToEnd(t *testing.T) {
-	runEndToEnd(t, nginxtest.RequireTools(t), nil,
-		e2eStreams{live: "e2e-live", ban: "e2e-ban", forged: "e2e-forged", expired: "e2e-expired"})
-}
-
-// e2eStreams names the streams of the run: live and ban must be pushable
-// (with the room registry as the Sink, two scheduled sessions' streams);
-// forged and expired are pushed with bad signatures and never reach the Sink.
-type e2eStreams struct{ live, ban, forged, expired string }
-
-// runEndToEnd is the nginx-rtmp end-to-end run. next is the Sink that
-// decides (nil allows everything); the room registry can be passed instead.
-func runEndToEnd(t *testing.T, tools nginxtest.Tools, next stream.Sink, streams e2eStreams) {
+	tools := nginxtest.RequireTools(t)
+	streams := struct{ live, ban, forged, expired string }{live: "e2e-live", ban: "e2e-ban", forged: "e2e-forged", expired: "e2e-expired"}
 	const playKey = "e2e-play-key"
-	sink := &sinktest.Recorder{Next: next}
+	sink := &sinktest.Recorder{}
 	reg := prometheus.NewRegistry()
 	counter, err := refused.New(reg)
 	if err != nil {
