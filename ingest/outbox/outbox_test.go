@@ -160,12 +160,12 @@ func TestRelayPublishesExactlyAsWritten(t *testing.T) {
 		if string(rec.Key) != w.RoomId {
 			t.Errorf("key %q, want the room %q", rec.Key, w.RoomId)
 		}
-		headers := map[string]string{}
+		heads := map[string]string{}
 		for _, h := range rec.Headers {
-			headers[h.Key] = string(h.Value)
+			heads[h.Key] = string(h.Value)
 		}
-		if len(headers) != 2 || headers[TypeHeader] != "stream_start" || headers[ingest.ProducerHeader] != ingest.ProducerServer {
-			t.Errorf("headers %v, want the event type and the server as producer", headers)
+		if len(rec.Headers) != 2 || heads[TypeHeader] != "stream_start" || heads[ingest.ProducerHeader] != ingest.ProducerServer {
+			t.Errorf("headers %v, want the type and the server as producer", heads)
 		}
 	}
 }
