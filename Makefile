@@ -35,7 +35,12 @@ services-status:
 	bash scripts/services.sh status
 
 ## test: start the real servers and run every test.
-test: services check-generated vet test-go test-ts
+test: services check-generated vet browser test-go test-ts
+
+## browser: install (if missing) the headless Chromium of the dashboard's browser test.
+.PHONY: browser
+browser:
+	bash scripts/browser.sh
 
 test-go:
 	$(GO) test -count=1 -timeout 40m ./...
@@ -51,13 +56,13 @@ tools:
 	@test -x $(BIN)/protoc-gen-connect-go || GOBIN=$(BIN) $(GO) install connectrpc.com/connect/cmd/protoc-gen-connect-go@$(CONNECT_GO_VERSION)
 
 ## generate: regenerate protobuf and Connect code from proto/.
-generate: tools generate-ts
+generate: tools generate-ts generate-dashboard
 	cd proto && buf lint && buf generate
 
 ## check-generated: fail when the committed generated code differs from what `make generate` writes.
 check-generated: generate
-	@git diff --exit-code --stat -- proto || { echo "generated code is stale: run make generate and commit"; exit 1; }
-	@test -z "$$(git ls-files --others --exclude-standard proto)" || { echo "untracked generated files:"; git ls-files --others --exclude-standard proto; exit 1; }
+	@git diff --exit-code --stat -- proto serving/dashboard/assets || { echo "generated code is stale: run make generate and commit"; exit 1; }
+	@test -z "$$(git ls-files --others --exclude-standard proto serving/dashboard/assets)" || { echo "untracked generated files:"; git ls-files --others --exclude-standard proto serving/dashboard/assets; exit 1; }
 
 ## generate-ts: the mini-program's TypeScript client code (clients/ts/src/gen) from proto/, with
 ## protoc-gen-es pinned by clients/ts/package-lock.json.
@@ -77,3 +82,16 @@ test-ts: generate-ts
 	@git diff --exit-code --stat -- $(TS_DIR)/src/gen || { echo "generated TypeScript is stale: run make generate and commit"; exit 1; }
 	@test -z "$$(git ls-files --others --exclude-standard $(TS_DIR)/src/gen)" || { echo "untracked generated files:"; git ls-files --others --exclude-standard $(TS_DIR)/src/gen; exit 1; }
 	cd $(TS_DIR) && npm test
+
+## generate-dashboard: bundle the merchant dashboard (serving/dashboard/web/src) into
+## serving/dashboard/assets/app.js with esbuild; esbuild and ECharts are pinned by
+## serving/dashboard/web/package-lock.json, so the committed bundle is reproducible.
+.PHONY: generate-dashboard
+DASH_DIR := serving/dashboard/web
+
+generate-dashboard: $(DASH_DIR)/node_modules/.package-lock.json
+	cd $(DASH_DIR) && npm run --silent build
+
+$(DASH_DIR)/node_modules/.package-lock.json: $(DASH_DIR)/package.json $(DASH_DIR)/package-lock.json
+	cd $(DASH_DIR) && npm ci --no-audit --no-fund
+	@touch $@

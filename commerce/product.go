@@ -64,6 +64,10 @@ type Product struct {
 	ListedAt    time.Time // when it went on sale, for "newest" ordering; zero: CreatedAt
 	CreatedAt   time.Time
 	UpdatedAt   time.Time
+
+	// SKUs as imported (spec, price, stock). Nil leaves the stored SKUs
+	// alone; SKUs are not part of the ContentHash.
+	SKUs []SKU
 }
 
 // SKU is one purchasable variant of a product (a colour and size).
@@ -90,6 +94,8 @@ type Limits struct {
 	MaxPriceFen      int64 // fen
 	MaxSales         int64 // units
 	MaxCategoryDepth int   // levels
+	MaxSKUs          int   // SKUs of one product
+	MaxStock         int64 // units of one SKU
 }
 
 // DefaultLimits are the limits the import applies.
@@ -108,6 +114,8 @@ func DefaultLimits() Limits {
 		MaxPriceFen:      100_000_000_00, // 100 million yuan
 		MaxSales:         1_000_000_000_000,
 		MaxCategoryDepth: 5,
+		MaxSKUs:          200,
+		MaxStock:         100_000_000,
 	}
 }
 
@@ -213,7 +221,7 @@ func (l Limits) Validate(p *Product) error {
 			}
 		}
 	}
-	return nil
+	return l.validateSKUs(p)
 }
 
 func (l Limits) id(field, v string) error {

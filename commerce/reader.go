@@ -239,6 +239,15 @@ type jsonProduct struct {
 	// LiveNow belongs to live rooms, not the catalog; accepted (the same
 	// JSON Lines feed the search index directly) and ignored.
 	LiveNow json.RawMessage `json:"live_now"`
+	SKUs    []jsonSKU       `json:"skus"`
+}
+
+// jsonSKU is the wire shape of one SKU of a JSON line.
+type jsonSKU struct {
+	ID       string            `json:"id"`
+	Spec     map[string]string `json:"spec"`
+	PriceFen json.RawMessage   `json:"price_fen"`
+	Stock    json.RawMessage   `json:"stock"`
 }
 
 func (r *Reader) decodeJSON(b []byte) (Product, string, error) {
@@ -271,6 +280,18 @@ func (r *Reader) decodeJSON(b []byte) (Product, string, error) {
 	if len(j.Sales) > 0 && string(j.Sales) != "null" {
 		if p.Sales, err = jsonNumber("sales", j.Sales); err != nil {
 			return Product{}, j.ID, err
+		}
+	}
+	if j.SKUs != nil {
+		p.SKUs = make([]SKU, len(j.SKUs))
+		for i, k := range j.SKUs {
+			p.SKUs[i] = SKU{ID: k.ID, Spec: k.Spec}
+			if p.SKUs[i].PriceFen, err = jsonNumber(fmt.Sprintf("skus[%d].price_fen", i), k.PriceFen); err != nil {
+				return Product{}, j.ID, err
+			}
+			if p.SKUs[i].Stock, err = jsonNumber(fmt.Sprintf("skus[%d].stock", i), k.Stock); err != nil {
+				return Product{}, j.ID, err
+			}
 		}
 	}
 	return r.finish(p)
@@ -355,7 +376,7 @@ func jsonReason(err error) error {
 	}
 	msg := strings.TrimPrefix(err.Error(), "json: ")
 	if strings.HasPrefix(msg, "unknown field") {
-		return errors.New(msg + " (known: id merchant_id title brand category price_fen sales description attrs images status listed_at live_now)")
+		return errors.New(msg + " (known: id merchant_id title brand category price_fen sales description attrs images status listed_at live_now skus)")
 	}
 	if errors.Is(err, io.ErrUnexpectedEOF) {
 		return errors.New("truncated JSON object")
@@ -369,7 +390,7 @@ func jsonType(goType string) string {
 		return "a string"
 	case "[]string":
 		return "a list of strings"
-	case "commerce.jsonProduct":
+	case "commerce.jsonProduct", "commerce.jsonSKU", "map[string]string":
 		return "an object"
 	}
 	return goType

@@ -278,6 +278,7 @@ func (i *Ingester) handle(b *batch) (context.Context, bool) {
 	bo := backoff{min: i.cfg.BackoffMin, max: i.cfg.BackoffMax}
 	for attempt := 0; b.rows > 0; attempt++ {
 		if attempt > 0 {
+			i.settle(ctx) // the failed attempt may still be landing
 			held, err := HeldOffsets(ctx, i.ch, i.cfg.Database, i.cfg.Topic)
 			if err == nil && covered(held, b) {
 				i.log.Info("batch already in ClickHouse after a failed insert", "rows", b.rows)
@@ -315,6 +316,7 @@ func (i *Ingester) adjustOffsets(ctx context.Context, offsets map[string]map[int
 	if len(parts) == 0 {
 		return offsets, nil
 	}
+	i.settle(ctx) // a zombie insert of the previous owner may still be landing
 	bo := backoff{min: i.cfg.BackoffMin, max: i.cfg.BackoffMax}
 	var held map[int32]int64
 	for {
@@ -345,6 +347,26 @@ func (i *Ingester) adjustOffsets(ctx context.Context, offsets map[string]map[int
 		}
 	}
 	return offsets, nil
+}
+
+// settleLimit bounds how long settle waits for inserts in flight.
+const settleLimit = 2 * time.Minute
+
+// settle waits for the inserts into events that ClickHouse is running now
+// (see settleInserts) before held offsets are read to decide what to insert
+// again. If ClickHouse cannot say, it logs and goes on: at worst a copy is
+// inserted, which every table a report reads absorbs.
+func (i *Ingester) settle(ctx context.Context) {
+	start := time.Now()
+	if err := settleInserts(ctx, i.ch, i.cfg.Database, settleLimit); err != nil {
+		if ctx.Err() == nil {
+			i.log.Warn("cannot wait for inserts in flight; a copy may be inserted", "err", err)
+		}
+		return
+	}
+	if d := time.Since(start); d > 100*time.Millisecond {
+		i.log.Info("waited for inserts in flight before resuming", "waited", d.Round(time.Millisecond))
+	}
 }
 
 // commitAdjusted commits the start offsets that adjustOffsets moved past

@@ -17,7 +17,9 @@
 //     time, each retried (capped exponential backoff) until it lands or the
 //     partition is revoked, so the held offset of a partition is always the end
 //     of a gap-free prefix;
-//   - when partitions are assigned, consumption starts after the held offset
+//   - when partitions are assigned, ingest first waits for the inserts into
+//     events that ClickHouse is still running (system.processes: an insert
+//     outlives a killed or revoked client), then starts after the held offset
 //     when that is past the group's committed offset (kgo.AdjustFetchOffsetsFn);
 //   - offsets are committed only after ClickHouse acknowledged the batch (and
 //     the dead-letter topic its bad records), so a commit never runs ahead of

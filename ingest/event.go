@@ -154,7 +154,7 @@ func required(e *tidev1.Event) error {
 		tidev1.EventType_EVENT_TYPE_ADD_TO_CART, tidev1.EventType_EVENT_TYPE_PRODUCT_CHANGED:
 		return need("product_id", e.GetProductId())
 	case tidev1.EventType_EVENT_TYPE_ORDER_CREATED, tidev1.EventType_EVENT_TYPE_ORDER_PAID,
-		tidev1.EventType_EVENT_TYPE_ORDER_REFUNDED:
+		tidev1.EventType_EVENT_TYPE_ORDER_REFUNDED, tidev1.EventType_EVENT_TYPE_ORDER_CANCELLED:
 		if err := need("merchant_id", e.GetMerchantId()); err != nil {
 			return err
 		}

@@ -77,6 +77,7 @@ var provenance = map[tidev1.EventType]provenanceRule{
 	tidev1.EventType_EVENT_TYPE_ORDER_CREATED:       {senders: SenderServer, producer: "checkout's outbox"},
 	tidev1.EventType_EVENT_TYPE_ORDER_PAID:          {senders: SenderServer, producer: "checkout's outbox"},
 	tidev1.EventType_EVENT_TYPE_ORDER_REFUNDED:      {senders: SenderServer, producer: "checkout's outbox"},
+	tidev1.EventType_EVENT_TYPE_ORDER_CANCELLED:     {senders: SenderServer, producer: "checkout's outbox"},
 	tidev1.EventType_EVENT_TYPE_STREAM_START:        {senders: SenderServer, producer: "the room registry's outbox"},
 	tidev1.EventType_EVENT_TYPE_STREAM_END:          {senders: SenderServer, producer: "the room registry's outbox"},
 	tidev1.EventType_EVENT_TYPE_PRODUCT_CHANGED:     {senders: SenderServer, producer: "the catalog's outbox"},

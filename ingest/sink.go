@@ -56,6 +56,56 @@ func HeldOffsets(ctx context.Context, conn driver.Conn, database, topic string) 
 	return held, rows.Err()
 }
 
+// settleInserts waits until every INSERT into database's events table that
+// ClickHouse is running now has ended, or until limit passes (then it returns
+// an error and the caller goes on). An insert outlives its client: after a
+// kill -9, a cancelled context or a rebalance that revoked its partitions,
+// ClickHouse may still be writing the block, and whoever reads the held
+// offsets before it lands would insert those rows again. Inserts that start
+// later are not waited for: they belong to partitions their owner holds now.
+func settleInserts(ctx context.Context, conn driver.Conn, database string, limit time.Duration) error {
+	prefix := "INSERT INTO " + database + ".events" // clickhouse-go may respace the rest
+	running := func() (map[string]bool, error) {
+		rows, err := conn.Query(ctx, "SELECT query_id FROM system.processes WHERE position(query, ?) = 1", prefix)
+		if err != nil {
+			return nil, fmt.Errorf("read system.processes: %w", err)
+		}
+		defer rows.Close()
+		ids := map[string]bool{}
+		for rows.Next() {
+			var id string
+			if err := rows.Scan(&id); err != nil {
+				return nil, fmt.Errorf("read system.processes: %w", err)
+			}
+			ids[id] = true
+		}
+		return ids, rows.Err()
+	}
+	waitFor, err := running()
+	if err != nil {
+		return err
+	}
+	deadline := time.Now().Add(limit)
+	for len(waitFor) > 0 {
+		if time.Now().After(deadline) {
+			return fmt.Errorf("%d inserts into %s.events still running after %s", len(waitFor), database, limit)
+		}
+		if !sleep(ctx, 50*time.Millisecond) {
+			return ctx.Err()
+		}
+		now, err := running()
+		if err != nil {
+			return err
+		}
+		for id := range waitFor {
+			if !now[id] {
+				delete(waitFor, id)
+			}
+		}
+	}
+	return nil
+}
+
 // batch is what one insert carries, plus the offsets to commit once
 // ClickHouse and the dead-letter topic have acknowledged it.
 type batch struct {

@@ -47,7 +47,7 @@ func runDemo(ctx context.Context, log *slog.Logger, args []string) error {
 	chAddr := fs.String("clickhouse", serveEnv("TIDE_CLICKHOUSE_ADDR", "127.0.0.1:19000"), "ClickHouse native address (env TIDE_CLICKHOUSE_ADDR)")
 	db := fs.String("database", "tide_demo", "ClickHouse database of the demo")
 	dataDir := fs.String("data", ".tide/demo", "where the embedded Kafka keeps its log")
-	keep := fs.Bool("keep", false, "keep serving and ingesting after the traffic, until interrupted")
+	keep := fs.Bool("keep", true, "keep serving and ingesting after the traffic, until interrupted (-keep=false: exit)")
 	loopOn := fs.Bool("loop", true, "after the traffic, run the closed-loop A/B test of the room feed (see demo_loop.go)")
 	loopUsers := fs.Int("loop-users", 2000, "simulated users of the closed loop")
 	loopRounds := fs.Int("loop-rounds", 10, "feed requests per user of the closed loop")
@@ -75,8 +75,13 @@ func runDemo(ctx context.Context, log *slog.Logger, args []string) error {
 	if err != nil {
 		return err
 	}
+	merchantKeys, err := demoMerchantKeys() // demo_dashboard.go: sign-in keys for the dashboard
+	if err != nil {
+		return err
+	}
 	srv, closeProducer, err := newServer(ctx, log, serveConfig{addr: *addr, brokers: brokers, topic: topic,
-		partitions: ingest.DefaultPartitions, pyroscope: os.Getenv("TIDE_PYROSCOPE_ADDR"), adminKeys: []string{demoKey},
+		partitions: ingest.DefaultPartitions, pyroscope: os.Getenv("TIDE_PYROSCOPE_ADDR"),
+		adminKeys: demoBuiltinKeys(demoKey, merchantKeys), reportAddr: *chAddr, reportDB: *db,
 		rateExempt: "127.0.0.0/8,::1/128"}) // the simulator sends thousands of events/s from this host
 	if err != nil {
 		return err
@@ -197,6 +202,7 @@ func runDemo(ctx context.Context, log *slog.Logger, args []string) error {
 		}
 	}
 	demoHowTo(*chAddr, *db, base, *keep)
+	demoDashboardHowTo(ctx, ch, *db, base, merchantKeys)
 	if *keep {
 		fmt.Fprintln(os.Stderr, "tide demo: still serving and ingesting; Ctrl-C to stop")
 		<-ctx.Done()

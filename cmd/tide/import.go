@@ -66,6 +66,7 @@ func importProducts(ctx context.Context, log *slog.Logger, args []string, stdout
 		fmt.Fprintln(stderr, "\nJSON Lines, one product per line:")
 		fmt.Fprintln(stderr, `  {"id":"p00001","merchant_id":"m01","title":"…","brand":"耐克/Nike","category":"女装/连衣裙","price_fen":29900,"sales":1234,"description":"…","attrs":{"颜色":["黑色","白色"],"尺码":"M"}}`)
 		fmt.Fprintln(stderr, "  (also images: [urls], status: on|off)")
+		fmt.Fprintln(stderr, `  SKUs (JSON only; replace the product's SKUs and set their stock):  "skus":[{"id":"p00001-bk-m","spec":{"颜色":"黑色","尺码":"M"},"price_fen":29900,"stock":120}]`)
 		fmt.Fprintln(stderr, "CSV with a header row naming the same columns; images and attr:KEY columns hold '|'-separated lists,")
 		fmt.Fprintln(stderr, "  or an attrs column holds the JSON object:  id,merchant_id,title,price_fen,attr:颜色,attr:尺码")
 		fmt.Fprintln(stderr, "\nflags:")

@@ -25,13 +25,15 @@ type serveConfig struct {
 	topic      string
 	partitions int
 	pyroscope  string
-	adminKeys  []string // raw API keys accepted as admin (the demo's own traffic)
+	adminKeys  []string // raw API keys accepted as admin (the demo's own traffic), or "<key> merchant <id>"
 	rateExempt string   // default of TIDE_RATE_LIMIT_EXEMPT (the demo: loopback)
 	metrics    string   // /metrics listener; empty or "main": on the main listener (serve_http.go)
 	// liveProvider, when set, overrides TIDE_LIVE_PROVIDER (tests);
 	// feedCatalog is the room registry's catalog, set by setupLive.
 	liveProvider stream.Provider
 	feedCatalog  *feed.Catalog
+	reportAddr   string // ReportService's ClickHouse; empty: TIDE_CLICKHOUSE_ADDR
+	reportDB     string // its database; empty: TIDE_CLICKHOUSE_DATABASE or tide
 }
 
 // runServe is `tide serve`: the RPC server (Track, and the services mounted
@@ -97,6 +99,14 @@ func newServer(ctx context.Context, log *slog.Logger, cfg serveConfig) (srv *ser
 	}
 	serving.NewEventService(producer, srv.Registry(), track...).Mount(srv)
 	if _, err := setupSearch(ctx, log, srv, cfg); err != nil { // serve_search.go: SearchService, index built in the background
+		producer.Close()
+		return nil, nil, err
+	}
+	if err := setupReport(ctx, log, srv, cfg); err != nil { // serve_report.go: ReportService and the dashboard
+		producer.Close()
+		return nil, nil, err
+	}
+	if err := setupCommerce(ctx, log, srv, cfg); err != nil { // serve_commerce.go: CommerceService, WeChat Pay notifies, order timers
 		producer.Close()
 		return nil, nil, err
 	}

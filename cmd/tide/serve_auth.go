@@ -147,6 +147,10 @@ func serveKeyStore(ctx context.Context, log *slog.Logger, adminKeys []string) (a
 	}
 	var lines strings.Builder
 	for _, k := range adminKeys {
+		if raw, merchant, ok := strings.Cut(k, " merchant "); ok { // "<key> merchant <id>": the demo's dashboard keys
+			fmt.Fprintf(&lines, "%s merchant %s built-in\n", auth.HashAPIKey(raw), merchant)
+			continue
+		}
 		fmt.Fprintf(&lines, "%s admin built-in\n", auth.HashAPIKey(k))
 	}
 	builtin, err := auth.ParseKeyFile(strings.NewReader(lines.String()))

@@ -22,6 +22,8 @@ import (
 //	TIDE_FEED_ROOM_MODEL     room model artifact (ranker); reloaded when the file changes
 //	TIDE_FEED_ANCHOR_MODEL   anchors model from tide train (models/current/anchors.bin)
 //	TIDE_FEED_PRODUCT_MODEL  product model artifact
+//	TIDE_FEED_CTR_MODEL      the learned scorer (ctr.bin); else TIDE_MODELS_DIR/current (see learnedModels)
+//	TIDE_FEED_MEMORY         off: no long-term viewer memory from ClickHouse (see longMemory)
 //	TIDE_EXPERIMENTS         experiment config (JSON, see serving/experiment)
 //	TIDE_FEED_RULES          operator pins and boosts (JSON, see feed.Rules)
 //	TIDE_FEED_REPLAY         how much history the online features start with
@@ -72,6 +74,12 @@ func startFeed(ctx context.Context, log *slog.Logger, srv *serving.Server, produ
 		go reloadModel(ctx, log, st, path)
 		opts = append(opts, m.opt(st))
 	}
+	learned, err := learnedModels(ctx, log) // the CTR scorer (serve_models.go)
+	if err != nil {
+		return nil, err
+	}
+	opts = append(opts, learned...)
+	opts = append(opts, longMemory(ctx, log)...) // serve_memory.go
 	if path := os.Getenv("TIDE_EXPERIMENTS"); path != "" {
 		a, err = experiment.LoadFile(path)
 		if err != nil {

@@ -64,7 +64,9 @@ ON CONFLICT (id) DO NOTHING`
 // WriteProducts creates or replaces ps in one transaction (commerce.ProductWriter).
 // Merchants are created on first sight. A product whose content hash is
 // unchanged is not written and publishes nothing; every created or updated
-// one gets an outbox row in the same transaction. The products must be valid
+// one gets an outbox row in the same transaction. Products that carry SKUs
+// (Product.SKUs not nil) have their SKUs replaced in the same transaction,
+// whether or not the product itself changed. The products must be valid
 // (commerce.Reader returns only valid ones) and their ids distinct.
 func (s *Store) WriteProducts(ctx context.Context, ps []commerce.Product) (commerce.WriteResult, error) {
 	return s.writeProducts(ctx, ps, true)
@@ -123,6 +125,13 @@ func (s *Store) writeProducts(ctx context.Context, ps []commerce.Product, commit
 			return fmt.Errorf("upsert products: %w", err)
 		}
 		res = commerce.WriteResult{Created: created, Updated: updated, Unchanged: n - created - updated}
+		for _, p := range ps {
+			if p.SKUs != nil {
+				if err := putSKUsTx(ctx, tx, p.ID, p.SKUs); err != nil {
+					return err
+				}
+			}
+		}
 		if created+updated > 0 {
 			return s.signal(ctx, tx)
 		}

@@ -202,12 +202,16 @@ func (s *Sim) feed(i int32) {
 		}
 		n = addCand(&cand, n, int32(f.sample(s.rng.Uint64N(f.total))))
 	}
+	n, explored := s.explorePage(&cand, n, k) // explore.go
 	req := s.newID('q')
 	for j := range n {
 		rm := &s.rooms[cand[j]]
 		e := s.viewer(tRoomImpression, u)
 		e.RoomId, e.MerchantId, e.LiveSessionId = rm.id, s.merchants[rm.merchant].id, rm.session
 		e.RequestId, e.Position = req, int32(j)
+		if explored {
+			e.Attrs = map[string]string{AttrExposure: ExposureExplore}
+		}
 	}
 	decay := 1.0
 	for j := range n {

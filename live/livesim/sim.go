@@ -48,6 +48,7 @@ type config struct {
 	products    []Product
 	sessionRate float64 // sessions per simulated second; 0: derived from users
 	attack      *Attackers
+	explore     float64 // share of exploration pages (explore.go)
 }
 
 // WithSeed sets the random seed (default 1). The same seed, options and start

@@ -26,6 +26,10 @@ const (
 type Artifact struct {
 	Rooms    *Model
 	Products *Model
+	// Version is the model version the artifact belongs to (the version
+	// directory tide train wrote it in; "" in artifacts written before
+	// versions were recorded). Serving names it in its reasons.
+	Version string
 }
 
 // Save writes the artifact to w.

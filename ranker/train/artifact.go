@@ -48,6 +48,9 @@ type CTRInfo struct {
 	Events   int64        `json:"events_replayed"`
 	Rooms    *ctr.Metrics `json:"rooms,omitempty"`
 	Products *ctr.Metrics `json:"products,omitempty"`
+	// Keep is the fraction of viewers whose impressions were sampled
+	// (Options.MaxSamples bounds the samples).
+	Keep float64 `json:"viewer_sample_fraction"`
 	// Skipped says why a model is missing (too little data).
 	Skipped      []string `json:"skipped,omitempty"`
 	TrainSeconds float64  `json:"train_seconds"`
@@ -138,8 +141,8 @@ func checkVersion(out, version string) error {
 }
 
 // write stores the models and manifest as out/<version> (written in a
-// temporary directory renamed into place) and points the current link at
-// it.
+// temporary directory renamed into place); Run then publishes it, or
+// leaves that to the holdout gate (Promote).
 func write(out string, man *Manifest, products, anchors *ranker.Model, c *ctr.Artifact) (string, error) {
 	if err := checkVersion(out, man.Version); err != nil {
 		return "", err
@@ -186,15 +189,28 @@ func write(out string, man *Manifest, products, anchors *ranker.Model, c *ctr.Ar
 		return "", fmt.Errorf("train: %w", err)
 	}
 	ok = true
-	return dir, Publish(out, man.Version)
+	return dir, nil
 }
 
 // Publish points out's current link at version (a directory in out),
 // atomically: a new link is made beside it and renamed over the old one.
+// The version is appended to the history Rollback goes back through.
 func Publish(out, version string) error {
 	if _, err := os.Stat(filepath.Join(out, version, ManifestFile)); err != nil {
 		return fmt.Errorf("train: cannot publish %s: %w", version, err)
 	}
+	vs, err := readHistory(out)
+	if err != nil {
+		return err
+	}
+	if err := relink(out, version); err != nil {
+		return err
+	}
+	return writeHistory(out, append(vs, version))
+}
+
+// relink points out's current link at version atomically.
+func relink(out, version string) error {
 	tmp := filepath.Join(out, fmt.Sprintf(".%s-%d", CurrentLink, time.Now().UnixNano()))
 	if err := os.Symlink(version, tmp); err != nil {
 		return fmt.Errorf("train: %w", err)

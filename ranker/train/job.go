@@ -51,6 +51,21 @@ type Options struct {
 	// e.g. fraudch.ExcludePredicate(Database) to leave flagged traffic out.
 	// Empty: every event counts.
 	Exclude string
+	// Holdout, when positive, holds the latest part of [From, To) out of
+	// training: the models train on [From, To−Holdout), and the new version
+	// is made current only when it beats the current one on the held-out
+	// events (Promote). Zero publishes every version unconditionally.
+	Holdout time.Duration
+	// HoldoutWarmUp is how much stream before the holdout is replayed to
+	// fill the online features (default 6 h, what tide serve replays).
+	HoldoutWarmUp time.Duration
+	// MinGain is how much higher a new version's holdout score must be
+	// than the serving one's to be promoted (default 0: strictly higher).
+	MinGain float64
+	// MaxSamples caps the impressions of each kind (rooms, products) kept
+	// as CTR samples in the training and holdout replays (default 500 000,
+	// about 110 MB per kind): above it, viewers are subsampled.
+	MaxSamples int
 	// Progress, if set, receives the stage, done and total of every step.
 	Progress ranker.Progress
 	Log      *slog.Logger
@@ -60,6 +75,9 @@ type Options struct {
 type Result struct {
 	Dir      string
 	Manifest Manifest
+	// Decision is the holdout gate's, with Options.Holdout (else nil:
+	// published unconditionally).
+	Decision *Decision
 }
 
 func (o *Options) defaults() {
@@ -109,6 +127,12 @@ func (o *Options) defaults() {
 	if o.Progress == nil {
 		o.Progress = func(string, int, int) {}
 	}
+	if o.HoldoutWarmUp <= 0 {
+		o.HoldoutWarmUp = 6 * time.Hour
+	}
+	if o.MaxSamples <= 0 {
+		o.MaxSamples = 500_000
+	}
 }
 
 // Run is the training job behind `tide train`: it extracts the users ×
@@ -132,6 +156,14 @@ func Run(ctx context.Context, conn driver.Conn, o Options) (*Result, error) {
 	}
 	if err := checkVersion(o.Out, o.Version); err != nil {
 		return nil, err
+	}
+	end := o.To
+	if o.Holdout > 0 {
+		o.To = end.Add(-o.Holdout)
+		if !o.From.Before(o.To) {
+			return nil, fmt.Errorf("train: the holdout %s leaves no training range in [%s, %s)", o.Holdout,
+				o.From.UTC().Format(time.RFC3339), end.UTC().Format(time.RFC3339))
+		}
 	}
 	man := Manifest{Version: o.Version, CreatedAt: began.UTC(), From: o.From.UTC(), To: o.To.UTC(), Weights: *o.Weights}
 	x := offline.New(conn, offline.WithTable(o.Database, o.Table), offline.WithWeights(*o.Weights),
@@ -161,8 +193,18 @@ func Run(ctx context.Context, conn driver.Conn, o Options) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
-	o.Log.Info("train: published", "version", man.Version, "dir", dir, "seconds", man.Seconds)
-	return &Result{Dir: dir, Manifest: man}, nil
+	res := &Result{Dir: dir, Manifest: man}
+	if o.Holdout <= 0 {
+		if err := Publish(o.Out, man.Version); err != nil {
+			return nil, err
+		}
+		o.Log.Info("train: published", "version", man.Version, "dir", dir, "seconds", man.Seconds)
+		return res, nil
+	}
+	if res.Decision, err = Promote(ctx, conn, o, dir, o.To, end); err != nil {
+		return nil, err
+	}
+	return res, nil
 }
 
 // cf extracts one kind's interactions of [from, to) and trains its model.
@@ -217,7 +259,13 @@ func (o *Options) ctr(ctx context.Context, conn driver.Conn, x *offline.Extracto
 	}
 	store := features.NewStore(features.WithUserTTL(o.CTRWarmUp+period+time.Hour),
 		features.WithTTL(65*time.Minute, 48*time.Hour), features.WithLogger(o.Log))
-	smp := NewSampler(store, early[offline.Anchors], early[offline.Products], from, DefaultSamplerConfig())
+	keep, err := o.keepFraction(ctx, conn, from, o.To)
+	if err != nil {
+		return nil, info, err
+	}
+	scfg := DefaultSamplerConfig()
+	scfg.Keep, info.Keep = keep, keep
+	smp := NewSampler(store, early[offline.Anchors], early[offline.Products], from, scfg)
 	total := int(o.To.Sub(from.Add(-o.CTRWarmUp)) / time.Minute)
 	replayFrom := from.Add(-o.CTRWarmUp)
 	last := time.Now()
@@ -233,7 +281,7 @@ func (o *Options) ctr(ctx context.Context, conn driver.Conn, x *offline.Extracto
 	}
 	o.Progress("ctr replay (minutes of stream)", total, total)
 	info.Events = n
-	art := &ctr.Artifact{}
+	art := &ctr.Artifact{Version: o.Version}
 	for _, k := range []ctr.Kind{ctr.Rooms, ctr.Products} {
 		s := smp.Rooms
 		if k == ctr.Products {

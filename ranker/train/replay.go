@@ -23,6 +23,10 @@ type SamplerConfig struct {
 	HistoryLen int
 	// Products also samples product impressions.
 	Products bool
+	// Keep is the fraction of viewers whose impressions are sampled (by a
+	// hash of the viewer id, so a viewer's impressions are all in or all
+	// out); 0 or 1 keeps every viewer. It bounds the samples' memory.
+	Keep float64
 }
 
 // DefaultSamplerConfig returns the production settings.
@@ -184,14 +188,14 @@ func (s *Sampler) Apply(e *tidev1.Event) {
 	who := viewer(e)
 	switch e.GetType() {
 	case tidev1.EventType_EVENT_TYPE_ROOM_IMPRESSION:
-		if t >= s.from && who != "" && e.GetRoomId() != "" {
+		if t >= s.from && who != "" && e.GetRoomId() != "" && s.kept(who) {
 			var x ctr.Features
 			s.BuildRoom(&x, who, e.GetRequestId(), t, e.GetRoomId())
 			i := s.Rooms.Add(&x, t)
 			s.pend(who, pend{id: e.GetRoomId(), t: t, idx: int32(i)})
 		}
 	case tidev1.EventType_EVENT_TYPE_PRODUCT_IMPRESSION:
-		if s.cfg.Products && t >= s.from && who != "" && e.GetProductId() != "" {
+		if s.cfg.Products && t >= s.from && who != "" && e.GetProductId() != "" && s.kept(who) {
 			var x ctr.Features
 			s.buildProduct(&x, who, t, e)
 			i := s.Products.Add(&x, t)

@@ -180,5 +180,8 @@ func (r *run) reasons(c *cand) []*tidev1.Reason {
 	if r.cold {
 		add(tidev1.ReasonKind_REASON_KIND_COLD_START, "")
 	}
+	if r.scorer != "" {
+		add(tidev1.ReasonKind_REASON_KIND_SCORER, r.scorer)
+	}
 	return out
 }

@@ -7,6 +7,7 @@ import (
 
 	"github.com/tide-live/tide/features"
 	"github.com/tide-live/tide/ranker"
+	"github.com/tide-live/tide/ranker/ctr"
 	"github.com/tide-live/tide/serving/experiment"
 )
 
@@ -160,6 +161,7 @@ type scratch struct {
 	hashes []uint32
 	cats   []catW
 	tmp    []features.Engagement
+	ctr    ctrScratch
 }
 
 func (s *Service) getScratch() *scratch {
@@ -194,6 +196,7 @@ type run struct {
 	liveSame bool     // live is the set the snapshot was built from
 	sorted   int      // sc.order[:sorted] is sorted; the rest is worse, unsorted
 	maxItems int      // Similar: no cursor, one page
+	scorer   string   // which scorer set the scores (the REASON_KIND_SCORER detail)
 }
 
 func (s *Service) newRun(sn *snapshot, sc *scratch, variant string, explore float64, cur cursor, size int) *run {
@@ -335,10 +338,23 @@ func (r *run) history(recent []features.Engagement) ranker.History {
 	return sc.hist
 }
 
-// score is the scoring stage: the model on the viewer's history blended
-// with popularity, trend, category affinity and follows (personalised), or
+// score is the scoring stage: the learned CTR model (WithCTRModel) when
+// one is loaded for the surface; else, as the cold-start fallback, the CF
+// model on the viewer's history blended by Tuning's hand-set weights with
+// popularity, trend, category affinity and follows (personalised), or
 // popularity alone; then boosts and fatigue.
 func (r *run) score(hist ranker.History) {
+	r.scorer = ScorerPopularity
+	if r.personal {
+		r.scorer = ScorerHandSet
+		kind := ctr.Rooms
+		if r.sn.rooms != nil {
+			kind = ctr.Products
+		}
+		if r.scoreCTR(kind) {
+			return
+		}
+	}
 	sc, sn, t := r.sc, r.sn, r.s.tune
 	cs := sc.cands
 	useModel := r.personal && sn.model != nil && len(hist) > 0

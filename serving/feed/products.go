@@ -39,7 +39,7 @@ func (s *Service) Products(ctx context.Context, userID string, req *tidev1.Produ
 	}
 	sc := s.getScratch()
 	defer s.putScratch(sc)
-	s.store.UserInto(userID, &sc.user)
+	s.viewerInto(userID, &sc.user) // online + long-term memory (memory.go)
 	sc.as = s.assigner.Assign(userID, SurfaceProducts, sc.as)
 	variant, _ := s.variant(sc.as)
 	reqID := s.newRequestID()

@@ -31,7 +31,7 @@ func (s *Service) Rooms(ctx context.Context, userID string, req *tidev1.RoomsReq
 	tm.start(s.metrics, surfRooms)
 	sc := s.getScratch()
 	defer s.putScratch(sc)
-	s.store.UserInto(userID, &sc.user)
+	s.viewerInto(userID, &sc.user) // online + long-term memory (memory.go)
 	sc.as = s.assigner.Assign(userID, SurfaceRooms, sc.as)
 	variant, explore := s.variant(sc.as)
 	reqID := s.newRequestID()
@@ -114,7 +114,7 @@ func (r *run) roomHydrate() ranker.History {
 	}
 	wm := r.s.store.Watermark()
 	for _, e := range u.Left {
-		if wm.Sub(e.Last) > t.LeftWindow {
+		if wm.Sub(e.Last) > t.LeftWindow || r.learnsLeft() {
 			continue
 		}
 		if c := r.find(e.ID); c != nil && c.pinPos < 0 {

@@ -42,6 +42,7 @@ import (
 
 	"github.com/tide-live/tide/features"
 	"github.com/tide-live/tide/ranker"
+	"github.com/tide-live/tide/ranker/ctr"
 	"github.com/tide-live/tide/serving/experiment"
 )
 
@@ -58,6 +59,8 @@ type Service struct {
 	// roomModelByAnchor: roomModel's items are merchant (anchor) ids, not room ids
 	roomModelByAnchor bool
 	productModel      *ranker.Store
+	ctrModel          *ctr.Store // learned scorer; nil or empty: hand-set weights
+	memory            Memory     // long-term viewer memory, or nil
 	catalog           *Catalog
 	assigner          *experiment.Assigner
 	exposures         *experiment.Exposures

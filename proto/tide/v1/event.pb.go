@@ -74,6 +74,9 @@ const (
 	// replay_ready, banned, cancelled; attrs["change"] says what). room_id, merchant_id and, for a
 	// session change, live_session_id are set. Server-produced only.
 	EventType_EVENT_TYPE_ROOM_CHANGED EventType = 22
+	// An unpaid order was cancelled (by the user, the merchant or the payment timeout); written by
+	// commerce's outbox only, value = the order's pay amount in fen.
+	EventType_EVENT_TYPE_ORDER_CANCELLED EventType = 23
 )
 
 // Enum value maps for EventType.
@@ -102,6 +105,7 @@ var (
 		20: "EVENT_TYPE_PRODUCT_CHANGED",
 		21: "EVENT_TYPE_EXPERIMENT_EXPOSURE",
 		22: "EVENT_TYPE_ROOM_CHANGED",
+		23: "EVENT_TYPE_ORDER_CANCELLED",
 	}
 	EventType_value = map[string]int32{
 		"EVENT_TYPE_UNSPECIFIED":         0,
@@ -127,6 +131,7 @@ var (
 		"EVENT_TYPE_PRODUCT_CHANGED":     20,
 		"EVENT_TYPE_EXPERIMENT_EXPOSURE": 21,
 		"EVENT_TYPE_ROOM_CHANGED":        22,
+		"EVENT_TYPE_ORDER_CANCELLED":     23,
 	}
 )
 
@@ -459,7 +464,7 @@ const file_tide_v1_event_proto_rawDesc = "" +
 	"\fTrackRequest\x12&\n" +
 	"\x06events\x18\x01 \x03(\v2\x0e.tide.v1.EventR\x06events\"+\n" +
 	"\rTrackResponse\x12\x1a\n" +
-	"\baccepted\x18\x01 \x01(\x05R\baccepted*\x84\x05\n" +
+	"\baccepted\x18\x01 \x01(\x05R\baccepted*\xa4\x05\n" +
 	"\tEventType\x12\x1a\n" +
 	"\x16EVENT_TYPE_UNSPECIFIED\x10\x00\x12\x1e\n" +
 	"\x1aEVENT_TYPE_ROOM_IMPRESSION\x10\x01\x12\x19\n" +
@@ -484,7 +489,8 @@ const file_tide_v1_event_proto_rawDesc = "" +
 	"\x15EVENT_TYPE_STREAM_END\x10\x13\x12\x1e\n" +
 	"\x1aEVENT_TYPE_PRODUCT_CHANGED\x10\x14\x12\"\n" +
 	"\x1eEVENT_TYPE_EXPERIMENT_EXPOSURE\x10\x15\x12\x1b\n" +
-	"\x17EVENT_TYPE_ROOM_CHANGED\x10\x162F\n" +
+	"\x17EVENT_TYPE_ROOM_CHANGED\x10\x16\x12\x1e\n" +
+	"\x1aEVENT_TYPE_ORDER_CANCELLED\x10\x172F\n" +
 	"\fEventService\x126\n" +
 	"\x05Track\x12\x15.tide.v1.TrackRequest\x1a\x16.tide.v1.TrackResponseB0Z.github.com/tide-live/tide/proto/tide/v1;tidev1b\x06proto3"
 

@@ -105,6 +105,10 @@ const (
 	ReasonKind_REASON_KIND_COLD_START ReasonKind = 12
 	// In the same category as the requested item; detail is the category.
 	ReasonKind_REASON_KIND_SAME_CATEGORY ReasonKind = 13
+	// Which scorer ranked the item: detail is "ctr <model version>" for the
+	// model tide train learned, or "hand-set" for the cold-start fallback
+	// weights (no model loaded, or none for this surface).
+	ReasonKind_REASON_KIND_SCORER ReasonKind = 14
 )
 
 // Enum value maps for ReasonKind.
@@ -124,6 +128,7 @@ var (
 		11: "REASON_KIND_FATIGUE",
 		12: "REASON_KIND_COLD_START",
 		13: "REASON_KIND_SAME_CATEGORY",
+		14: "REASON_KIND_SCORER",
 	}
 	ReasonKind_value = map[string]int32{
 		"REASON_KIND_UNSPECIFIED":          0,
@@ -140,6 +145,7 @@ var (
 		"REASON_KIND_FATIGUE":              11,
 		"REASON_KIND_COLD_START":           12,
 		"REASON_KIND_SAME_CATEGORY":        13,
+		"REASON_KIND_SCORER":               14,
 	}
 )
 
@@ -1019,7 +1025,7 @@ const file_tide_v1_feed_proto_rawDesc = "" +
 	"RoomStatus\x12\x1b\n" +
 	"\x17ROOM_STATUS_UNSPECIFIED\x10\x00\x12\x14\n" +
 	"\x10ROOM_STATUS_LIVE\x10\x01\x12\x18\n" +
-	"\x14ROOM_STATUS_UPCOMING\x10\x02*\x9c\x03\n" +
+	"\x14ROOM_STATUS_UPCOMING\x10\x02*\xb4\x03\n" +
 	"\n" +
 	"ReasonKind\x12\x1b\n" +
 	"\x17REASON_KIND_UNSPECIFIED\x10\x00\x12\x1f\n" +
@@ -1036,7 +1042,8 @@ const file_tide_v1_feed_proto_rawDesc = "" +
 	"\x12\x17\n" +
 	"\x13REASON_KIND_FATIGUE\x10\v\x12\x1a\n" +
 	"\x16REASON_KIND_COLD_START\x10\f\x12\x1d\n" +
-	"\x19REASON_KIND_SAME_CATEGORY\x10\r2\xc4\x01\n" +
+	"\x19REASON_KIND_SAME_CATEGORY\x10\r\x12\x16\n" +
+	"\x12REASON_KIND_SCORER\x10\x0e2\xc4\x01\n" +
 	"\vFeedService\x126\n" +
 	"\x05Rooms\x12\x15.tide.v1.RoomsRequest\x1a\x16.tide.v1.RoomsResponse\x12?\n" +
 	"\bProducts\x12\x18.tide.v1.ProductsRequest\x1a\x19.tide.v1.ProductsResponse\x12<\n" +
