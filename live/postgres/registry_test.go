@@ -357,6 +357,31 @@ func TestScheduledExpiresWhenItsWindowPasses(t *testing.T) {
 	}
 }
 
+// A recording that arrives while the session is still on air (nginx-rtmp's
+// record_done racing its publish_done) makes the session replay_ready when
+// the end comes, and GetRoom's replays list it.
+func TestRecordBeforeTheEnd(t *testing.T) {
+	f := newFixture(t)
+	room, s := f.scheduled(t, merchantA)
+	f.apply(t, stream.Signal{ID: "1", Kind: stream.KindPublish, Stream: s.Stream, Sequence: "1"})
+	f.apply(t, stream.Signal{ID: "r", Kind: stream.KindRecord, Stream: s.Stream, Sequence: "1", ReplayURL: "https://rec.test/1.flv"})
+	if got := f.state(t, s.ID); got != live.StateLive {
+		t.Fatalf("after a mid-stream record: %s", got)
+	}
+	f.events(t)
+	f.apply(t, stream.Signal{ID: "2", Kind: stream.KindDisconnect, Stream: s.Stream, Sequence: "1"})
+	if got := f.state(t, s.ID); got != live.StateReplayReady {
+		t.Fatalf("ended with its recording in: %s", got)
+	}
+	if es := f.events(t); !equal(types(es), []tidev1.EventType{end, changed, changed}) {
+		t.Fatalf("end then replay wrote %v", types(es))
+	}
+	reps, err := f.reg.Replays(context.Background(), room.ID)
+	if err != nil || len(reps) != 1 || reps[0].URL != "https://rec.test/1.flv" {
+		t.Fatalf("replays %v, %v", reps, err)
+	}
+}
+
 func TestOwnership(t *testing.T) {
 	f := newFixture(t)
 	room, s := f.scheduled(t, merchantA)
