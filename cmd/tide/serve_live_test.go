@@ -95,7 +95,9 @@ func TestServeLiveRoomReachesTheFeed(t *testing.T) {
 	waitRoom(t, fc, roomID, false)
 }
 
-// waitRoom polls FeedService.Rooms until roomID is in it (present) or not.
+// waitRoom polls FeedService.Rooms until roomID is in it as a live, playable
+// card (present: its pull URLs come from the registry's loader, which may
+// trail the stream_start by a reload) or is not live in it.
 func waitRoom(t *testing.T, fc tidev1connect.FeedServiceClient, roomID string, present bool) *tidev1.RoomItem {
 	t.Helper()
 	deadline := time.Now().Add(20 * time.Second)
@@ -106,7 +108,7 @@ func waitRoom(t *testing.T, fc tidev1connect.FeedServiceClient, roomID string, p
 		}
 		var found *tidev1.RoomItem
 		for _, it := range res.Msg.Items {
-			if it.RoomId == roomID && it.Status == tidev1.RoomStatus_ROOM_STATUS_LIVE {
+			if it.RoomId == roomID && it.Status == tidev1.RoomStatus_ROOM_STATUS_LIVE && (!present || it.PullHls != "") {
 				found = it
 			}
 		}
