@@ -15,6 +15,7 @@ import (
 	tidev1 "github.com/tide-live/tide/proto/tide/v1"
 	"github.com/tide-live/tide/proto/tide/v1/tidev1connect"
 	"github.com/tide-live/tide/serving/auth"
+	"github.com/tide-live/tide/serving/callerfacts"
 )
 
 // MaxTrackBatch is the most events one Track call may carry.
@@ -38,6 +39,7 @@ type EventService struct {
 	now      func() time.Time
 	log      *slog.Logger
 	stamp    func(*tidev1.Event)
+	facts    *callerfacts.Stamper
 	events   *prometheus.CounterVec
 	batch    prometheus.Histogram
 }
@@ -77,6 +79,14 @@ func WithClock(now func() time.Time) TrackOption { return func(s *EventService) 
 // events (experiment.Assigner.Stamp).
 func WithEventStamp(stamp func(*tidev1.Event)) TrackOption {
 	return func(s *EventService) { s.stamp = stamp }
+}
+
+// WithCallerFacts makes Track stamp the caller's facts on every event
+// (callerfacts: the client's hashed IP and the account's creation time).
+// Without it Track still removes a client's attrs["ip"] and
+// attrs["acct_created"]: only the server states them.
+func WithCallerFacts(f *callerfacts.Stamper) TrackOption {
+	return func(s *EventService) { s.facts = f }
 }
 
 // WithTrackLogger sets the logger.
@@ -124,7 +134,10 @@ func (s *EventService) Mount(srv *Server) {
 // streams, product changes, exposures) refuse the batch with
 // permission_denied whoever calls, admins included: the server produces them.
 // A client's experiments never survive: Track clears them and the event
-// stamp (WithEventStamp) puts the server's assignment in their place. It then stamps received_at, produces every event to the events
+// stamp (WithEventStamp) puts the server's assignment in their place. Nor do
+// a client's attrs["ip"] and attrs["acct_created"]: Track overwrites them on
+// every event with the caller's facts (WithCallerFacts), for admins too, or
+// removes them. It then stamps received_at, produces every event to the events
 // topic keyed by ingest.Key, and answers only after the broker acknowledged
 // all of them; if it did not, Track answers unavailable and the client
 // retries the whole batch, which event_id makes safe.
@@ -148,6 +161,11 @@ func (s *EventService) Track(ctx context.Context, req *connect.Request[tidev1.Tr
 		s.events.WithLabelValues("rejected").Add(float64(len(events)))
 		return nil, err
 	}
+	var facts callerfacts.Facts
+	if s.facts != nil {
+		facts = s.facts.Facts(ctx, req.Peer().Addr, req.Header())
+	}
+	facts.Stamp(events...) // before Validate: the stamped attrs count against MaxAttrs as ingest counts them
 	for _, e := range events {
 		e.Experiments = nil // arms are the server's to assign
 		if s.stamp != nil {

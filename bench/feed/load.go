@@ -143,13 +143,15 @@ type target struct {
 // maxThroughput drives each target at each concurrency and keeps its
 // highest sustained rate: the median of its slices at a level (so one lucky
 // or unlucky slice does not decide), the best level. The targets take turns
-// in short slices (rounds per level), so that other load on the machine
-// hits them alike.
+// in short slices (rounds per level, a different one first each round), so
+// that other load on the machine hits them alike.
 func maxThroughput(ctx context.Context, targets []*target, levels []int, d time.Duration, rounds int) error {
 	for _, c := range levels {
 		runs := make([][]float64, len(targets))
-		for range rounds {
-			for k, t := range targets {
+		for round := range rounds {
+			for i := range targets { // a different target goes first each round
+				k := (round + i) % len(targets)
+				t := targets[k]
 				qps, err := closedLoop(ctx, t.call, c, d/time.Duration(rounds))
 				if err != nil {
 					return fmt.Errorf("%s at concurrency %d: %w", t.name, c, err)

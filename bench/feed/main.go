@@ -90,7 +90,7 @@ func run(ctx context.Context) error {
 	flag.IntVar(&f.page, "page", feed.DefaultPageSize, "items per feed page")
 	flag.StringVar(&f.levels, "concurrency", "8,32,96", "client concurrencies tried for the highest throughput")
 	flag.DurationVar(&f.duration, "duration", 6*time.Second, "time per concurrency level and endpoint")
-	flag.IntVar(&f.rounds, "rounds", 3, "turns the endpoints take per concurrency level")
+	flag.IntVar(&f.rounds, "rounds", 5, "turns the endpoints take per concurrency level (at least 5; medians are reported)")
 	flag.IntVar(&f.rate, "rate", 1000, "fixed offered load for the p99, requests/s")
 	flag.IntVar(&f.writeRate, "write-rate", 2000, "viewer events a second applied to the features during the run (0: none)")
 	flag.DurationVar(&f.fixedFor, "fixed-for", 10*time.Second, "duration of the fixed load")
@@ -102,6 +102,9 @@ func run(ctx context.Context) error {
 	flag.BoolVar(&f.gzip, "gzip", false, "clients accept gzip-compressed responses (both endpoints)")
 	flag.DurationVar(&f.refresh, "refresh", feed.DefaultTuning().RefreshEvery, "how often the feed rebuilds its room snapshot besides live-set changes")
 	flag.Parse()
+	if f.rounds < 5 {
+		return fmt.Errorf("-rounds %d: at least 5, so a median is not one lucky slice", f.rounds)
+	}
 	var levels []int
 	for _, s := range strings.Split(f.levels, ",") {
 		n, err := strconv.Atoi(strings.TrimSpace(s))

@@ -1,11 +1,19 @@
 // Command search benchmarks product search: it builds synthetic products
-// from the demo catalog, indexes them with the production analysis, and
-// measures match and faceted query latency and change-to-searchable time.
+// from the demo catalog, indexes them with the production analysis (tide's
+// search.Index) and, for comparison, into a plain Bleve index with the
+// default analyzer (raw.go), and measures match and faceted query latency
+// and change-to-searchable time. Query latency is taken in -rounds
+// interleaved rounds (each round runs the same queries on tide then raw, or
+// raw then tide, alternating), in process, one query at a time with no other
+// load; each figure is the median over rounds of that round's p50 or p99.
 // The last line is
 //
-//	index_dps=<int> match_p99_ms=<float> faceted_p99_ms=<float> update_p99_ms=<float>
+//	index_dps=<int> match_p99_ms=<float> faceted_p99_ms=<float> update_p99_ms=<float> raw_match_p99_ms=<float> raw_faceted_p99_ms=<float> match_ratio=<float> faceted_ratio=<float>
 //
-// Run: go run ./bench/search -products 100000   (or 20000 for a quick run)
+// where a ratio is tide's p99 over raw Bleve's (above 1: tide is slower).
+// index_dps and update_p99_ms have no raw side (one build; updates need the
+// real index). Run: go run ./bench/search -products 100000   (or 20000 for
+// a quick run)
 package main
 
 import (
@@ -23,6 +31,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/tide-live/tide/bench/rounds"
 	"github.com/tide-live/tide/commerce/democatalog"
 	"github.com/tide-live/tide/search"
 )
@@ -38,7 +47,8 @@ const (
 
 func main() {
 	n := flag.Int("products", 100000, "synthetic products to index")
-	queries := flag.Int("queries", 1000, "queries per latency measurement")
+	queries := flag.Int("queries", 1000, "queries per latency measurement and side, split over the rounds")
+	nRounds := flag.Int("rounds", 5, "interleaved tide/raw rounds of the query measurements (at least 5)")
 	updates := flag.Int("updates", 200, "updates for the change-to-searchable measurement")
 	batch := flag.Int("batch", 0, "build batch size (0: the index default)")
 	cpuprofile := flag.String("cpuprofile", "", "write a CPU profile here")
@@ -57,14 +67,18 @@ func main() {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
-	if err := run(ctx, *n, *queries, *updates, *batch); err != nil {
+	if *nRounds < 5 || *queries < *nRounds {
+		fmt.Fprintln(os.Stderr, "bench/search: -rounds must be at least 5 and -queries at least -rounds")
+		os.Exit(2)
+	}
+	if err := run(ctx, *n, *queries, *nRounds, *updates, *batch); err != nil {
 		fmt.Fprintln(os.Stderr, "bench/search:", err)
 		pprof.StopCPUProfile()
 		os.Exit(1)
 	}
 }
 
-func run(ctx context.Context, n, nq, nu, batch int) error {
+func run(ctx context.Context, n, nq, nRounds, nu, batch int) error {
 	base, err := search.ReadProducts(democatalog.Open())
 	if err != nil {
 		return err
@@ -107,24 +121,41 @@ func run(ctx context.Context, n, nq, nu, batch int) error {
 		n, total.Seconds(), indexing.Seconds(), dps, targetIndexDPS, dps/targetIndexDPS,
 		float64(cpu.Microseconds())/float64(n), runtime.NumCPU(), float64(n*runtime.NumCPU())/cpu.Seconds())
 
+	rawStart := time.Now()
+	raw, err := newRawIndex(ctx, products, func(done, total int) {
+		if time.Since(lastPrint) > 2*time.Second || done == total {
+			lastPrint = time.Now()
+			fmt.Fprintf(os.Stderr, "raw bleve indexing %d/%d\n", done, total)
+		}
+	})
+	if err != nil {
+		return err
+	}
+	defer raw.close()
+	rawDPS := float64(n) / time.Since(rawStart).Seconds()
+	fmt.Printf("raw bleve (default analyzer) indexed %d products: %.0f docs/s (one build each side, not interleaved: tide/raw %.2f)\n",
+		n, rawDPS, dps/rawDPS)
+
 	texts := queryTexts()
-	match, err := latency(ctx, ix, r, texts, nq, false)
+	match, rawMatch, err := compare(ctx, ix, raw, r, texts, nq, nRounds, false)
 	if err != nil {
 		return err
 	}
-	fmt.Printf("match query p50 %.2f ms p99 %.2f ms (target ≤ %d ms: %.2f of limit)\n", match.p50, match.p99, targetMatchMS, match.p99/targetMatchMS)
-	faceted, err := latency(ctx, ix, r, texts, nq, true)
+	fmt.Printf("match query p50 %.2f ms p99 %.2f ms (target ≤ %d ms: %.2f of limit); raw bleve p50 %.2f ms p99 %.2f ms; p99 tide/raw %.2f (medians of %d rounds)\n",
+		match.p50, match.p99, targetMatchMS, match.p99/targetMatchMS, rawMatch.p50, rawMatch.p99, match.p99/rawMatch.p99, nRounds)
+	faceted, rawFaceted, err := compare(ctx, ix, raw, r, texts, nq, nRounds, true)
 	if err != nil {
 		return err
 	}
-	fmt.Printf("faceted query (text + 3 facets + sort by sales) p50 %.2f ms p99 %.2f ms (target ≤ %d ms: %.2f of limit)\n",
-		faceted.p50, faceted.p99, targetFacetedMS, faceted.p99/targetFacetedMS)
+	fmt.Printf("faceted query (text + 3 facets + sort by sales) p50 %.2f ms p99 %.2f ms (target ≤ %d ms: %.2f of limit); raw bleve p50 %.2f ms p99 %.2f ms; p99 tide/raw %.2f (medians of %d rounds)\n",
+		faceted.p50, faceted.p99, targetFacetedMS, faceted.p99/targetFacetedMS, rawFaceted.p50, rawFaceted.p99, faceted.p99/rawFaceted.p99, nRounds)
 	upd, err := updateLatency(ctx, ix, r, products, nu)
 	if err != nil {
 		return err
 	}
 	fmt.Printf("change-to-searchable p50 %.2f ms p99 %.2f ms (target ≤ %d ms: %.3f of limit)\n", upd.p50, upd.p99, targetUpdateMS, upd.p99/targetUpdateMS)
-	fmt.Printf("index_dps=%d match_p99_ms=%.3f faceted_p99_ms=%.3f update_p99_ms=%.3f\n", int(dps), match.p99, faceted.p99, upd.p99)
+	fmt.Printf("index_dps=%d match_p99_ms=%.3f faceted_p99_ms=%.3f update_p99_ms=%.3f raw_match_p99_ms=%.3f raw_faceted_p99_ms=%.3f match_ratio=%.3f faceted_ratio=%.3f\n",
+		int(dps), match.p99, faceted.p99, upd.p99, rawMatch.p99, rawFaceted.p99, match.p99/rawMatch.p99, faceted.p99/rawFaceted.p99)
 	return nil
 }
 
@@ -174,25 +205,77 @@ func percentiles(ms []float64) dist {
 	return dist{at(0.50), at(0.99)}
 }
 
-func latency(ctx context.Context, ix *search.Index, r *rand.Rand, texts []string, n int, faceted bool) (dist, error) {
-	ms := make([]float64, 0, n)
-	cpu0 := cpuTime()
-	defer func() {
-		fmt.Printf("  (%.0f µs CPU per query)\n", float64((cpuTime()-cpu0).Microseconds())/float64(n))
-	}()
-	for i := 0; i < n; i++ {
-		req := search.Request{Text: texts[r.IntN(len(texts))], Limit: 20}
-		if faceted {
-			req.Facets = true
-			req.Sort = search.SortSales
+// compare times the same queries on tide's index and on raw Bleve in
+// nRounds interleaved rounds of nq/nRounds queries each, alternating which
+// side goes first, and returns for each side the median over rounds of the
+// rounds' p50 and p99.
+func compare(ctx context.Context, ix *search.Index, raw *rawIndex, r *rand.Rand, texts []string, nq, nRounds int, faceted bool) (tide, bleve dist, err error) {
+	per := nq / nRounds
+	var tideRounds, rawRounds []dist
+	var tideCPU, rawCPU time.Duration
+	for round := range nRounds {
+		qs := make([]string, per)
+		for i := range qs {
+			qs[i] = texts[r.IntN(len(texts))]
 		}
+		tideSide := func() error {
+			d, cpu, err := timeQueries(qs, func(text string) error {
+				req := search.Request{Text: text, Limit: 20}
+				if faceted {
+					req.Facets = true
+					req.Sort = search.SortSales
+				}
+				_, err := ix.Search(ctx, req)
+				return err
+			})
+			tideRounds, tideCPU = append(tideRounds, d), tideCPU+cpu
+			return err
+		}
+		rawSide := func() error {
+			d, cpu, err := timeQueries(qs, func(text string) error { return raw.search(ctx, text, faceted) })
+			rawRounds, rawCPU = append(rawRounds, d), rawCPU+cpu
+			return err
+		}
+		first, second := tideSide, rawSide
+		if round%2 == 1 {
+			first, second = rawSide, tideSide
+		}
+		if err := first(); err != nil {
+			return dist{}, dist{}, err
+		}
+		if err := second(); err != nil {
+			return dist{}, dist{}, err
+		}
+		fmt.Fprintf(os.Stderr, "round %d/%d: tide p99 %.2f ms, raw p99 %.2f ms\n", round+1, nRounds,
+			tideRounds[round].p99, rawRounds[round].p99)
+	}
+	q := float64(per * nRounds)
+	fmt.Printf("  (%.0f µs CPU per query, raw bleve %.0f µs)\n", float64(tideCPU.Microseconds())/q, float64(rawCPU.Microseconds())/q)
+	return medianDist(tideRounds), medianDist(rawRounds), nil
+}
+
+// timeQueries runs one query after another and returns their p50 and p99
+// and the CPU they took.
+func timeQueries(qs []string, query func(string) error) (dist, time.Duration, error) {
+	ms := make([]float64, 0, len(qs))
+	cpu0 := cpuTime()
+	for _, text := range qs {
 		t := time.Now()
-		if _, err := ix.Search(ctx, req); err != nil {
-			return dist{}, err
+		if err := query(text); err != nil {
+			return dist{}, 0, err
 		}
 		ms = append(ms, float64(time.Since(t).Microseconds())/1000)
 	}
-	return percentiles(ms), nil
+	return percentiles(ms), cpuTime() - cpu0, nil
+}
+
+// medianDist is the median of the rounds' p50s and of their p99s.
+func medianDist(ds []dist) dist {
+	p50s, p99s := make([]float64, len(ds)), make([]float64, len(ds))
+	for i, d := range ds {
+		p50s[i], p99s[i] = d.p50, d.p99
+	}
+	return dist{rounds.Median(p50s), rounds.Median(p99s)}
 }
 
 // updateLatency changes a product's title to carry a new word and measures

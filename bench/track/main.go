@@ -2,12 +2,15 @@
 // Kafka broker on loopback: events per second accepted in batches of 500,
 // with the binary protobuf and the JSON codecs, next to the raw limit (the
 // same records produced straight to the broker with the same producer
-// settings and concurrency).
+// settings and concurrency), each taken in -rounds interleaved rounds and
+// reported as the median. Track runs with its caller facts stamping but
+// without the auth and rate-limit interceptors.
 //
-//	go run ./bench/track [-duration 10s] [-concurrency 8]
+//	go run ./bench/track [-duration 3s] [-rounds 5] [-concurrency 8]
 //
-// The last line is `track_eps_proto=<int> track_eps_json=<int>`. The client,
-// the server and the broker share the machine, so the figures are a floor.
+// The last line is `track_eps_proto=<int> track_eps_json=<int> raw_eps=<int>
+// ratio=<float>` (ratio = proto over raw). The client, the server and the
+// broker share the machine, so the figures are a floor.
 package main
 
 import (
@@ -31,16 +34,19 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 	"google.golang.org/protobuf/proto"
 
+	"github.com/tide-live/tide/bench/rounds"
 	"github.com/tide-live/tide/ingest"
 	"github.com/tide-live/tide/live/livesim"
 	tidev1 "github.com/tide-live/tide/proto/tide/v1"
 	"github.com/tide-live/tide/proto/tide/v1/tidev1connect"
 	"github.com/tide-live/tide/serving"
+	"github.com/tide-live/tide/serving/callerfacts"
 )
 
 func main() {
 	brokers := flag.String("brokers", envOr("TIDE_KAFKA_BROKERS", "127.0.0.1:19092"), "Kafka seed brokers")
-	duration := flag.Duration("duration", 10*time.Second, "measuring time per codec (after a 2s warm-up)")
+	duration := flag.Duration("duration", 3*time.Second, "measuring time per side and round (after a 1s warm-up)")
+	nRounds := flag.Int("rounds", 5, "interleaved rounds of raw produce, Track proto and Track JSON (at least 5)")
 	concurrency := flag.Int("concurrency", 8, "Track calls in flight")
 	batch := flag.Int("batch", serving.MaxTrackBatch, "events per Track call")
 	partitions := flag.Int("partitions", 8, "partitions of the bench topic")
@@ -57,15 +63,19 @@ func main() {
 		}
 		defer pprof.StopCPUProfile()
 	}
+	if *nRounds < 5 {
+		fmt.Fprintln(os.Stderr, "bench/track: -rounds must be at least 5")
+		os.Exit(2)
+	}
 	ctx := context.Background()
-	if err := run(ctx, strings.Split(*brokers, ","), *duration, *concurrency, *batch, int32(*partitions)); err != nil {
+	if err := run(ctx, strings.Split(*brokers, ","), *duration, *nRounds, *concurrency, *batch, int32(*partitions)); err != nil {
 		fmt.Fprintln(os.Stderr, "bench/track:", err)
 		pprof.StopCPUProfile()
 		os.Exit(1)
 	}
 }
 
-func run(ctx context.Context, brokers []string, duration time.Duration, concurrency, batch int, partitions int32) error {
+func run(ctx context.Context, brokers []string, duration time.Duration, nRounds, concurrency, batch int, partitions int32) error {
 	admin, err := kgo.NewClient(kgo.SeedBrokers(brokers...))
 	if err != nil {
 		return err
@@ -94,7 +104,7 @@ func run(ctx context.Context, brokers []string, duration time.Duration, concurre
 	}
 	defer producer.Close()
 
-	raw, err := measure("raw produce", duration, concurrency, batch, pool, func(_ int, b []*tidev1.Event) error {
+	rawSend := func(_ int, b []*tidev1.Event) error {
 		rs := make([]*kgo.Record, len(b))
 		now := time.Now().UnixMilli()
 		for i, e := range b {
@@ -106,13 +116,14 @@ func run(ctx context.Context, brokers []string, duration time.Duration, concurre
 			rs[i] = &kgo.Record{Topic: topic, Key: ingest.Key(e), Value: v, Headers: ingest.ProducerHeaders(ingest.ProducerTrack)}
 		}
 		return producer.ProduceSync(ctx, rs...).FirstErr()
-	})
+	}
+
+	facts, err := callerfacts.New(nil, []byte("bench/track ip hash key, 32 bytes"))
 	if err != nil {
 		return err
 	}
-
 	srv := serving.New(serving.WithLogger(slog.New(slog.NewJSONHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))))
-	serving.NewEventService(producer, srv.Registry(), serving.WithTopic(topic)).Mount(srv)
+	serving.NewEventService(producer, srv.Registry(), serving.WithTopic(topic), serving.WithCallerFacts(facts)).Mount(srv)
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return err
@@ -123,14 +134,9 @@ func run(ctx context.Context, brokers []string, duration time.Duration, concurre
 	defer func() { stop(); <-done }()
 	httpClient := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: concurrency, MaxConnsPerHost: concurrency}}
 	base := "http://" + ln.Addr().String()
-
-	eps := map[string]float64{}
-	for _, codec := range []struct {
-		name string
-		opts []connect.ClientOption
-	}{{"proto", nil}, {"json", []connect.ClientOption{connect.WithProtoJSON()}}} {
-		client := tidev1connect.NewEventServiceClient(httpClient, base, codec.opts...)
-		r, err := measure("track "+codec.name, duration, concurrency, batch, pool, func(_ int, b []*tidev1.Event) error {
+	trackSend := func(opts ...connect.ClientOption) func(int, []*tidev1.Event) error {
+		client := tidev1connect.NewEventServiceClient(httpClient, base, opts...)
+		return func(_ int, b []*tidev1.Event) error {
 			res, err := client.Track(ctx, connect.NewRequest(&tidev1.TrackRequest{Events: b}))
 			if err != nil {
 				return err
@@ -139,17 +145,37 @@ func run(ctx context.Context, brokers []string, duration time.Duration, concurre
 				return fmt.Errorf("accepted %d of %d", res.Msg.GetAccepted(), len(b))
 			}
 			return nil
-		})
-		if err != nil {
-			return err
 		}
-		eps[codec.name] = r
 	}
-	fmt.Printf("raw produce (franz-go, idempotent, acks=all): %.0f events/s\n", raw)
+	sides := []struct {
+		name string
+		send func(int, []*tidev1.Event) error
+	}{{"raw", rawSend}, {"proto", trackSend()}, {"json", trackSend(connect.WithProtoJSON())}}
+
+	// Interleaved rounds: every round measures each side once, starting
+	// with a different side each round, so drift in the machine's other
+	// load touches all sides alike; the medians over rounds are reported.
+	runs := map[string][]float64{}
+	for round := range nRounds {
+		for k := range sides {
+			side := sides[(round+k)%len(sides)]
+			r, err := measure(fmt.Sprintf("%s r%d", side.name, round+1), duration, concurrency, batch, pool, side.send)
+			if err != nil {
+				return err
+			}
+			runs[side.name] = append(runs[side.name], r)
+		}
+	}
+	eps := map[string]float64{}
+	for name, xs := range runs {
+		eps[name] = rounds.Median(xs)
+	}
+	raw := eps["raw"]
+	fmt.Printf("raw produce (franz-go, idempotent, acks=all): %.0f events/s (median of %d rounds)\n", raw, nRounds)
 	for _, c := range []string{"proto", "json"} {
-		fmt.Printf("track %-5s: %.0f events/s = %.2f × raw produce\n", c, eps[c], eps[c]/raw)
+		fmt.Printf("track %-5s: %.0f events/s = %.2f × raw produce (median of %d interleaved rounds; no auth interceptors)\n", c, eps[c], eps[c]/raw, nRounds)
 	}
-	fmt.Printf("track_eps_proto=%d track_eps_json=%d\n", int64(eps["proto"]), int64(eps["json"]))
+	fmt.Printf("track_eps_proto=%d track_eps_json=%d raw_eps=%d ratio=%.3f\n", int64(eps["proto"]), int64(eps["json"]), int64(raw), eps["proto"]/raw)
 	return nil
 }
 
@@ -172,7 +198,7 @@ func simulate(workers, each int) [][]*tidev1.Event {
 }
 
 // measure runs send from concurrency workers, each cycling through its pool
-// in batches, for a warm-up and then duration, printing progress every
+// in batches, for a 1s warm-up and then duration, printing progress every
 // second; it returns events per second over duration.
 func measure(name string, duration time.Duration, concurrency, batch int, pool [][]*tidev1.Event,
 	send func(worker int, b []*tidev1.Event) error) (float64, error) {
@@ -207,7 +233,7 @@ func measure(name string, duration time.Duration, concurrency, batch int, pool [
 			}
 		})
 	}
-	time.Sleep(2 * time.Second)
+	time.Sleep(time.Second)
 	measured.Store(true)
 	start := time.Now()
 	last, lastN := start, int64(0)

@@ -84,7 +84,8 @@ func newServer(ctx context.Context, log *slog.Logger, cfg serveConfig) (srv *ser
 	}
 	srv = serving.New(append(httpOpts, serving.WithLogger(log), serving.WithPyroscope(cfg.pyroscope),
 		serving.WithReadyCheck("kafka", producer.Ping))...)
-	if err := setupAuth(ctx, log, srv, cfg); err != nil { // serve_auth.go: AuthService, auth and rate limits for every service
+	facts, err := setupAuth(ctx, log, srv, cfg) // serve_auth.go: AuthService, auth and rate limits for every service
+	if err != nil {
 		producer.Close()
 		return nil, nil, err
 	}
@@ -93,7 +94,7 @@ func newServer(ctx context.Context, log *slog.Logger, cfg serveConfig) (srv *ser
 		return nil, nil, err
 	}
 	arms := mountFeed(ctx, log, srv, producer, cfg) // serve_feed.go; nil without TIDE_EXPERIMENTS
-	track := []serving.TrackOption{serving.WithTopic(cfg.topic), serving.WithTrackLogger(log)}
+	track := []serving.TrackOption{serving.WithTopic(cfg.topic), serving.WithTrackLogger(log), serving.WithCallerFacts(facts)}
 	if arms != nil {
 		track = append(track, serving.WithEventStamp(arms.Stamp))
 	}

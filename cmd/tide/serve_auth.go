@@ -17,6 +17,8 @@ import (
 	"github.com/tide-live/tide/proto/tide/v1/tidev1connect"
 	"github.com/tide-live/tide/serving"
 	"github.com/tide-live/tide/serving/auth"
+	"github.com/tide-live/tide/serving/callerfacts"
+	"github.com/tide-live/tide/serving/clientip"
 	"github.com/tide-live/tide/serving/ratelimit"
 )
 
@@ -61,15 +63,25 @@ const (
 // run the per-IP limit, authentication and the per-caller limit, in that
 // order. cfg.adminKeys are extra raw API keys accepted as admin (for the
 // demo's own traffic); cfg.rateExempt is the default of TIDE_RATE_LIMIT_EXEMPT.
-// Resources are released when ctx ends.
-func setupAuth(ctx context.Context, log *slog.Logger, srv *serving.Server, cfg serveConfig) error {
+// It returns the stamper of caller facts for Track (serve_facts.go), which
+// finds client addresses as the per-IP limits do. Resources are released
+// when ctx ends.
+func setupAuth(ctx context.Context, log *slog.Logger, srv *serving.Server, cfg serveConfig) (*callerfacts.Stamper, error) {
 	tokens, err := serveTokens(log)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	keys, err := serveKeyStore(ctx, log, cfg.adminKeys)
 	if err != nil {
-		return err
+		return nil, err
+	}
+	trusted, err := clientip.ParsePrefixes(os.Getenv(envTrusted))
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", envTrusted, err)
+	}
+	facts, err := serveCallerFacts(log, trusted)
+	if err != nil {
+		return nil, err
 	}
 	var wechat auth.CodeExchanger
 	appID := os.Getenv(envWeChatAppID)
@@ -78,18 +90,26 @@ func setupAuth(ctx context.Context, log *slog.Logger, srv *serving.Server, cfg s
 	} else {
 		log.Warn("WeChat login is off: set " + envWeChatAppID + " and " + envWeChatSecret)
 	}
+	accounts, err := serveAccounts(ctx, log, appID != "")
+	if err != nil {
+		return nil, err
+	}
 	interceptors := []connect.Interceptor{auth.NewInterceptor(auth.NewAuthenticator(tokens, keys), auth.WithInterceptorLogger(log))}
 	if os.Getenv(envRateLimit) != "off" {
-		l, err := serveLimiter(srv, cfg.rateExempt)
+		l, err := serveLimiter(srv, trusted, cfg.rateExempt)
 		if err != nil {
-			return err
+			return nil, err
 		}
 		interceptors = []connect.Interceptor{l.ByIP(), interceptors[0], l.ByPrincipal()}
 	}
 	srv.Use(interceptors...)
-	svc := auth.NewService(wechat, appID, tokens, auth.WithServiceLogger(log))
+	svcOpts := []auth.ServiceOption{auth.WithServiceLogger(log)}
+	if accounts != nil {
+		svcOpts = append(svcOpts, auth.WithAccounts(accounts))
+	}
+	svc := auth.NewService(wechat, appID, tokens, svcOpts...)
 	srv.Mount(svc.Handler(srv.ConnectOptions()...))
-	return nil
+	return facts, nil
 }
 
 // serveTokens reads the session token keys, or makes a random one.
@@ -178,12 +198,8 @@ func (c chainedKeys) LookupKey(ctx context.Context, h auth.KeyHash) (auth.APIKey
 
 // serveLimiter builds the rate limiter: the default rule for every
 // procedure, a stricter per-IP rule for Login, Track's in events.
-func serveLimiter(srv *serving.Server, exemptDefault string) (*ratelimit.Limiter, error) {
-	trusted, err := parsePrefixes(os.Getenv(envTrusted))
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w", envTrusted, err)
-	}
-	exempt, err := parsePrefixes(serveEnv(envRateExempt, exemptDefault))
+func serveLimiter(srv *serving.Server, trusted []netip.Prefix, exemptDefault string) (*ratelimit.Limiter, error) {
+	exempt, err := clientip.ParsePrefixes(serveEnv(envRateExempt, exemptDefault))
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", envRateExempt, err)
 	}
@@ -202,21 +218,6 @@ func serveLimiter(srv *serving.Server, exemptDefault string) (*ratelimit.Limiter
 		ratelimit.WithRegisterer(srv.Registry()),
 	}
 	return ratelimit.New(append(opts, rules...)...), nil
-}
-
-func parsePrefixes(s string) ([]netip.Prefix, error) {
-	var out []netip.Prefix
-	for _, f := range strings.Split(s, ",") {
-		if f = strings.TrimSpace(f); f == "" || f == "none" {
-			continue
-		}
-		p, err := netip.ParsePrefix(f)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, p)
-	}
-	return out, nil
 }
 
 // trackEvents is the cost of a Track call: its events.

@@ -12,9 +12,11 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"connectrpc.com/connect"
 
+	"github.com/tide-live/tide/commerce/postgres/pgtest"
 	tidev1 "github.com/tide-live/tide/proto/tide/v1"
 	"github.com/tide-live/tide/proto/tide/v1/tidev1connect"
 	"github.com/tide-live/tide/serving"
@@ -42,13 +44,15 @@ func TestSetupAuth(t *testing.T) {
 	t.Setenv(envWeChatBase, wechat.URL)
 	t.Setenv(envAPIKeys, keyFile)
 	t.Setenv(envRateLimits, "default=principal:100/s")
+	t.Setenv("TIDE_POSTGRES_URL", pgtest.Database(t)) // accounts: on by default with login
 
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	srv := serving.New(serving.WithLogger(log))
-	if err := setupAuth(ctx, log, srv, serveConfig{adminKeys: []string{"tk_builtin_admin"}}); err != nil {
-		t.Fatal(err)
+	facts, err := setupAuth(ctx, log, srv, serveConfig{adminKeys: []string{"tk_builtin_admin"}})
+	if err != nil || facts == nil {
+		t.Fatalf("setupAuth = %v, %v", facts, err)
 	}
 	hs := httptest.NewServer(srv.Handler())
 	defer hs.Close()
@@ -60,6 +64,10 @@ func TestSetupAuth(t *testing.T) {
 	}
 	if login.Msg.UserId != auth.UserIDFromOpenID("wxapp", "o-abc") {
 		t.Errorf("user id %s", login.Msg.UserId)
+	}
+	// The first sighting was recorded and rides in the token, for Track's acct_created.
+	if p, err := tokensFromEnv(t).Verify(login.Msg.Token); err != nil || time.Since(p.AccountCreated) > time.Minute {
+		t.Errorf("login token: %+v, %v; want AccountCreated about now", p, err)
 	}
 	for cred, want := range map[string]tidev1.Role{
 		login.Msg.Token:    tidev1.Role_ROLE_USER,
@@ -78,6 +86,20 @@ func TestSetupAuth(t *testing.T) {
 	}
 }
 
+// tokensFromEnv verifies with the keys TIDE_SESSION_KEYS names.
+func tokensFromEnv(t *testing.T) *auth.Tokens {
+	t.Helper()
+	keys, err := auth.ParseSigningKeys(os.Getenv(envSessionKeys))
+	if err != nil {
+		t.Fatal(err)
+	}
+	tokens, err := auth.NewTokens(keys)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tokens
+}
+
 func TestSetupAuthRejectsBadConfig(t *testing.T) {
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	for env, val := range map[string]string{
@@ -85,10 +107,12 @@ func TestSetupAuthRejectsBadConfig(t *testing.T) {
 		envAPIKeys:     filepath.Join(t.TempDir(), "missing"),
 		envTrusted:     "10.0.0.0/33",
 		envRateLimits:  "Login=ip:1/s",
+		envIPHashKey:   "c2hvcnQ=",
+		envAccounts:    "mysql",
 	} {
 		t.Run(env, func(t *testing.T) {
 			t.Setenv(env, val)
-			if err := setupAuth(context.Background(), log, serving.New(serving.WithLogger(log)), serveConfig{}); err == nil {
+			if _, err := setupAuth(context.Background(), log, serving.New(serving.WithLogger(log)), serveConfig{}); err == nil {
 				t.Errorf("%s=%s accepted", env, val)
 			}
 		})

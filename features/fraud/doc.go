@@ -19,10 +19,11 @@
 //     at all. Flags the accounts, and rooms many of them sat in.
 //
 // Signals the rules need from the events: user_id and device_id (Track
-// stamps them from the caller), attrs["ip"] (the client IP, which the server
-// must stamp: Track and checkout must set it from the connection and overwrite
-// a client's value) and attrs["acct_created"] (the account's creation time in
-// Unix ms, stamped by the server from the account record). Events without
+// stamps them from the caller), attrs["ip"] (the client IP as a keyed hash,
+// which the server stamps from the connection over a client's value:
+// serving/callerfacts, used by Track and to be used by checkout) and
+// attrs["acct_created"] (the account's creation time in Unix ms, from the
+// session token, which Login fills from the auth_accounts record). Events without
 // them simply do not feed R2 and R3.
 //
 // An Engine is fed one event at a time (Observe, or Keep as a features

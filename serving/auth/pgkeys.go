@@ -43,8 +43,17 @@ func NewPGKeys(pool *pgxpool.Pool, log *slog.Logger) *PGKeys {
 	return &PGKeys{pool: pool, log: log}
 }
 
-// Migrate applies the pending auth schema migrations.
-func (k *PGKeys) Migrate(ctx context.Context) error {
+// Migrate applies the pending auth schema migrations (API keys and
+// accounts); see the package function Migrate.
+func (k *PGKeys) Migrate(ctx context.Context) error { return Migrate(ctx, k.pool, k.log) }
+
+// Migrate applies the pending auth schema migrations to the database of
+// pool: tables auth_api_keys (PGKeys) and auth_accounts (PGAccounts).
+// Concurrent calls from several replicas are serialized by an advisory lock.
+func Migrate(ctx context.Context, pool *pgxpool.Pool, log *slog.Logger) error {
+	if log == nil {
+		log = slog.Default()
+	}
 	sub, err := fs.Sub(migrations, "migrations")
 	if err != nil {
 		return fmt.Errorf("auth migrations: %w", err)
@@ -53,7 +62,7 @@ func (k *PGKeys) Migrate(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("auth migrations: %w", err)
 	}
-	db := stdlib.OpenDBFromPool(k.pool)
+	db := stdlib.OpenDBFromPool(pool)
 	defer db.Close()
 	p, err := goose.NewProvider(goose.DialectPostgres, db, sub,
 		goose.WithTableName(MigrationsTable), goose.WithSessionLocker(locker), goose.WithDisableGlobalRegistry(true))
@@ -65,7 +74,7 @@ func (k *PGKeys) Migrate(ctx context.Context) error {
 		return fmt.Errorf("auth migrations: %w", err)
 	}
 	for _, r := range res {
-		k.log.Info("auth migration applied", "version", r.Source.Version, "file", r.Source.Path, "took", r.Duration)
+		log.Info("auth migration applied", "version", r.Source.Version, "file", r.Source.Path, "took", r.Duration)
 	}
 	return nil
 }

@@ -66,6 +66,9 @@ type Principal struct {
 	MerchantID string    // set for RoleMerchant
 	KeyID      string    // the API key's id for RoleMerchant and RoleAdmin (for audit logs)
 	Expires    time.Time // when the credential expires; zero when it does not
+	// AccountCreated is when tide first saw the user (RoleUser, from the
+	// session token; see Accounts); zero when unknown.
+	AccountCreated time.Time
 }
 
 type principalKey struct{}

@@ -27,10 +27,12 @@ const weChatRetry = 10 * time.Second
 type Service struct {
 	tidev1connect.UnimplementedAuthServiceHandler
 
-	wechat CodeExchanger
-	appID  string
-	tokens *Tokens
-	log    *slog.Logger
+	wechat   CodeExchanger
+	appID    string
+	tokens   *Tokens
+	accounts Accounts
+	now      func() time.Time
+	log      *slog.Logger
 }
 
 // ServiceOption configures a Service.
@@ -39,12 +41,20 @@ type ServiceOption func(*Service)
 // WithServiceLogger sets the logger (default slog.Default()).
 func WithServiceLogger(l *slog.Logger) ServiceOption { return func(s *Service) { s.log = l } }
 
+// WithAccounts makes Login record when it first saw each user in accounts
+// and carry that time in the session token (Principal.AccountCreated).
+// Without it tokens carry no account creation time.
+func WithAccounts(a Accounts) ServiceOption { return func(s *Service) { s.accounts = a } }
+
+// WithServiceClock sets the clock first sightings are recorded with.
+func WithServiceClock(now func() time.Time) ServiceOption { return func(s *Service) { s.now = now } }
+
 // NewService signs in users of the mini-program appID by exchanging codes
 // with wechat and issuing tokens. appID keys the user ids (UserIDFromOpenID).
 // With a nil wechat, Login answers failed_precondition (not configured) and
 // WhoAmI still works.
 func NewService(wechat CodeExchanger, appID string, tokens *Tokens, opts ...ServiceOption) *Service {
-	s := &Service{wechat: wechat, appID: appID, tokens: tokens, log: slog.Default()}
+	s := &Service{wechat: wechat, appID: appID, tokens: tokens, now: time.Now, log: slog.Default()}
 	for _, o := range opts {
 		o(s)
 	}
@@ -74,11 +84,28 @@ func (s *Service) Login(ctx context.Context, req *connect.Request[tidev1.LoginRe
 		return nil, s.weChatError(ctx, err)
 	}
 	userID := UserIDFromOpenID(s.appID, sess.OpenID)
-	token, exp, err := s.tokens.Issue(userID)
+	token, exp, err := s.tokens.IssueAccount(userID, s.firstSeen(ctx, userID))
 	if err != nil {
 		return nil, connect.NewError(connect.CodeInternal, err)
 	}
 	return connect.NewResponse(&tidev1.LoginResponse{Token: token, ExpiresAt: exp.UnixMilli(), UserId: userID}), nil
+}
+
+// firstSeen is when the account of userID was created, recorded now if this
+// is its first Login; zero without Accounts. When the store fails the login
+// still succeeds, with a token that carries no creation time (the fresh
+// account rule then does not see this user until the next Login): losing one
+// fraud signal is better than refusing every sign-in while PostgreSQL is down.
+func (s *Service) firstSeen(ctx context.Context, userID string) time.Time {
+	if s.accounts == nil {
+		return time.Time{}
+	}
+	t, err := s.accounts.FirstSeen(ctx, userID, s.now())
+	if err != nil {
+		s.log.WarnContext(ctx, "login: account first seen not recorded; token carries no acct_created", "user_id", userID, "err", err)
+		return time.Time{}
+	}
+	return t
 }
 
 // weChatError maps a code2session failure to the Connect error a client can

@@ -76,7 +76,8 @@ func redact(s string) string {
 
 // Tokens issues and verifies session tokens: compact JWTs signed with
 // HMAC-SHA256, carrying the user id (sub), issuer, issue and expiry times,
-// and the signing key's id in the header. They carry no WeChat session_key
+// the account's creation time (acct_created, Unix ms, when known), and the
+// signing key's id in the header. They carry no WeChat session_key
 // or openid. Tokens is safe for concurrent use.
 type Tokens struct {
 	signer SigningKey
@@ -133,19 +134,38 @@ func NewTokens(keys []SigningKey, opts ...TokenOption) (*Tokens, error) {
 	return t, nil
 }
 
+// sessionClaims are a session token's claims: the registered ones and, when
+// the server knows it, the account's creation time (Unix ms), so Track can
+// stamp acct_created on every event without a lookup.
+type sessionClaims struct {
+	jwt.RegisteredClaims
+	AccountCreated int64 `json:"acct_created,omitempty"`
+}
+
 // Issue signs a token for userID that expires after the TTL.
 func (t *Tokens) Issue(userID string) (token string, expires time.Time, err error) {
+	return t.IssueAccount(userID, time.Time{})
+}
+
+// IssueAccount signs a token for userID that expires after the TTL and
+// carries the account's creation time (when tide first saw the user; zero
+// when unknown), which Verify returns as Principal.AccountCreated.
+func (t *Tokens) IssueAccount(userID string, created time.Time) (token string, expires time.Time, err error) {
 	if userID == "" {
 		return "", time.Time{}, errors.New("session token: empty user id")
 	}
 	now := t.now().Truncate(time.Second)
 	expires = now.Add(t.ttl)
-	tok := jwt.NewWithClaims(jwt.SigningMethodHS256, jwt.RegisteredClaims{
+	claims := sessionClaims{RegisteredClaims: jwt.RegisteredClaims{
 		Issuer:    t.issuer,
 		Subject:   userID,
 		IssuedAt:  jwt.NewNumericDate(now),
 		ExpiresAt: jwt.NewNumericDate(expires),
-	})
+	}}
+	if !created.IsZero() {
+		claims.AccountCreated = created.UnixMilli()
+	}
+	tok := jwt.NewWithClaims(jwt.SigningMethodHS256, claims)
 	tok.Header["kid"] = t.signer.ID
 	s, err := tok.SignedString(t.signer.Secret)
 	if err != nil {
@@ -158,7 +178,7 @@ func (t *Tokens) Issue(userID string) (token string, expires time.Time, err erro
 // user it was issued to. Every failure wraps ErrInvalidToken; an expired
 // token also wraps jwt.ErrTokenExpired.
 func (t *Tokens) Verify(token string) (Principal, error) {
-	var claims jwt.RegisteredClaims
+	var claims sessionClaims
 	_, err := t.parser.ParseWithClaims(token, &claims, func(tok *jwt.Token) (any, error) {
 		kid, _ := tok.Header["kid"].(string)
 		secret, ok := t.keys[kid]
@@ -173,7 +193,11 @@ func (t *Tokens) Verify(token string) (Principal, error) {
 	if !strings.HasPrefix(claims.Subject, userIDPrefix) {
 		return Principal{}, fmt.Errorf("%w: subject is not a user id", ErrInvalidToken)
 	}
-	return Principal{Role: RoleUser, UserID: claims.Subject, Expires: claims.ExpiresAt.Time}, nil
+	p := Principal{Role: RoleUser, UserID: claims.Subject, Expires: claims.ExpiresAt.Time}
+	if claims.AccountCreated > 0 {
+		p.AccountCreated = time.UnixMilli(claims.AccountCreated).UTC()
+	}
+	return p, nil
 }
 
 // userIDEncoding is lower-case base32 without padding: ids stay short,

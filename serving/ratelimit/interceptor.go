@@ -2,14 +2,12 @@ package ratelimit
 
 import (
 	"context"
-	"net"
 	"net/http"
-	"net/netip"
-	"strings"
 
 	"connectrpc.com/connect"
 
 	"github.com/tide-live/tide/serving/auth"
+	"github.com/tide-live/tide/serving/clientip"
 )
 
 // ByIP is the interceptor that limits calls (or, with WithCost, what they
@@ -86,19 +84,13 @@ func (i *interceptor) WrapStreamingHandler(next connect.StreamingHandlerFunc) co
 // clientKey is the bucket key of the client at peer address addr
 // ("host:port"): the address itself for IPv4, its /64 for IPv6 (one
 // subscriber's allocation), the X-Forwarded-For client behind trusted
-// proxies; and false for exempt clients.
+// proxies (clientip.Resolver); and false for exempt clients.
 func (l *Limiter) clientKey(addr string, h http.Header) (string, bool) {
-	ip, ok := parseHost(addr)
+	ip, ok := l.clients.Client(addr, h)
 	if !ok {
 		return "peer:" + addr, true
 	}
-	if inPrefixes(l.trusted, ip) {
-		if fwd, ok := l.forwardedClient(h); ok {
-			ip = fwd
-		}
-	}
-	ip = ip.Unmap()
-	if inPrefixes(l.exempt, ip) {
+	if clientip.Contains(l.exempt, ip) {
 		return "", false
 	}
 	if ip.Is6() {
@@ -106,48 +98,4 @@ func (l *Limiter) clientKey(addr string, h http.Header) (string, bool) {
 		return p.String(), true
 	}
 	return ip.String(), true
-}
-
-func parseHost(addr string) (netip.Addr, bool) {
-	if ap, err := netip.ParseAddrPort(addr); err == nil {
-		return ap.Addr(), true
-	}
-	host := addr
-	if h, _, err := net.SplitHostPort(addr); err == nil {
-		host = h
-	}
-	ip, err := netip.ParseAddr(host)
-	return ip, err == nil
-}
-
-func inPrefixes(prefixes []netip.Prefix, ip netip.Addr) bool {
-	ip = ip.Unmap()
-	for _, p := range prefixes {
-		if p.Contains(ip) {
-			return true
-		}
-	}
-	return false
-}
-
-// forwardedClient is the rightmost X-Forwarded-For address that is not a
-// trusted proxy (or the leftmost, when all are).
-func (l *Limiter) forwardedClient(h http.Header) (netip.Addr, bool) {
-	var hops []netip.Addr
-	for _, v := range h.Values("X-Forwarded-For") {
-		for _, part := range strings.Split(v, ",") {
-			if ip, ok := parseHost(strings.TrimSpace(part)); ok {
-				hops = append(hops, ip)
-			}
-		}
-	}
-	for i := len(hops) - 1; i >= 0; i-- {
-		if !inPrefixes(l.trusted, hops[i]) {
-			return hops[i], true
-		}
-	}
-	if len(hops) > 0 {
-		return hops[0], true
-	}
-	return netip.Addr{}, false
 }

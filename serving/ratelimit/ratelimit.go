@@ -23,6 +23,7 @@ import (
 	"golang.org/x/time/rate"
 
 	"github.com/tide-live/tide/serving/auth"
+	"github.com/tide-live/tide/serving/clientip"
 )
 
 // Limit is a token bucket: Rate tokens a second, holding at most Burst. A
@@ -80,6 +81,7 @@ type Limiter struct {
 	ips        *buckets
 	now        func() time.Time
 	trusted    []netip.Prefix
+	clients    *clientip.Resolver
 	exempt     []netip.Prefix
 	costs      map[string]func(msg any) int
 	refused    *prometheus.CounterVec
@@ -115,7 +117,7 @@ func WithClock(now func() time.Time) Option { return func(l *Limiter) { l.now = 
 
 // WithTrustedProxies makes ByIP believe X-Forwarded-For when the peer is in
 // one of prefixes (the load balancers): the client is the rightmost address
-// in the header that is not itself a trusted proxy.
+// in the header that is not itself a trusted proxy (see clientip.Resolver).
 func WithTrustedProxies(prefixes ...netip.Prefix) Option {
 	return func(l *Limiter) { l.trusted = append(l.trusted, prefixes...) }
 }
@@ -145,6 +147,7 @@ func New(opts ...Option) *Limiter {
 	for _, o := range opts {
 		o(l)
 	}
+	l.clients = clientip.New(l.trusted...)
 	l.principals = newBuckets(l.maxKeys)
 	l.ips = newBuckets(l.maxKeys)
 	return l
