@@ -11,7 +11,8 @@ type State string
 // live; a blip disconnect pauses it and it goes live again when the push
 // comes back, or ends when the grace period passes; an ended session becomes
 // replay_ready when its recording arrives. A scheduled session may be
-// cancelled by its merchant, and any session not over may be banned.
+// cancelled by its merchant, expires when its window passes without a push
+// (WeChat's 107 已过期), and any session not over may be banned.
 const (
 	StateScheduled   State = "scheduled"
 	StateLive        State = "live"
@@ -20,10 +21,11 @@ const (
 	StateReplayReady State = "replay_ready"
 	StateBanned      State = "banned"
 	StateCancelled   State = "cancelled"
+	StateExpired     State = "expired"
 )
 
 // States lists every state, in lifecycle order.
-var States = []State{StateScheduled, StateLive, StatePaused, StateEnded, StateReplayReady, StateBanned, StateCancelled}
+var States = []State{StateScheduled, StateLive, StatePaused, StateEnded, StateReplayReady, StateBanned, StateCancelled, StateExpired}
 
 // OnAir reports whether viewers can watch the session now: live, or paused
 // (a blip, the room stays in feeds while the anchor reconnects).
@@ -31,7 +33,7 @@ func (s State) OnAir() bool { return s == StateLive || s == StatePaused }
 
 // Over reports whether the session can no longer go on air.
 func (s State) Over() bool {
-	return s == StateEnded || s == StateReplayReady || s == StateBanned || s == StateCancelled
+	return s == StateEnded || s == StateReplayReady || s == StateBanned || s == StateCancelled || s == StateExpired
 }
 
 // Trigger is what asks a session to change state.
@@ -46,15 +48,17 @@ const (
 	TriggerRecord       Trigger = "record"        // the recording (replay) is ready
 	TriggerBan          Trigger = "ban"           // moderation or an operator banned the session
 	TriggerCancel       Trigger = "cancel"        // the merchant cancelled a 预告
+	TriggerWindowPassed Trigger = "window_passed" // a 预告's scheduled end passed and it never went on air
 )
 
 // transitions is the lifecycle: from state, on trigger, to state. A pair
 // that is missing is refused.
 var transitions = map[State]map[Trigger]State{
 	StateScheduled: {
-		TriggerPublish: StateLive,
-		TriggerCancel:  StateCancelled,
-		TriggerBan:     StateBanned,
+		TriggerPublish:      StateLive,
+		TriggerCancel:       StateCancelled,
+		TriggerBan:          StateBanned,
+		TriggerWindowPassed: StateExpired,
 	},
 	StateLive: {
 		TriggerBlip:   StatePaused,

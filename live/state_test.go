@@ -39,6 +39,13 @@ func TestTransition(t *testing.T) {
 		{StateBanned, TriggerRecord, StateBanned, false},
 		{StateBanned, TriggerBan, StateBanned, false},
 		{StateCancelled, TriggerPublish, StateCancelled, false},
+		{StateScheduled, TriggerWindowPassed, StateExpired, true},
+		{StateLive, TriggerWindowPassed, StateLive, false}, // on air past its end: the anchor ends it
+		{StatePaused, TriggerWindowPassed, StatePaused, false},
+		{StateEnded, TriggerWindowPassed, StateEnded, false},
+		{StateExpired, TriggerPublish, StateExpired, false}, // a late push is refused
+		{StateExpired, TriggerCancel, StateExpired, false},
+		{StateExpired, TriggerRecord, StateExpired, false},
 	}
 	for _, c := range cases {
 		to, err := Transition(c.from, c.on)
@@ -53,7 +60,7 @@ func TestTransition(t *testing.T) {
 
 // Every state that is over accepts no trigger that puts it back on air.
 func TestOverStatesNeverGoOnAir(t *testing.T) {
-	triggers := []Trigger{TriggerPublish, TriggerBlip, TriggerStop, TriggerGraceExpired, TriggerRecord, TriggerBan, TriggerCancel}
+	triggers := []Trigger{TriggerPublish, TriggerBlip, TriggerStop, TriggerGraceExpired, TriggerRecord, TriggerBan, TriggerCancel, TriggerWindowPassed}
 	for _, s := range States {
 		if !s.Over() {
 			continue

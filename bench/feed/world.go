@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/tide-live/tide/features"
+	"github.com/tide-live/tide/live"
 	"github.com/tide-live/tide/live/livesim"
 	tidev1 "github.com/tide-live/tide/proto/tide/v1"
 	"github.com/tide-live/tide/ranker"
@@ -42,7 +43,7 @@ func buildWorld(ctx context.Context, f flags) (*world, error) {
 	say("world: %d users, %d rooms, %d merchants", len(w.users), len(rooms), f.merchants)
 	infos := make([]feed.RoomInfo, len(rooms))
 	for i, r := range rooms {
-		infos[i] = feed.RoomInfo{ID: r.ID, MerchantID: r.MerchantID, Category: r.Category}
+		infos[i] = feed.RoomInfo{Room: live.Room{ID: r.ID, MerchantID: r.MerchantID, Category: r.Category}}
 	}
 	w.catalog.PutRooms(infos...)
 

@@ -11,9 +11,31 @@ import (
 	"strings"
 	"time"
 
+	"github.com/tide-live/tide/live/stream"
 	"github.com/tide-live/tide/live/stream/nginx"
 	"github.com/tide-live/tide/live/stream/tencent"
 )
+
+// benchKey signs the bench's pushes and callbacks (a throwaway registry).
+const benchKey = "bench-live-key"
+
+// benchProvider is the named provider, keyed with benchKey, and a builder of
+// the caller that sends its callbacks, signed, to a URL. No cloud or nginx
+// is contacted: the callbacks are what they would send; Tencent's control
+// API points at a closed local port.
+func benchProvider(name string) (stream.Provider, func(url string, client *http.Client) caller, error) {
+	switch name {
+	case nginx.Name:
+		p, err := nginx.New(nginx.Config{RTMPBase: "rtmp://127.0.0.1:1/live", HTTPBase: "http://127.0.0.1:1",
+			PushKey: benchKey, PlayKey: benchKey})
+		return p, func(u string, c *http.Client) caller { return nginxCaller{url: u, pushKey: benchKey, client: c} }, err
+	case tencent.Name:
+		p, err := tencent.New(tencent.Config{PushDomain: "push.bench.test", PlayDomain: "play.bench.test",
+			PushKey: benchKey, PlayKey: benchKey, CallbackKey: benchKey}, tencent.WithAPIEndpoint("HTTP", "127.0.0.1:1"))
+		return p, func(u string, c *http.Client) caller { return tencentCaller{url: u, key: benchKey, client: c} }, err
+	}
+	return nil, nil, fmt.Errorf("-provider %q: want nginx or tencent", name)
+}
 
 // caller sends a provider's callbacks for one push, signed as the provider
 // signs them, to tide's callback endpoint.
@@ -77,7 +99,6 @@ func send(ctx context.Context, client *http.Client, u, contentType, body string)
 		return err
 	}
 	req.Header.Set("Content-Type", contentType)
-	req.Header.Set("X-Bench-Sent", strconv.FormatInt(time.Now().UnixNano(), 10))
 	resp, err := client.Do(req)
 	if err != nil {
 		return err

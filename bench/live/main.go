@@ -7,29 +7,28 @@
 // and records when each room became visible and when it was gone.
 //
 // It runs against the real PostgreSQL (a fresh database, dropped after)
-// and Kafka (a fresh topic, deleted after). The provider is the test
-// provider (live/stream/streamtest): its callbacks are unsigned, so this
-// measures the registry and the feed path, not a cloud's signature check.
-// Its last line is
+// and Kafka (a fresh topic, deleted after). The callbacks are the real
+// provider's (-provider nginx: nginx-rtmp's on_publish / on_publish_done
+// with tide's signed push query; tencent: Tencent CSS's JSON callbacks with
+// sign = MD5(key + t)), signed as the cloud signs them (callbacks.go) and
+// verified by the provider's handler before they reach the registry. Its
+// last line is
 // `live_start_p99_ms=<float> live_end_p99_ms=<float> sessions=<int>`.
 //
-//	go run ./bench/live -sessions 50 -readers 4
+//	go run ./bench/live -sessions 50 -readers 4 -provider nginx
 package main
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
 	"flag"
 	"fmt"
-	"io"
 	"log/slog"
-	"net/http"
 	"net/http/httptest"
 	"net/url"
 	"os"
 	"os/signal"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -44,7 +43,6 @@ import (
 	"github.com/tide-live/tide/live"
 	livepg "github.com/tide-live/tide/live/postgres"
 	"github.com/tide-live/tide/live/stream"
-	"github.com/tide-live/tide/live/stream/streamtest"
 	tidev1 "github.com/tide-live/tide/proto/tide/v1"
 	"github.com/tide-live/tide/serving/feed"
 	"github.com/tide-live/tide/serving/roomfeed"
@@ -72,6 +70,7 @@ func run(ctx context.Context) error {
 	brokers := flag.String("brokers", env("TIDE_KAFKA_BROKERS", "127.0.0.1:19092"), "Kafka brokers")
 	pgURL := flag.String("postgres", env("TIDE_POSTGRES_URL", "postgres://tide@127.0.0.1:15432/tide?sslmode=disable"), "PostgreSQL (a fresh database is made beside it)")
 	timeout := flag.Duration("timeout", 30*time.Second, "how long to wait for every room to show or go")
+	provName := flag.String("provider", "nginx", "whose signed callbacks start and stop the pushes: nginx or tencent")
 	flag.Parse()
 	if *sessions < 1 || *sessions > 100 {
 		return fmt.Errorf("-sessions %d: must be 1..100", *sessions)
@@ -85,7 +84,10 @@ func run(ctx context.Context) error {
 		return err
 	}
 	defer drop()
-	prov := streamtest.New()
+	prov, newCaller, err := benchProvider(*provName)
+	if err != nil {
+		return err
+	}
 	reg, err := livepg.Open(ctx, dsn, livepg.WithProvider(prov), livepg.WithLogger(log))
 	if err != nil {
 		return err
@@ -140,6 +142,7 @@ func run(ctx context.Context) error {
 	}
 	cb := httptest.NewServer(prov.Callbacks(reg))
 	defer cb.Close()
+	calls := newCaller(cb.URL, cb.Client())
 
 	var wg sync.WaitGroup
 	for k := range *readers {
@@ -152,20 +155,22 @@ func run(ctx context.Context) error {
 	defer wg.Wait()
 	defer cancel()
 
-	starts, err := measure(ctx, svc, cb.URL, ids, rooms, stream.KindPublish, true, *timeout)
+	fmt.Fprintf(os.Stderr, "bench/live: %d signed %s callbacks start the pushes, %d readers load the feed\n", len(ids), prov.Name(), *readers)
+	starts, startSent, err := measure(ctx, svc, calls.publish, stream.KindPublish, ids, rooms, true, *timeout)
 	if err != nil {
 		return err
 	}
-	ends, err := measure(ctx, svc, cb.URL, ids, rooms, stream.KindDisconnect, false, *timeout)
+	fmt.Fprintf(os.Stderr, "bench/live: every room visible; stopping the pushes\n")
+	ends, endSent, err := measure(ctx, svc, calls.disconnect, stream.KindDisconnect, ids, rooms, false, *timeout)
 	if err != nil {
 		return err
 	}
 	for _, k := range []struct {
 		name string
 		t    tidev1.EventType
-		kind stream.Kind
-	}{{"stream_start", tidev1.EventType_EVENT_TYPE_STREAM_START, stream.KindPublish}, {"stream_end", tidev1.EventType_EVENT_TYPE_STREAM_END, stream.KindDisconnect}} {
-		ms := arrivals.since(k.t, sentAt[k.kind])
+		sent map[string]time.Time
+	}{{"stream_start", tidev1.EventType_EVENT_TYPE_STREAM_START, startSent}, {"stream_end", tidev1.EventType_EVENT_TYPE_STREAM_END, endSent}} {
+		ms := arrivals.since(k.t, k.sent)
 		fmt.Fprintf(os.Stderr, "bench/live: callback → %s on Kafka p50 %.1f ms p99 %.1f ms (%d records)\n", k.name, pct(ms, 50), pct(ms, 99), len(ms))
 	}
 	fmt.Fprintf(os.Stderr, "bench/live: start p50 %.1f ms p99 %.1f ms max %.1f ms; end p50 %.1f ms p99 %.1f ms max %.1f ms (target: p99 ≤ 1000 ms)\n",
@@ -174,54 +179,47 @@ func run(ctx context.Context) error {
 	return nil
 }
 
-// measure sends kind for every session through the callback handler at once
-// and returns, in ms, how long each room took to become visible (want) or
-// gone (!want) in the room feed.
-var sentAt = map[stream.Kind]map[string]time.Time{}
-
-func measure(ctx context.Context, svc *feed.Service, cbURL string, ids, rooms []string, kind stream.Kind, want bool, timeout time.Duration) ([]float64, error) {
+// measure sends a signed callback (call: publish or disconnect, of kind)
+// for every session at once and returns, in ms, how long each room took to
+// become visible (want) or gone (!want) in the room feed, and when each
+// session's callback was sent.
+func measure(ctx context.Context, svc *feed.Service, call func(ctx context.Context, streamName, seq string) error, kind stream.Kind,
+	ids, rooms []string, want bool, timeout time.Duration) ([]float64, map[string]time.Time, error) {
 	sent := make([]time.Time, len(ids))
 	answered := make([]float64, len(ids)) // ms until the callback's answer
 	var wg sync.WaitGroup
 	errs := make(chan error, len(ids))
 	for i, id := range ids {
 		wg.Go(func() {
-			body, _ := json.Marshal(stream.Signal{ID: kind.String() + "-" + id, Kind: kind, Stream: id, Sequence: "1", At: time.Now()})
 			sent[i] = time.Now()
-			res, err := http.Post(cbURL, "application/json", bytes.NewReader(body))
-			if err != nil {
-				errs <- err
-				return
+			// one push per session, each with its own id, as a cloud numbers them
+			if err := call(ctx, id, strconv.Itoa(1000+i)); err != nil {
+				errs <- fmt.Errorf("%s callback of %s: %w", kind, id, err)
 			}
-			_, _ = io.Copy(io.Discard, res.Body)
-			res.Body.Close()
 			answered[i] = float64(time.Since(sent[i]).Microseconds()) / 1000
-			if res.StatusCode != http.StatusOK {
-				errs <- fmt.Errorf("callback %s of %s answered %d", kind, id, res.StatusCode)
-			}
 		})
 	}
 	wg.Wait()
 	close(errs)
 	for err := range errs {
-		return nil, err
+		return nil, nil, err
 	}
 	slices.Sort(answered)
 	fmt.Fprintf(os.Stderr, "bench/live: %s callbacks answered in p50 %.1f ms p99 %.1f ms\n", kind, pct(answered, 50), pct(answered, 99))
-	sentAt[kind] = map[string]time.Time{}
+	sentBy := make(map[string]time.Time, len(ids))
 	for i, id := range ids {
-		sentAt[kind][id] = sent[i]
+		sentBy[id] = sent[i]
 	}
 	seen := make([]time.Time, len(ids))
 	left := len(ids)
 	deadline := time.Now().Add(timeout)
 	for n := 0; left > 0; n++ {
 		if time.Now().After(deadline) || ctx.Err() != nil {
-			return nil, fmt.Errorf("%d of %d rooms not %s in the feed after %s", left, len(ids), map[bool]string{true: "visible", false: "gone"}[want], timeout)
+			return nil, nil, fmt.Errorf("%d of %d rooms not %s in the feed after %s", left, len(ids), map[bool]string{true: "visible", false: "gone"}[want], timeout)
 		}
 		res, err := svc.Rooms(ctx, fmt.Sprintf("bench-watcher-%d", n), &tidev1.RoomsRequest{PageSize: 100})
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		at := time.Now()
 		live := map[string]bool{}
@@ -243,7 +241,7 @@ func measure(ctx context.Context, svc *feed.Service, cbURL string, ids, rooms []
 		out[i] = float64(seen[i].Sub(sent[i]).Microseconds()) / 1000
 	}
 	slices.Sort(out)
-	return out, nil
+	return out, sentBy, nil
 }
 
 // pct is the p-th percentile (nearest rank) of sorted xs.

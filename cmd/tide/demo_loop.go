@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/tide-live/tide/features"
+	"github.com/tide-live/tide/live"
 	"github.com/tide-live/tide/live/livesim"
 	tidev1 "github.com/tide-live/tide/proto/tide/v1"
 	"github.com/tide-live/tide/serving/experiment"
@@ -59,7 +60,7 @@ func startDemoLoop(ctx context.Context, log *slog.Logger, brokers []string, topi
 		}))
 	cat := feed.NewCatalog()
 	for _, r := range sim.Rooms() {
-		cat.PutRooms(feed.RoomInfo{ID: r.ID, MerchantID: r.MerchantID, Category: r.Category})
+		cat.PutRooms(feed.RoomInfo{Room: live.Room{ID: r.ID, MerchantID: r.MerchantID, Category: r.Category}})
 	}
 	l.svc, err = feed.New(l.store, feed.WithCatalog(cat), feed.WithExperiments(a, x), feed.WithLogger(log))
 	if err != nil {

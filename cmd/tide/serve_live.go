@@ -12,7 +12,6 @@ import (
 	commercepg "github.com/tide-live/tide/commerce/postgres"
 	"github.com/tide-live/tide/ingest/outbox"
 	livepg "github.com/tide-live/tide/live/postgres"
-	"github.com/tide-live/tide/live/stream"
 	"github.com/tide-live/tide/serving"
 	"github.com/tide-live/tide/serving/feed"
 	servinglive "github.com/tide-live/tide/serving/live"
@@ -23,8 +22,10 @@ import (
 //
 //	TIDE_POSTGRES_URL    the room registry (and the catalog shelves are checked
 //	                     against); unset: no LiveService, the feed has no room cards
-//	TIDE_LIVE_PROVIDER   the streaming cloud sessions are pushed to; empty: none
-//	                     (PushURL answers failed_precondition, cards carry no pull URLs)
+//	TIDE_LIVE_PROVIDER   the streaming cloud sessions are pushed to: nginx, tencent,
+//	                     aliyun, or none (PushURL answers failed_precondition, cards
+//	                     carry no pull URLs); unset: nginx when the local one is up
+//	                     (serve_live_provider.go has each provider's variables)
 //	TIDE_LIVE_GRACE      how long a paused session waits for its push (default 60s)
 const (
 	envLiveProvider = "TIDE_LIVE_PROVIDER"
@@ -37,9 +38,9 @@ const liveCallbackPrefix = "/live/callback/"
 
 // setupLive opens the room registry when TIDE_POSTGRES_URL is set, mounts
 // LiveService and the provider's callbacks, runs the outbox relay (to
-// cfg.topic) and the grace-period expiry, and returns the feed catalog it
-// keeps loaded from the registry (nil without PostgreSQL). Everything stops
-// when ctx ends.
+// cfg.topic) and the registry's expiry job (grace periods, overdue 预告),
+// and returns the feed catalog it keeps loaded from the registry (nil
+// without PostgreSQL). Everything stops when ctx ends.
 func setupLive(ctx context.Context, log *slog.Logger, srv *serving.Server, cfg serveConfig) (*feed.Catalog, error) {
 	url := os.Getenv("TIDE_POSTGRES_URL")
 	if url == "" {
@@ -49,7 +50,7 @@ func setupLive(ctx context.Context, log *slog.Logger, srv *serving.Server, cfg s
 	prov := cfg.liveProvider
 	if prov == nil {
 		var err error
-		if prov, err = liveProviderFromEnv(); err != nil {
+		if prov, err = liveProviderFromEnv(ctx, log, srv.Registry()); err != nil {
 			return nil, err
 		}
 	}
@@ -83,25 +84,17 @@ func setupLive(ctx context.Context, log *slog.Logger, srv *serving.Server, cfg s
 	}
 	relay := outbox.NewRelay(reg.Pool(), kc, outbox.WithTopic(cfg.topic), outbox.WithLogger(log))
 	go func() { _ = relay.Run(ctx) }()
-	go reg.RunGrace(ctx, time.Second)
+	go reg.RunExpiry(ctx, time.Second)
 	cat := feed.NewCatalog()
 	sync := roomfeed.New(reg, catalog, cat, roomfeed.WithLogger(log))
 	if err := sync.Load(ctx); err != nil {
 		return nil, err
 	}
 	go sync.Run(ctx)
-	log.Info("live: serving LiveService", "provider", reg.Provider() != nil, "grace", grace.String())
-	return cat, nil
-}
-
-// liveProviderFromEnv is the provider TIDE_LIVE_PROVIDER names. The
-// providers (live/stream/tencent, aliyun, nginx) are built on their own
-// branch; until they are wired here, only "" (none) is accepted.
-func liveProviderFromEnv() (stream.Provider, error) {
-	switch name := os.Getenv(envLiveProvider); name {
-	case "":
-		return nil, nil
-	default:
-		return nil, fmt.Errorf("%s=%q: no such provider in this build", envLiveProvider, name)
+	provName := "none"
+	if prov != nil {
+		provName = prov.Name()
 	}
+	log.Info("live: serving LiveService", "provider", provName, "callbacks", liveCallbackPrefix+provName, "grace", grace.String())
+	return cat, nil
 }

@@ -9,6 +9,7 @@ import (
 	"encoding/json"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -19,6 +20,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/tide-live/tide/commerce"
+	commercepg "github.com/tide-live/tide/commerce/postgres"
 	"github.com/tide-live/tide/commerce/postgres/pgtest"
 	"github.com/tide-live/tide/ingest/testenv"
 	"github.com/tide-live/tide/live/stream"
@@ -32,65 +34,13 @@ import (
 // shows in FeedService.Rooms with its card and pull URL, its shelf product
 // carries its catalog card, and the room leaves the feed after the end.
 func TestServeLiveRoomReachesTheFeed(t *testing.T) {
-	brokers := testenv.Kafka(t)
-	store, dsn := pgtest.Store(t)
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	if err := store.PutMerchant(ctx, commerce.Merchant{ID: "m1", Name: "m1"}); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := store.WriteProducts(ctx, []commerce.Product{{ID: "p1", MerchantID: "m1", Title: "羊绒大衣", PriceFen: 59900,
+	ls := startLiveServe(t, nil, streamtest.New())
+	ctx := context.Background()
+	if _, err := ls.store.WriteProducts(ctx, []commerce.Product{{ID: "p1", MerchantID: "m1", Title: "羊绒大衣", PriceFen: 59900,
 		Images: []string{"https://img.test/p1.jpg"}}}); err != nil {
 		t.Fatal(err)
 	}
-	secret := make([]byte, 32)
-	_, _ = rand.Read(secret)
-	signing := "k1:" + base64.StdEncoding.EncodeToString(secret)
-	t.Setenv("TIDE_POSTGRES_URL", dsn)
-	t.Setenv(envAPIKeys, "postgres")
-	t.Setenv(envSessionKeys, signing)
-	t.Setenv(envRateLimit, "off")
-	t.Setenv("TIDE_CLICKHOUSE_ADDR", "")
-	var b [4]byte
-	_, _ = rand.Read(b[:])
-	topic := "tide-test-serve-live-" + hex.EncodeToString(b[:])
-
-	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	srv, closeFn, err := newServer(ctx, log, serveConfig{addr: "127.0.0.1:0", brokers: brokers, topic: topic, partitions: 2,
-		liveProvider: streamtest.New()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer closeFn()
-	hs := httptest.NewServer(srv.Handler())
-	defer hs.Close()
-
-	pool, err := pgxpool.New(ctx, dsn)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer pool.Close()
-	merchantKey, _, err := auth.NewPGKeys(pool, log).Create(ctx, auth.RoleMerchant, "m1", "test")
-	if err != nil {
-		t.Fatal(err)
-	}
-	keys, _ := auth.ParseSigningKeys(signing)
-	tokens, _ := auth.NewTokens(keys)
-	userToken, _, err := tokens.Issue(auth.UserIDFromOpenID("wxtest", "o-1"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	bearer := func(cred string) connect.Option {
-		return connect.WithInterceptors(connect.UnaryInterceptorFunc(func(next connect.UnaryFunc) connect.UnaryFunc {
-			return func(ctx context.Context, r connect.AnyRequest) (connect.AnyResponse, error) {
-				r.Header().Set("Authorization", "Bearer "+cred)
-				return next(ctx, r)
-			}
-		}))
-	}
-	lc := tidev1connect.NewLiveServiceClient(hs.Client(), hs.URL, bearer(merchantKey))
-	fc := tidev1connect.NewFeedServiceClient(hs.Client(), hs.URL, bearer(userToken))
-
+	lc, fc, ulc := ls.merchant, ls.feed, ls.viewer
 	room, err := lc.CreateRoom(ctx, connect.NewRequest(&tidev1.CreateRoomRequest{Title: "冬季上新专场", AnchorName: "小美",
 		Category: "女装", CoverUrl: "https://img.test/cover.jpg"}))
 	if err != nil {
@@ -111,13 +61,12 @@ func TestServeLiveRoomReachesTheFeed(t *testing.T) {
 		t.Fatal(err)
 	}
 	// A user token cannot call merchant calls.
-	ulc := tidev1connect.NewLiveServiceClient(hs.Client(), hs.URL, bearer(userToken))
 	if _, err := ulc.EndSession(ctx, connect.NewRequest(&tidev1.EndSessionRequest{SessionId: sid})); connect.CodeOf(err) != connect.CodePermissionDenied {
 		t.Fatalf("a user ends a session: %v", err)
 	}
 
 	body, _ := json.Marshal(stream.Signal{ID: "cb-1", Kind: stream.KindPublish, Stream: sid, Sequence: "1", At: time.Now()})
-	res, err := hs.Client().Post(hs.URL+liveCallbackPrefix+"test", "application/json", bytes.NewReader(body))
+	res, err := ls.client.Post(ls.url+liveCallbackPrefix+"test", "application/json", bytes.NewReader(body))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -146,7 +95,9 @@ func TestServeLiveRoomReachesTheFeed(t *testing.T) {
 	waitRoom(t, fc, roomID, false)
 }
 
-// waitRoom polls FeedService.Rooms until roomID is in it (present) or not.
+// waitRoom polls FeedService.Rooms until roomID is in it as a live, playable
+// card (present: its pull URLs come from the registry's loader, which may
+// trail the stream_start by a reload) or is not live in it.
 func waitRoom(t *testing.T, fc tidev1connect.FeedServiceClient, roomID string, present bool) *tidev1.RoomItem {
 	t.Helper()
 	deadline := time.Now().Add(20 * time.Second)
@@ -157,7 +108,7 @@ func waitRoom(t *testing.T, fc tidev1connect.FeedServiceClient, roomID string, p
 		}
 		var found *tidev1.RoomItem
 		for _, it := range res.Msg.Items {
-			if it.RoomId == roomID && it.Status == tidev1.RoomStatus_ROOM_STATUS_LIVE {
+			if it.RoomId == roomID && it.Status == tidev1.RoomStatus_ROOM_STATUS_LIVE && (!present || it.PullHls != "") {
 				found = it
 			}
 		}
@@ -168,5 +119,92 @@ func waitRoom(t *testing.T, fc tidev1connect.FeedServiceClient, roomID string, p
 			t.Fatalf("room %s present=%v in the feed not reached in 20s (feed: %v)", roomID, present, res.Msg.Items)
 		}
 		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+// liveServe is a `tide serve` built by newServer with the room registry in
+// a fresh PostgreSQL database, a fresh Kafka topic and the given provider,
+// and LiveService / FeedService clients of merchant m1 (in the catalog), an
+// admin and a viewer.
+type liveServe struct {
+	url      string
+	client   *http.Client
+	store    *commercepg.Store
+	merchant tidev1connect.LiveServiceClient
+	admin    tidev1connect.LiveServiceClient
+	viewer   tidev1connect.LiveServiceClient
+	feed     tidev1connect.FeedServiceClient
+}
+
+// startLiveServe serves on ln (any free port when nil) until the test ends.
+func startLiveServe(t *testing.T, ln net.Listener, prov stream.Provider) *liveServe {
+	t.Helper()
+	brokers := testenv.Kafka(t)
+	store, dsn := pgtest.Store(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	t.Cleanup(cancel)
+	if err := store.PutMerchant(ctx, commerce.Merchant{ID: "m1", Name: "m1"}); err != nil {
+		t.Fatal(err)
+	}
+	secret := make([]byte, 32)
+	_, _ = rand.Read(secret)
+	signing := "k1:" + base64.StdEncoding.EncodeToString(secret)
+	t.Setenv("TIDE_POSTGRES_URL", dsn)
+	t.Setenv(envAPIKeys, "postgres")
+	t.Setenv(envSessionKeys, signing)
+	t.Setenv(envRateLimit, "off")
+	t.Setenv("TIDE_CLICKHOUSE_ADDR", "")
+	var b [4]byte
+	_, _ = rand.Read(b[:])
+	topic := "tide-test-serve-live-" + hex.EncodeToString(b[:])
+
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	srv, closeFn, err := newServer(ctx, log, serveConfig{addr: "127.0.0.1:0", brokers: brokers, topic: topic, partitions: 2,
+		liveProvider: prov})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(closeFn)
+	hs := httptest.NewUnstartedServer(srv.Handler())
+	if ln != nil {
+		hs.Listener.Close()
+		hs.Listener = ln
+	}
+	hs.Start()
+	t.Cleanup(hs.Close)
+
+	pool, err := pgxpool.New(ctx, dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(pool.Close)
+	keys := auth.NewPGKeys(pool, log)
+	merchantKey, _, err := keys.Create(ctx, auth.RoleMerchant, "m1", "test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	adminKey, _, err := keys.Create(ctx, auth.RoleAdmin, "", "test-admin")
+	if err != nil {
+		t.Fatal(err)
+	}
+	sk, _ := auth.ParseSigningKeys(signing)
+	tokens, _ := auth.NewTokens(sk)
+	userToken, _, err := tokens.Issue(auth.UserIDFromOpenID("wxtest", "o-1"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	bearer := func(cred string) connect.Option {
+		return connect.WithInterceptors(connect.UnaryInterceptorFunc(func(next connect.UnaryFunc) connect.UnaryFunc {
+			return func(ctx context.Context, r connect.AnyRequest) (connect.AnyResponse, error) {
+				r.Header().Set("Authorization", "Bearer "+cred)
+				return next(ctx, r)
+			}
+		}))
+	}
+	return &liveServe{url: hs.URL, client: hs.Client(), store: store,
+		merchant: tidev1connect.NewLiveServiceClient(hs.Client(), hs.URL, bearer(merchantKey)),
+		admin:    tidev1connect.NewLiveServiceClient(hs.Client(), hs.URL, bearer(adminKey)),
+		viewer:   tidev1connect.NewLiveServiceClient(hs.Client(), hs.URL, bearer(userToken)),
+		feed:     tidev1connect.NewFeedServiceClient(hs.Client(), hs.URL, bearer(userToken)),
 	}
 }

@@ -6,7 +6,6 @@ import (
 	"log/slog"
 	"time"
 
-	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/twmb/franz-go/pkg/kgo"
 
@@ -148,7 +147,7 @@ func (r *Relay) Drain(ctx context.Context) (int, error) {
 // when ctx is done.
 func (r *Relay) Run(ctx context.Context) error {
 	wake := make(chan struct{}, 1)
-	go r.listen(ctx, wake)
+	go Listen(ctx, r.pool, wake, r.log, "outbox relay")
 	tick := time.NewTicker(r.poll)
 	defer tick.Stop()
 	var lastPrune time.Time
@@ -179,48 +178,6 @@ func (r *Relay) Run(ctx context.Context) error {
 		case <-wake:
 		case <-tick.C:
 		}
-	}
-}
-
-// listen holds a connection LISTENing on NotifyChannel and signals wake for
-// every notification, reconnecting after errors.
-func (r *Relay) listen(ctx context.Context, wake chan<- struct{}) {
-	for ctx.Err() == nil {
-		err := r.listenOnce(ctx, wake)
-		if ctx.Err() != nil {
-			return
-		}
-		r.log.Warn("outbox relay: LISTEN connection lost; polling meanwhile", "err", err)
-		select {
-		case <-ctx.Done():
-			return
-		case <-time.After(time.Second):
-		}
-	}
-}
-
-func (r *Relay) listenOnce(ctx context.Context, wake chan<- struct{}) error {
-	conn, err := pgx.ConnectConfig(ctx, r.pool.Config().ConnConfig.Copy())
-	if err != nil {
-		return err
-	}
-	defer conn.Close(context.WithoutCancel(ctx))
-	if _, err := conn.Exec(ctx, "LISTEN "+pgx.Identifier{NotifyChannel}.Sanitize()); err != nil {
-		return err
-	}
-	notify(wake) // rows may have arrived before LISTEN
-	for {
-		if _, err := conn.WaitForNotification(ctx); err != nil {
-			return err
-		}
-		notify(wake)
-	}
-}
-
-func notify(c chan<- struct{}) {
-	select {
-	case c <- struct{}{}:
-	default:
 	}
 }
 

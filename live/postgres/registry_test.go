@@ -322,6 +322,66 @@ func TestGraceExpiryEnds(t *testing.T) {
 	}
 }
 
+// A 预告 whose window passes without a push expires (107 已过期) with a
+// room_changed and no stream_end; one that went on air is left alone; a late
+// push of the expired one is refused.
+func TestScheduledExpiresWhenItsWindowPasses(t *testing.T) {
+	f := newFixture(t)
+	_, idle := f.scheduled(t, merchantA)
+	_, aired := f.scheduled(t, merchantA)
+	f.apply(t, stream.Signal{ID: "1", Kind: stream.KindPublish, Stream: aired.Stream, Sequence: "1"})
+	f.events(t)
+	ctx := context.Background()
+	f.clock.add(time.Hour)
+	if n, err := f.reg.ExpireScheduled(ctx); err != nil || n != 0 {
+		t.Fatalf("ExpireScheduled inside the window = %d, %v", n, err)
+	}
+	f.clock.add(time.Hour + time.Second)
+	if n, err := f.reg.ExpireScheduled(ctx); err != nil || n != 1 {
+		t.Fatalf("ExpireScheduled after the window = %d, %v", n, err)
+	}
+	if got := f.state(t, idle.ID); got != live.StateExpired {
+		t.Fatalf("idle 预告 after its window: %s", got)
+	}
+	if got := f.state(t, aired.ID); got != live.StateLive {
+		t.Fatalf("the session on air after its window: %s", got)
+	}
+	if es := f.events(t); !equal(types(es), []tidev1.EventType{changed}) {
+		t.Fatalf("expiry wrote %v", types(es))
+	}
+	if n, err := f.reg.ExpireScheduled(ctx); err != nil || n != 0 {
+		t.Fatalf("ExpireScheduled again = %d, %v", n, err)
+	}
+	if d := f.apply(t, stream.Signal{ID: "late", Kind: stream.KindPublish, Stream: idle.Stream, Sequence: "9"}); d.Allow {
+		t.Fatal("a push of an expired 预告 was allowed")
+	}
+}
+
+// A recording that arrives while the session is still on air (nginx-rtmp's
+// record_done racing its publish_done) makes the session replay_ready when
+// the end comes, and GetRoom's replays list it.
+func TestRecordBeforeTheEnd(t *testing.T) {
+	f := newFixture(t)
+	room, s := f.scheduled(t, merchantA)
+	f.apply(t, stream.Signal{ID: "1", Kind: stream.KindPublish, Stream: s.Stream, Sequence: "1"})
+	f.apply(t, stream.Signal{ID: "r", Kind: stream.KindRecord, Stream: s.Stream, Sequence: "1", ReplayURL: "https://rec.test/1.flv"})
+	if got := f.state(t, s.ID); got != live.StateLive {
+		t.Fatalf("after a mid-stream record: %s", got)
+	}
+	f.events(t)
+	f.apply(t, stream.Signal{ID: "2", Kind: stream.KindDisconnect, Stream: s.Stream, Sequence: "1"})
+	if got := f.state(t, s.ID); got != live.StateReplayReady {
+		t.Fatalf("ended with its recording in: %s", got)
+	}
+	if es := f.events(t); !equal(types(es), []tidev1.EventType{end, changed, changed}) {
+		t.Fatalf("end then replay wrote %v", types(es))
+	}
+	reps, err := f.reg.Replays(context.Background(), room.ID)
+	if err != nil || len(reps) != 1 || reps[0].URL != "https://rec.test/1.flv" {
+		t.Fatalf("replays %v, %v", reps, err)
+	}
+}
+
 func TestOwnership(t *testing.T) {
 	f := newFixture(t)
 	room, s := f.scheduled(t, merchantA)

@@ -183,20 +183,40 @@ func (r *Registry) pushEnded(ctx context.Context, tx pgx.Tx, sig stream.Signal) 
 // and reports how many it ended.
 func (r *Registry) ExpirePaused(ctx context.Context) (int, error) {
 	now := r.now().UTC()
+	return r.expire(ctx, "paused sessions", `state = 'paused' AND paused_at <= $1 ORDER BY paused_at`, now.Add(-r.grace),
+		func(live.Session) cause {
+			return cause{trigger: live.TriggerGraceExpired, reason: "the push did not come back within " + r.grace.String(), at: now}
+		})
+}
+
+// ExpireScheduled expires the scheduled sessions (预告) whose window ended
+// without a push (WeChat's 107 已过期) and reports how many it expired.
+func (r *Registry) ExpireScheduled(ctx context.Context) (int, error) {
+	now := r.now().UTC()
+	return r.expire(ctx, "overdue sessions", `state = 'scheduled' AND scheduled_end <= $1 ORDER BY scheduled_end`, now,
+		func(s live.Session) cause {
+			return cause{trigger: live.TriggerWindowPassed, reason: "no push before the scheduled end " +
+				s.ScheduledEnd.Format(time.RFC3339), at: now}
+		})
+}
+
+// expire moves the sessions that match where (with $1 = arg), up to 500 a
+// call and skipping those another transaction holds, as why says, and
+// reports how many it moved.
+func (r *Registry) expire(ctx context.Context, what, where string, arg time.Time, why func(live.Session) cause) (int, error) {
 	n := 0
 	err := r.tx(ctx, func(tx pgx.Tx) error {
-		rows, err := tx.Query(ctx, `SELECT `+sessionColumns+` FROM live_sessions WHERE state = 'paused' AND paused_at <= $1
-			ORDER BY paused_at LIMIT 500 FOR UPDATE SKIP LOCKED`, now.Add(-r.grace))
+		rows, err := tx.Query(ctx, `SELECT `+sessionColumns+` FROM live_sessions WHERE `+where+`
+			LIMIT 500 FOR UPDATE SKIP LOCKED`, arg)
 		if err != nil {
-			return fmt.Errorf("live registry: paused sessions: %w", err)
+			return fmt.Errorf("live registry: %s: %w", what, err)
 		}
 		ss, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (live.Session, error) { return scanSession(row) })
 		if err != nil {
-			return fmt.Errorf("live registry: paused sessions: %w", err)
+			return fmt.Errorf("live registry: %s: %w", what, err)
 		}
 		for i := range ss {
-			c := cause{trigger: live.TriggerGraceExpired, reason: "the push did not come back within " + r.grace.String(), at: now}
-			if err := r.transition(ctx, tx, &ss[i], c); err != nil {
+			if err := r.transition(ctx, tx, &ss[i], why(ss[i])); err != nil {
 				return err
 			}
 		}
@@ -206,9 +226,10 @@ func (r *Registry) ExpirePaused(ctx context.Context) (int, error) {
 	return n, err
 }
 
-// RunGrace ends paused sessions whose grace period passed, checking every
-// interval until ctx ends.
-func (r *Registry) RunGrace(ctx context.Context, interval time.Duration) {
+// RunExpiry is the registry's periodic job: every interval until ctx ends it
+// ends paused sessions whose grace period passed (ExpirePaused) and expires
+// 预告 whose window passed without a push (ExpireScheduled).
+func (r *Registry) RunExpiry(ctx context.Context, interval time.Duration) {
 	t := time.NewTicker(interval)
 	defer t.Stop()
 	for {
@@ -221,6 +242,11 @@ func (r *Registry) RunGrace(ctx context.Context, interval time.Duration) {
 			r.log.Warn("live registry: expire paused sessions", "err", err)
 		} else if n > 0 {
 			r.log.Info("live registry: paused sessions ended after the grace period", "sessions", n)
+		}
+		if n, err := r.ExpireScheduled(ctx); err != nil && ctx.Err() == nil {
+			r.log.Warn("live registry: expire scheduled sessions", "err", err)
+		} else if n > 0 {
+			r.log.Info("live registry: scheduled sessions expired without a push", "sessions", n)
 		}
 	}
 }

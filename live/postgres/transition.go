@@ -80,7 +80,29 @@ func (r *Registry) transition(ctx context.Context, tx pgx.Tx, s *live.Session, c
 	ev := sessionEvent(id+"-room", tidev1.EventType_EVENT_TYPE_ROOM_CHANGED, s, c)
 	ev.Attrs["change"], ev.Attrs["from"] = ChangeState, string(from)
 	events = append(events, ev)
-	return outbox.Add(ctx, tx, events...)
+	if err := outbox.Add(ctx, tx, events...); err != nil {
+		return err
+	}
+	if to == live.StateEnded {
+		return r.replayIfRecorded(ctx, tx, s, c.at)
+	}
+	return nil
+}
+
+// replayIfRecorded makes a session that just ended replay_ready when its
+// recording is already in: a provider may deliver the recording before the
+// end (nginx-rtmp sends record_done and publish_done at once, on two
+// connections), and the record signal, applied while the session was still
+// on air, did not move it.
+func (r *Registry) replayIfRecorded(ctx context.Context, tx pgx.Tx, s *live.Session, at time.Time) error {
+	var recorded bool
+	if err := tx.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM live_replays WHERE session_id = $1)`, s.ID).Scan(&recorded); err != nil {
+		return fmt.Errorf("live registry: replays of %s: %w", s.ID, err)
+	}
+	if !recorded {
+		return nil
+	}
+	return r.transition(ctx, tx, s, cause{trigger: live.TriggerRecord, reason: "the recording arrived before the end", at: at})
 }
 
 func sessionEvent(id string, t tidev1.EventType, s *live.Session, c cause) *tidev1.Event {

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/tide-live/tide/features"
+	"github.com/tide-live/tide/live"
 	tidev1 "github.com/tide-live/tide/proto/tide/v1"
 )
 
@@ -19,7 +20,7 @@ func BenchmarkBuildRooms(b *testing.B) {
 	var infos []RoomInfo
 	for i := range 2000 {
 		id := fmt.Sprintf("room-%04d", i)
-		infos = append(infos, RoomInfo{ID: id, MerchantID: fmt.Sprintf("m%04d", i/2), Category: categories[i%4]})
+		infos = append(infos, RoomInfo{Room: live.Room{ID: id, MerchantID: fmt.Sprintf("m%04d", i/2), Category: categories[i%4]}})
 		n++
 		store.Apply(&tidev1.Event{EventId: fmt.Sprint(n), Type: tidev1.EventType_EVENT_TYPE_STREAM_START,
 			Ts: t.UnixMilli(), ReceivedAt: t.UnixMilli(), RoomId: id, MerchantId: fmt.Sprintf("m%04d", i/2)})

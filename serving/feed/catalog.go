@@ -6,19 +6,19 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/tide-live/tide/live"
 )
 
-// RoomInfo is what the feed knows of a room besides its online features.
+// RoomInfo is what the feed knows of a room besides its online features:
+// the room registry's room (live.Room: title, cover, category, anchor) and
+// the signed, expiring pull URLs of its current stream (set by the
+// registry's loader, serving/roomfeed; shown on live cards only). Where
+// there is no registry only ID, MerchantID (the anchor) and Category (for
+// diversity and category affinity) are set.
 type RoomInfo struct {
-	ID         string
-	MerchantID string // the anchor
-	Category   string // the room's main category, for diversity and category affinity
-	Title      string
-	// The card's cover, anchor and the signed, expiring pull URLs of the
-	// room's current stream (set by the room registry's loader; shown on
-	// live cards only).
-	CoverURL, AnchorName string
-	PullFLV, PullHLS     string
+	live.Room
+	PullFLV, PullHLS string
 }
 
 // ProductInfo is what the feed knows of a product besides its online features.

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/tide-live/tide/features"
+	"github.com/tide-live/tide/live"
 	tidev1 "github.com/tide-live/tide/proto/tide/v1"
 	"github.com/tide-live/tide/serving/feed"
 )
@@ -25,9 +26,9 @@ func Example() {
 	}
 	cat := feed.NewCatalog()
 	cat.PutRooms(
-		feed.RoomInfo{ID: "room-a", MerchantID: "shop-a", Category: "美妆"},
-		feed.RoomInfo{ID: "room-b", MerchantID: "shop-b", Category: "食品"},
-		feed.RoomInfo{ID: "room-c", MerchantID: "shop-c", Category: "女装"},
+		feed.RoomInfo{Room: live.Room{ID: "room-a", MerchantID: "shop-a", Category: "美妆"}},
+		feed.RoomInfo{Room: live.Room{ID: "room-b", MerchantID: "shop-b", Category: "食品"}},
+		feed.RoomInfo{Room: live.Room{ID: "room-c", MerchantID: "shop-c", Category: "女装"}},
 	)
 	for _, r := range []string{"room-a", "room-b", "room-c"} {
 		apply(tidev1.EventType_EVENT_TYPE_STREAM_START, "", r, "shop-"+r[5:])

@@ -37,7 +37,7 @@ func within(t *testing.T, w *world, user string, limit time.Duration, cond func(
 	}
 }
 
-func live(res *tidev1.RoomsResponse, id string) bool {
+func isLive(res *tidev1.RoomsResponse, id string) bool {
 	i := indexOf(res.Items, id)
 	return i >= 0 && res.Items[i].GetStatus() == tidev1.RoomStatus_ROOM_STATUS_LIVE
 }
@@ -47,14 +47,14 @@ func TestFreshnessStartAndEnd(t *testing.T) {
 	w.rooms("ivy", &tidev1.RoomsRequest{}) // a snapshot is in place
 	start := w.ev(tidev1.EventType_EVENT_TYPE_STREAM_START, "", 38)
 	w.apply(start)
-	d := within(t, w, "ivy", time.Second, func(r *tidev1.RoomsResponse) bool { return live(r, roomID(38)) })
+	d := within(t, w, "ivy", time.Second, func(r *tidev1.RoomsResponse) bool { return isLive(r, roomID(38)) })
 	t.Logf("a started room is in the feed after %v", d)
 	w.apply(w.ev(tidev1.EventType_EVENT_TYPE_STREAM_END, "", 0))
 	d = within(t, w, "ivy", time.Second, func(r *tidev1.RoomsResponse) bool { return indexOf(r.Items, roomID(0)) < 0 })
 	t.Logf("an ended room is gone after %v", d)
 	// A room announced as upcoming moves to live when it starts.
 	w.apply(w.ev(tidev1.EventType_EVENT_TYPE_STREAM_START, "", 30))
-	within(t, w, "ivy", time.Second, func(r *tidev1.RoomsResponse) bool { return live(r, roomID(30)) })
+	within(t, w, "ivy", time.Second, func(r *tidev1.RoomsResponse) bool { return isLive(r, roomID(30)) })
 }
 
 func TestClickChangesNextFeed(t *testing.T) {
@@ -135,7 +135,7 @@ func TestFreshnessThroughKafka(t *testing.T) {
 		}
 	}
 	produce(w.ev(tidev1.EventType_EVENT_TYPE_STREAM_START, "", 39))
-	d := within(t, w, "kim", time.Second, func(r *tidev1.RoomsResponse) bool { return live(r, roomID(39)) })
+	d := within(t, w, "kim", time.Second, func(r *tidev1.RoomsResponse) bool { return isLive(r, roomID(39)) })
 	t.Logf("Kafka → feed: started room shown after %v", d)
 	produce(w.ev(tidev1.EventType_EVENT_TYPE_STREAM_END, "", 39))
 	d = within(t, w, "kim", time.Second, func(r *tidev1.RoomsResponse) bool { return indexOf(r.Items, roomID(39)) < 0 })

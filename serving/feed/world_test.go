@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/tide-live/tide/features"
+	"github.com/tide-live/tide/live"
 	tidev1 "github.com/tide-live/tide/proto/tide/v1"
 	"github.com/tide-live/tide/ranker"
 )
@@ -80,7 +81,7 @@ func newWorld(t testing.TB, opts ...Option) *world {
 	t.Helper()
 	w := &world{t: t, store: features.NewStore(), cat: NewCatalog(), now: t0}
 	for i := range 40 {
-		w.cat.PutRooms(RoomInfo{ID: roomID(i), MerchantID: merchantOf(i), Category: categoryOf(i)})
+		w.cat.PutRooms(RoomInfo{Room: live.Room{ID: roomID(i), MerchantID: merchantOf(i), Category: categoryOf(i)}})
 	}
 	var sched []Announcement
 	for i := 30; i < 34; i++ {

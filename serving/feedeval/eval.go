@@ -41,6 +41,7 @@ import (
 	"github.com/tide-live/tide/features"
 	"github.com/tide-live/tide/features/memory"
 	"github.com/tide-live/tide/features/offline"
+	"github.com/tide-live/tide/live"
 	"github.com/tide-live/tide/live/livesim"
 	tidev1 "github.com/tide-live/tide/proto/tide/v1"
 	"github.com/tide-live/tide/ranker"
@@ -133,7 +134,7 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 	}
 	fcat := feed.NewCatalog()
 	for _, r := range sim.Rooms() {
-		fcat.PutRooms(feed.RoomInfo{ID: r.ID, MerchantID: r.MerchantID, Category: r.Category})
+		fcat.PutRooms(feed.RoomInfo{Room: live.Room{ID: r.ID, MerchantID: r.MerchantID, Category: r.Category}})
 	}
 	day := 24 * time.Hour
 	t1 := o.Start.Add(time.Duration(o.Days-2) * day)

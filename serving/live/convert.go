@@ -30,6 +30,8 @@ func StateProto(s live.State) tidev1.SessionState {
 		return tidev1.SessionState_SESSION_STATE_BANNED
 	case live.StateCancelled:
 		return tidev1.SessionState_SESSION_STATE_CANCELLED
+	case live.StateExpired:
+		return tidev1.SessionState_SESSION_STATE_EXPIRED
 	}
 	return tidev1.SessionState_SESSION_STATE_UNSPECIFIED
 }

@@ -17,8 +17,6 @@ import (
 	"log/slog"
 	"time"
 
-	"github.com/jackc/pgx/v5"
-
 	"github.com/tide-live/tide/commerce"
 	"github.com/tide-live/tide/ingest/outbox"
 	"github.com/tide-live/tide/live"
@@ -97,8 +95,7 @@ func (s *Syncer) Load(ctx context.Context) error {
 	prov, exp := s.reg.Provider(), time.Now().Add(s.pullTTL)
 	infos := make([]feed.RoomInfo, 0, len(rooms))
 	for _, r := range rooms {
-		info := feed.RoomInfo{ID: r.ID, MerchantID: r.MerchantID, Category: r.Category, Title: r.Title,
-			CoverURL: r.CoverURL, AnchorName: r.AnchorName}
+		info := feed.RoomInfo{Room: r}
 		if sess, ok := current[r.ID]; ok && prov != nil {
 			pull, err := prov.PullURLs(sess.Stream, exp)
 			if err != nil {
@@ -145,7 +142,7 @@ func (s *Syncer) Load(ctx context.Context) error {
 // refresh interval, until ctx ends. Load errors are logged and retried.
 func (s *Syncer) Run(ctx context.Context) {
 	wake := make(chan struct{}, 1)
-	go s.listen(ctx, wake)
+	go outbox.Listen(ctx, s.reg.Pool(), wake, s.log, "roomfeed") // the registry adds its events to the outbox in every change
 	t := time.NewTicker(s.refresh)
 	defer t.Stop()
 	for {
@@ -162,43 +159,6 @@ func (s *Syncer) Run(ctx context.Context) {
 			default:
 			}
 		case <-t.C:
-		}
-	}
-}
-
-// listen wakes Run on every outbox NOTIFY (the registry adds its events to
-// the outbox in every change), reconnecting after errors.
-func (s *Syncer) listen(ctx context.Context, wake chan<- struct{}) {
-	for ctx.Err() == nil {
-		err := s.listenOnce(ctx, wake)
-		if ctx.Err() != nil {
-			return
-		}
-		s.log.Warn("roomfeed: LISTEN connection lost; reloading on the timer meanwhile", "err", err)
-		select {
-		case <-ctx.Done():
-			return
-		case <-time.After(time.Second):
-		}
-	}
-}
-
-func (s *Syncer) listenOnce(ctx context.Context, wake chan<- struct{}) error {
-	conn, err := pgx.ConnectConfig(ctx, s.reg.Pool().Config().ConnConfig.Copy())
-	if err != nil {
-		return err
-	}
-	defer conn.Close(context.WithoutCancel(ctx))
-	if _, err := conn.Exec(ctx, "LISTEN "+pgx.Identifier{outbox.NotifyChannel}.Sanitize()); err != nil {
-		return err
-	}
-	for {
-		if _, err := conn.WaitForNotification(ctx); err != nil {
-			return err
-		}
-		select {
-		case wake <- struct{}{}:
-		default:
 		}
 	}
 }

@@ -10,14 +10,9 @@ import (
 )
 
 // Recorder is a stream.Sink that keeps every signal it is given, applies
-// each Signal.ID once, and answers with Decide (Allow when nil) — or, when
-// Next is set, passes every signal on to Next and answers with Next's
-// decision, so a test can run against the real room registry and still see
-// what the provider sent.
+// each Signal.ID once, and answers with Decide (Allow when nil). (Tests
+// against the real room registry use the registry as the Sink.)
 type Recorder struct {
-	// Next, when set, decides instead of Decide (it must be idempotent under
-	// Signal.ID, as every Sink).
-	Next stream.Sink
 	// Decide answers a new signal; nil allows everything.
 	Decide func(stream.Signal) stream.Decision
 	// Err, when set, is returned by Apply (a failing registry).
@@ -31,14 +26,7 @@ type Recorder struct {
 }
 
 // Apply records s and answers it; a repeated ID gets the first answer again.
-func (r *Recorder) Apply(ctx context.Context, s stream.Signal) (stream.Decision, error) {
-	var next stream.Decision
-	if r.Next != nil {
-		var err error
-		if next, err = r.Next.Apply(ctx, s); err != nil {
-			return next, err
-		}
-	}
+func (r *Recorder) Apply(_ context.Context, s stream.Signal) (stream.Decision, error) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if r.seen == nil {
@@ -53,16 +41,10 @@ func (r *Recorder) Apply(ctx context.Context, s stream.Signal) (stream.Decision,
 		return stream.Decision{}, r.Err
 	}
 	if d, ok := r.seen[s.ID]; ok {
-		if r.Next != nil {
-			return next, nil
-		}
 		return d, nil
 	}
 	d := stream.Decision{Allow: true}
-	switch {
-	case r.Next != nil:
-		d = next
-	case r.Decide != nil:
+	if r.Decide != nil {
 		d = r.Decide(s)
 	}
 	r.seen[s.ID] = d

@@ -34,6 +34,8 @@ const (
 	SessionState_SESSION_STATE_REPLAY_READY SessionState = 5
 	SessionState_SESSION_STATE_BANNED       SessionState = 6
 	SessionState_SESSION_STATE_CANCELLED    SessionState = 7
+	// The 预告's window passed without a push (WeChat's 107 已过期).
+	SessionState_SESSION_STATE_EXPIRED SessionState = 8
 )
 
 // Enum value maps for SessionState.
@@ -47,6 +49,7 @@ var (
 		5: "SESSION_STATE_REPLAY_READY",
 		6: "SESSION_STATE_BANNED",
 		7: "SESSION_STATE_CANCELLED",
+		8: "SESSION_STATE_EXPIRED",
 	}
 	SessionState_value = map[string]int32{
 		"SESSION_STATE_UNSPECIFIED":  0,
@@ -57,6 +60,7 @@ var (
 		"SESSION_STATE_REPLAY_READY": 5,
 		"SESSION_STATE_BANNED":       6,
 		"SESSION_STATE_CANCELLED":    7,
+		"SESSION_STATE_EXPIRED":      8,
 	}
 )
 
@@ -2078,7 +2082,7 @@ const file_tide_v1_live_proto_rawDesc = "" +
 	"\x05score\x18\x06 \x01(\x01R\x05score\x12\x0e\n" +
 	"\x02at\x18\a \x01(\x03R\x02at\"@\n" +
 	"\x13ListReviewsResponse\x12)\n" +
-	"\areviews\x18\x01 \x03(\v2\x0f.tide.v1.ReviewR\areviews*\xec\x01\n" +
+	"\areviews\x18\x01 \x03(\v2\x0f.tide.v1.ReviewR\areviews*\x87\x02\n" +
 	"\fSessionState\x12\x1d\n" +
 	"\x19SESSION_STATE_UNSPECIFIED\x10\x00\x12\x1b\n" +
 	"\x17SESSION_STATE_SCHEDULED\x10\x01\x12\x16\n" +
@@ -2087,7 +2091,8 @@ const file_tide_v1_live_proto_rawDesc = "" +
 	"\x13SESSION_STATE_ENDED\x10\x04\x12\x1e\n" +
 	"\x1aSESSION_STATE_REPLAY_READY\x10\x05\x12\x18\n" +
 	"\x14SESSION_STATE_BANNED\x10\x06\x12\x1b\n" +
-	"\x17SESSION_STATE_CANCELLED\x10\a2\xb7\a\n" +
+	"\x17SESSION_STATE_CANCELLED\x10\a\x12\x19\n" +
+	"\x15SESSION_STATE_EXPIRED\x10\b2\xb7\a\n" +
 	"\vLiveService\x12E\n" +
 	"\n" +
 	"CreateRoom\x12\x1a.tide.v1.CreateRoomRequest\x1a\x1b.tide.v1.CreateRoomResponse\x12E\n" +

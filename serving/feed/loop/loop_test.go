@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/tide-live/tide/features"
+	"github.com/tide-live/tide/live"
 	"github.com/tide-live/tide/live/livesim"
 	tidev1 "github.com/tide-live/tide/proto/tide/v1"
 	"github.com/tide-live/tide/serving/experiment"
@@ -152,7 +153,7 @@ func newFeed(t *testing.T, store *features.Store, sim *livesim.Sim, clock func()
 	}
 	cat := feed.NewCatalog()
 	for _, r := range sim.Rooms() {
-		cat.PutRooms(feed.RoomInfo{ID: r.ID, MerchantID: r.MerchantID, Category: r.Category})
+		cat.PutRooms(feed.RoomInfo{Room: live.Room{ID: r.ID, MerchantID: r.MerchantID, Category: r.Category}})
 	}
 	svc, err := feed.New(store, feed.WithCatalog(cat), feed.WithExperiments(a, nil), feed.WithClock(clock),
 		feed.WithLogger(slog.New(slog.NewTextHandler(io.Discard, nil))))
