@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -37,6 +38,7 @@ type Index struct {
 	closed    bool
 	rebuildMu sync.Mutex // one rebuild at a time
 	retiring  sync.WaitGroup
+	live      liveShelves // SetLiveShelves' rooms, applied by Upsert and Rebuild
 }
 
 // Option configures New.
@@ -124,6 +126,8 @@ func (ix *Index) Rebuild(ctx context.Context, catalog []Product) error {
 	}
 	ix.rebuild, ix.journal = true, nil
 	ix.mu.Unlock()
+	catalog = slices.Clone(catalog)
+	ix.live.overlay(catalog)
 	defer func() {
 		ix.mu.Lock()
 		ix.rebuild, ix.journal = false, nil
@@ -268,6 +272,9 @@ func (ix *Index) Upsert(ctx context.Context, products ...Product) error {
 		p := products[i]
 		if err := p.validate(); err != nil {
 			return err
+		}
+		if r, ok := ix.live.roomOf(p.ID); ok { // on a live room's shelf: the catalog does not know rooms
+			p.LiveNow, p.LiveRoomID = true, r
 		}
 		switch {
 		case !p.LiveNow:

@@ -32,8 +32,9 @@ type serveConfig struct {
 	// feedCatalog is the room registry's catalog, set by setupLive.
 	liveProvider stream.Provider
 	feedCatalog  *feed.Catalog
-	reportAddr   string // ReportService's ClickHouse; empty: TIDE_CLICKHOUSE_ADDR
-	reportDB     string // its database; empty: TIDE_CLICKHOUSE_DATABASE or tide
+	searchLive   *searchLive // on-air shelves from the registry to search's live filter (serve_search_live.go)
+	reportAddr   string      // ReportService's ClickHouse; empty: TIDE_CLICKHOUSE_ADDR
+	reportDB     string      // its database; empty: TIDE_CLICKHOUSE_DATABASE or tide
 }
 
 // runServe is `tide serve`: the RPC server (Track, and the services mounted
@@ -89,6 +90,7 @@ func newServer(ctx context.Context, log *slog.Logger, cfg serveConfig) (srv *ser
 		producer.Close()
 		return nil, nil, err
 	}
+	cfg.searchLive = &searchLive{log: log}
 	if cfg.feedCatalog, err = setupLive(ctx, log, srv, cfg); err != nil { // serve_live.go: LiveService, callbacks, outbox relay, room cards
 		producer.Close()
 		return nil, nil, err

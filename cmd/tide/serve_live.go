@@ -86,7 +86,7 @@ func setupLive(ctx context.Context, log *slog.Logger, srv *serving.Server, cfg s
 	go func() { _ = relay.Run(ctx) }()
 	go reg.RunExpiry(ctx, time.Second)
 	cat := feed.NewCatalog()
-	sync := roomfeed.New(reg, catalog, cat, roomfeed.WithLogger(log))
+	sync := roomfeed.New(reg, catalog, cat, roomfeed.WithLogger(log), roomfeed.WithOnAir(cfg.searchLive.onAir))
 	if err := sync.Load(ctx); err != nil {
 		return nil, err
 	}

@@ -89,10 +89,40 @@ func TestServeLiveRoomReachesTheFeed(t *testing.T) {
 		ps[0].ImageUrl != "https://img.test/p1.jpg" {
 		t.Fatalf("room's products in the feed: %v", ps)
 	}
+	waitLiveSearch(t, ls.search, "羊绒大衣", "p1", true) // the shelf enters search's live filter
 	if _, err := lc.EndSession(ctx, connect.NewRequest(&tidev1.EndSessionRequest{SessionId: sid})); err != nil {
 		t.Fatal(err)
 	}
 	waitRoom(t, fc, roomID, false)
+	waitLiveSearch(t, ls.search, "羊绒大衣", "p1", false) // and leaves it with the room
+}
+
+// waitLiveSearch polls SearchService for query with the live filter until
+// product is among the hits as shown in a live room (present), or is not
+// (a relaxed search may still list it, as not live).
+func waitLiveSearch(t *testing.T, sc tidev1connect.SearchServiceClient, query, product string, present bool) {
+	t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		res, err := sc.Search(context.Background(), connect.NewRequest(&tidev1.SearchRequest{Query: query,
+			Filters: &tidev1.SearchFilters{LiveNow: true}}))
+		if err != nil && connect.CodeOf(err) != connect.CodeUnavailable { // unavailable: the index is still building
+			t.Fatal(err)
+		}
+		found := false
+		if err == nil {
+			for _, h := range res.Msg.Hits {
+				found = found || (h.ProductId == product && h.LiveNow && h.LiveRoomId != "")
+			}
+		}
+		if found == present {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%s in search's live filter = %v not reached in 20s (last: %v, %v)", product, present, res, err)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
 }
 
 // waitRoom polls FeedService.Rooms until roomID is in it as a live, playable
@@ -134,6 +164,7 @@ type liveServe struct {
 	admin    tidev1connect.LiveServiceClient
 	viewer   tidev1connect.LiveServiceClient
 	feed     tidev1connect.FeedServiceClient
+	search   tidev1connect.SearchServiceClient
 }
 
 // startLiveServe serves on ln (any free port when nil) until the test ends.
@@ -206,5 +237,6 @@ func startLiveServe(t *testing.T, ln net.Listener, prov stream.Provider) *liveSe
 		admin:    tidev1connect.NewLiveServiceClient(hs.Client(), hs.URL, bearer(adminKey)),
 		viewer:   tidev1connect.NewLiveServiceClient(hs.Client(), hs.URL, bearer(userToken)),
 		feed:     tidev1connect.NewFeedServiceClient(hs.Client(), hs.URL, bearer(userToken)),
+		search:   tidev1connect.NewSearchServiceClient(hs.Client(), hs.URL, bearer(userToken)),
 	}
 }

@@ -69,11 +69,13 @@ func setupSearch(ctx context.Context, log *slog.Logger, srv *serving.Server, cfg
 			return
 		}
 		h.Swap(ix)
+		cfg.searchLive.attach(ctx, ix) // rooms on air put their shelves in the live filter
 		if cat.store != nil {
 			go followCatalog(ctx, log, cat.store, ix, cfg, start)
 		}
 		<-ctx.Done()
 		h.Swap(nil)
+		cfg.searchLive.attach(ctx, nil)
 		if err := ix.Close(); err != nil {
 			log.Warn("close search index", "err", err)
 		}

@@ -37,6 +37,7 @@ type Syncer struct {
 	refresh  time.Duration
 	pullTTL  time.Duration
 	debounce time.Duration
+	onAir    func(ctx context.Context, shelves map[string][]string)
 	log      *slog.Logger
 }
 
@@ -49,6 +50,16 @@ func WithRefresh(d time.Duration) Option { return func(s *Syncer) { s.refresh = 
 // WithPullTTL sets how long the pull URLs put on cards are valid (default
 // 2h; keep it well above the refresh interval).
 func WithPullTTL(d time.Duration) Option { return func(s *Syncer) { s.pullTTL = d } }
+
+// WithOnAir calls f after every load with the rooms on air now (live or
+// paused after a blip) and the product ids on each one's shelf, in the
+// merchant's order; tide serve hands them to the search index's live filter
+// (search.Index.SetLiveShelves), so a room that starts, ends or is banned
+// enters or leaves search's live filter with the same reload that updates
+// its card.
+func WithOnAir(f func(ctx context.Context, shelves map[string][]string)) Option {
+	return func(s *Syncer) { s.onAir = f }
+}
 
 // WithLogger sets the logger (default slog.Default()).
 func WithLogger(l *slog.Logger) Option { return func(s *Syncer) { s.log = l } }
@@ -135,6 +146,18 @@ func (s *Syncer) Load(ctx context.Context) error {
 		s.cat.SetLineup(r.ID, line)
 	}
 	s.cat.SetSchedule(schedule)
+	if s.onAir != nil {
+		onAir := map[string][]string{}
+		for roomID, sess := range current {
+			if sess.State.OnAir() {
+				onAir[roomID] = []string{}
+				for _, l := range shelves[roomID] {
+					onAir[roomID] = append(onAir[roomID], l.ProductID)
+				}
+			}
+		}
+		s.onAir(ctx, onAir)
+	}
 	return nil
 }
 
