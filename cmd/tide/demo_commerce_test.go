@@ -1,0 +1,93 @@
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"io"
+	"log/slog"
+	"net/http/httptest"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/tide-live/tide/commerce/postgres/pgtest"
+	"github.com/tide-live/tide/ingest/testenv"
+	"github.com/tide-live/tide/live/livesim"
+	tidev1 "github.com/tide-live/tide/proto/tide/v1"
+)
+
+// With PostgreSQL, the simulation's order_created and order_paid become a
+// Submit on CommerceService by the simulated user and the order's paid
+// transition: they leave the Track stream, and the orders and their outbox
+// events are checkout's, at the SKU's price.
+func TestDemoCommerceBuysThroughCheckout(t *testing.T) {
+	brokers := testenv.Kafka(t)
+	dsn := pgtest.Database(t)
+	t.Setenv("TIDE_POSTGRES_URL", dsn)
+	t.Setenv(envSessionKeys, "") // demoSessionKeys makes one, as in `tide demo`
+	t.Setenv(envRateLimit, "off")
+	t.Setenv("TIDE_CLICKHOUSE_ADDR", "")
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	tokens, err := demoSessionKeys()
+	if err != nil || tokens == nil {
+		t.Fatalf("session keys: %v %v", tokens, err)
+	}
+	var b [4]byte
+	_, _ = rand.Read(b[:])
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	srv, closeFn, err := newServer(ctx, log, serveConfig{addr: "127.0.0.1:0", brokers: brokers,
+		topic: "tide-test-demo-commerce-" + hex.EncodeToString(b[:]), partitions: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer closeFn()
+	hs := httptest.NewServer(srv.Handler())
+	defer hs.Close()
+
+	sim := livesim.New(livesim.WithSeed(5), livesim.WithUsers(50), livesim.WithStart(time.Now().UTC()))
+	catalog := sim.Products()
+	dc, err := openDemoCommerce(ctx, log, hs.URL, tokens, catalog)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer dc.close()
+
+	p := catalog[0]
+	ev := func(typ tidev1.EventType, id string, value int64) *tidev1.Event {
+		return &tidev1.Event{EventId: id, Type: typ, Ts: time.Now().UnixMilli(), UserId: "u_sim1", MerchantId: p.MerchantID,
+			ProductId: p.ID, RoomId: "r_sim", Value: value, Attrs: map[string]string{"order_id": "o_sim1"}}
+	}
+	rest := demoDiverts(nil, dc.divert)(ctx, []*tidev1.Event{
+		ev(tidev1.EventType_EVENT_TYPE_ORDER_CREATED, "e1", 3*p.PriceFen),
+		ev(tidev1.EventType_EVENT_TYPE_PRODUCT_CLICK, "e2", 0),
+		ev(tidev1.EventType_EVENT_TYPE_ORDER_PAID, "e3", 3*p.PriceFen),
+	})
+	if len(rest) != 1 || rest[0].EventId != "e2" {
+		t.Fatalf("divert left %v, want only the click", rest)
+	}
+
+	pool, err := pgxpool.New(ctx, dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pool.Close()
+	var id, user, pay string
+	var payFen int64
+	if err := pool.QueryRow(ctx, `SELECT id, user_id, pay_state, pay_fen FROM orders`).Scan(&id, &user, &pay, &payFen); err != nil {
+		t.Fatalf("the one order: %v", err)
+	}
+	if user != "u_sim1" || pay != "paid" || payFen != 3*p.PriceFen {
+		t.Fatalf("order %s: user %s, %s, %d fen; want u_sim1, paid, %d", id, user, pay, payFen, 3*p.PriceFen)
+	}
+	var created, paid int
+	if err := pool.QueryRow(ctx, `SELECT count(*) FILTER (WHERE event_type = 'order_created'),
+		count(*) FILTER (WHERE event_type = 'order_paid') FROM event_outbox`).Scan(&created, &paid); err != nil {
+		t.Fatal(err)
+	}
+	if created != 1 || paid != 1 {
+		t.Fatalf("outbox has %d order_created, %d order_paid; want 1 and 1", created, paid)
+	}
+}
