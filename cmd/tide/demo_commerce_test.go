@@ -7,10 +7,13 @@ import (
 	"io"
 	"log/slog"
 	"net/http/httptest"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/twmb/franz-go/pkg/kgo"
+	"google.golang.org/protobuf/proto"
 
 	"github.com/tide-live/tide/commerce/postgres/pgtest"
 	"github.com/tide-live/tide/ingest/testenv"
@@ -38,8 +41,8 @@ func TestDemoCommerceBuysThroughCheckout(t *testing.T) {
 	var b [4]byte
 	_, _ = rand.Read(b[:])
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	srv, closeFn, err := newServer(ctx, log, serveConfig{addr: "127.0.0.1:0", brokers: brokers,
-		topic: "tide-test-demo-commerce-" + hex.EncodeToString(b[:]), partitions: 1})
+	topic := "tide-test-demo-commerce-" + hex.EncodeToString(b[:])
+	srv, closeFn, err := newServer(ctx, log, serveConfig{addr: "127.0.0.1:0", brokers: brokers, topic: topic, partitions: 1})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -90,4 +93,48 @@ func TestDemoCommerceBuysThroughCheckout(t *testing.T) {
 	if created != 1 || paid != 1 {
 		t.Fatalf("outbox has %d order_created, %d order_paid; want 1 and 1", created, paid)
 	}
+
+	// serve_outbox.go's one relay publishes checkout's events to the topic,
+	// and Submit's carries the caller's facts (serve_auth.go's Stamper).
+	seen := orderEventsOnTopic(t, brokers, topic, 20*time.Second)
+	if len(seen[tidev1.EventType_EVENT_TYPE_ORDER_CREATED]) != 1 || len(seen[tidev1.EventType_EVENT_TYPE_ORDER_PAID]) != 1 {
+		t.Fatalf("on the topic: %d order_created, %d order_paid; want 1 and 1",
+			len(seen[tidev1.EventType_EVENT_TYPE_ORDER_CREATED]), len(seen[tidev1.EventType_EVENT_TYPE_ORDER_PAID]))
+	}
+	if ip := seen[tidev1.EventType_EVENT_TYPE_ORDER_CREATED][0].GetAttrs()["ip"]; !strings.HasPrefix(ip, "iph_") {
+		t.Errorf("order_created attrs[ip] = %q, want the caller's keyed hash", ip)
+	}
+}
+
+// orderEventsOnTopic reads topic until it has seen an order_paid (or the
+// timeout) and returns its order events by type.
+func orderEventsOnTopic(t *testing.T, brokers []string, topic string, timeout time.Duration) map[tidev1.EventType][]*tidev1.Event {
+	t.Helper()
+	cl, err := kgo.NewClient(kgo.SeedBrokers(brokers...), kgo.ConsumeTopics(topic), kgo.ConsumeStartOffset(kgo.NewOffset().AtStart()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cl.Close()
+	out := map[tidev1.EventType][]*tidev1.Event{}
+	var settle time.Time // once order_paid is seen, a second more for duplicates
+	for deadline := time.Now().Add(timeout); time.Now().Before(deadline) && (settle.IsZero() || time.Now().Before(settle)); {
+		ctx, cancel := context.WithTimeout(context.Background(), 500*time.Millisecond)
+		fs := cl.PollFetches(ctx)
+		cancel()
+		fs.EachRecord(func(r *kgo.Record) {
+			e := &tidev1.Event{}
+			if err := proto.Unmarshal(r.Value, e); err != nil {
+				t.Errorf("record at offset %d: %v", r.Offset, err)
+				return
+			}
+			switch e.GetType() {
+			case tidev1.EventType_EVENT_TYPE_ORDER_CREATED, tidev1.EventType_EVENT_TYPE_ORDER_PAID:
+				out[e.GetType()] = append(out[e.GetType()], e)
+			}
+		})
+		if settle.IsZero() && len(out[tidev1.EventType_EVENT_TYPE_ORDER_PAID]) > 0 {
+			settle = time.Now().Add(time.Second)
+		}
+	}
+	return out
 }
