@@ -314,8 +314,9 @@ func demoReady(ctx context.Context, base string) error {
 // connections, retrying a batch the server could not store. The simulated
 // platform's own facts (streams, orders, gifts, exposures), which Track
 // refuses from any caller, go straight to the events topic as the server's
-// records; the live and checkout work replaces that with the room registry's
-// and checkout's outbox relays.
+// records; with TIDE_POSTGRES_URL, streams go through the room registry
+// (demo_live.go) and orders through CommerceService (demo_commerce.go)
+// instead, and reach the topic through the server's outbox relay.
 type demoTraffic struct {
 	client                           tidev1connect.EventServiceClient
 	log                              *slog.Logger
