@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net/http"
 	"os"
+	"strconv"
 	"sync"
 	"time"
 
@@ -145,7 +146,7 @@ func (d *demoCommerce) submit(ctx context.Context, e *tidev1.Event) error {
 	qty := max(1, e.GetValue()/price)
 	req := connect.NewRequest(&tidev1.SubmitRequest{Items: []*tidev1.LineItem{{SkuId: e.GetProductId(), Quantity: qty}},
 		RoomId: e.GetRoomId(), IdempotencyKey: simID})
-	if err := d.authorize(req.Header(), e.GetUserId()); err != nil {
+	if err := d.authorize(req.Header(), e.GetUserId(), e.GetAttrs()["acct_created"]); err != nil {
 		return err
 	}
 	res, err := d.client.Submit(ctx, req)
@@ -172,8 +173,14 @@ func (d *demoCommerce) pay(ctx context.Context, e *tidev1.Event) error {
 	return err
 }
 
-func (d *demoCommerce) authorize(h http.Header, userID string) error {
-	tok, _, err := d.tokens.Issue(userID)
+// authorize signs the simulated user's session token, with the account's
+// creation time (Unix ms) when the simulation gave one, as login would.
+func (d *demoCommerce) authorize(h http.Header, userID, accountCreated string) error {
+	var created time.Time
+	if ms, err := strconv.ParseInt(accountCreated, 10, 64); err == nil && ms > 0 {
+		created = time.UnixMilli(ms)
+	}
+	tok, _, err := d.tokens.IssueAccount(userID, created)
 	if err != nil {
 		return err
 	}

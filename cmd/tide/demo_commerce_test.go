@@ -63,8 +63,11 @@ func TestDemoCommerceBuysThroughCheckout(t *testing.T) {
 		return &tidev1.Event{EventId: id, Type: typ, Ts: time.Now().UnixMilli(), UserId: "u_sim1", MerchantId: p.MerchantID,
 			ProductId: p.ID, RoomId: "r_sim", Value: value, Attrs: map[string]string{"order_id": "o_sim1"}}
 	}
+	submitted := ev(tidev1.EventType_EVENT_TYPE_ORDER_CREATED, "e1", 3*p.PriceFen)
+	submitted.Attrs["acct_created"] = "1764000000000" // the simulation's account age (attack jobs set it)
+	submitted.Attrs["ip"] = "nat-7"                   // what the simulated client claimed: the server stamps its own
 	rest := demoDiverts(nil, dc.divert)(ctx, []*tidev1.Event{
-		ev(tidev1.EventType_EVENT_TYPE_ORDER_CREATED, "e1", 3*p.PriceFen),
+		submitted,
 		ev(tidev1.EventType_EVENT_TYPE_PRODUCT_CLICK, "e2", 0),
 		ev(tidev1.EventType_EVENT_TYPE_ORDER_PAID, "e3", 3*p.PriceFen),
 	})
@@ -101,8 +104,9 @@ func TestDemoCommerceBuysThroughCheckout(t *testing.T) {
 		t.Fatalf("on the topic: %d order_created, %d order_paid; want 1 and 1",
 			len(seen[tidev1.EventType_EVENT_TYPE_ORDER_CREATED]), len(seen[tidev1.EventType_EVENT_TYPE_ORDER_PAID]))
 	}
-	if ip := seen[tidev1.EventType_EVENT_TYPE_ORDER_CREATED][0].GetAttrs()["ip"]; !strings.HasPrefix(ip, "iph_") {
-		t.Errorf("order_created attrs[ip] = %q, want the caller's keyed hash", ip)
+	a := seen[tidev1.EventType_EVENT_TYPE_ORDER_CREATED][0].GetAttrs()
+	if !strings.HasPrefix(a["ip"], "iph_") || a["acct_created"] != "1764000000000" {
+		t.Errorf("order_created attrs ip=%q acct_created=%q, want the caller's keyed hash and the token's account time", a["ip"], a["acct_created"])
 	}
 }
 
