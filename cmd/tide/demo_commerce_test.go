@@ -60,7 +60,7 @@ func TestDemoCommerceBuysThroughCheckout(t *testing.T) {
 
 	p := catalog[0]
 	ev := func(typ tidev1.EventType, id string, value int64) *tidev1.Event {
-		return &tidev1.Event{EventId: id, Type: typ, Ts: time.Now().UnixMilli(), UserId: "u_sim1", MerchantId: p.MerchantID,
+		return &tidev1.Event{EventId: id, Type: typ, Ts: time.Now().UnixMilli(), UserId: "u00001", MerchantId: p.MerchantID,
 			ProductId: p.ID, RoomId: "r_sim", Value: value, Attrs: map[string]string{"order_id": "o_sim1"}}
 	}
 	submitted := ev(tidev1.EventType_EVENT_TYPE_ORDER_CREATED, "e1", 3*p.PriceFen)
@@ -85,8 +85,8 @@ func TestDemoCommerceBuysThroughCheckout(t *testing.T) {
 	if err := pool.QueryRow(ctx, `SELECT id, user_id, pay_state, pay_fen FROM orders`).Scan(&id, &user, &pay, &payFen); err != nil {
 		t.Fatalf("the one order: %v", err)
 	}
-	if user != "u_sim1" || pay != "paid" || payFen != 3*p.PriceFen {
-		t.Fatalf("order %s: user %s, %s, %d fen; want u_sim1, paid, %d", id, user, pay, payFen, 3*p.PriceFen)
+	if user != "u_u00001" || pay != "paid" || payFen != 3*p.PriceFen {
+		t.Fatalf("order %s: user %s, %s, %d fen; want u_u00001, paid, %d", id, user, pay, payFen, 3*p.PriceFen)
 	}
 	var created, paid int
 	if err := pool.QueryRow(ctx, `SELECT count(*) FILTER (WHERE event_type = 'order_created'),
