@@ -79,6 +79,10 @@ func runDemo(ctx context.Context, log *slog.Logger, args []string) error {
 	if err != nil {
 		return err
 	}
+	tokens, err := demoSessionKeys() // demo_commerce.go: with TIDE_POSTGRES_URL, the simulated users buy through CommerceService
+	if err != nil {
+		return err
+	}
 	srv, closeProducer, err := newServer(ctx, log, serveConfig{addr: *addr, brokers: brokers, topic: topic,
 		partitions: ingest.DefaultPartitions, pyroscope: os.Getenv("TIDE_PYROSCOPE_ADDR"),
 		adminKeys: demoBuiltinKeys(demoKey, merchantKeys), reportAddr: *chAddr, reportDB: *db,
@@ -151,6 +155,14 @@ func runDemo(ctx context.Context, log *slog.Logger, args []string) error {
 	if dl != nil {
 		defer dl.close()
 		tr.divert = dl.divert
+	}
+	dc, err := openDemoCommerce(ctx, log, base, tokens, catalog)
+	if err != nil {
+		return err
+	}
+	if dc != nil {
+		defer dc.close()
+		tr.divert = demoDiverts(tr.divert, dc.divert)
 	}
 	var lp *demoLoop
 	if *loopOn {
@@ -302,8 +314,9 @@ func demoReady(ctx context.Context, base string) error {
 // connections, retrying a batch the server could not store. The simulated
 // platform's own facts (streams, orders, gifts, exposures), which Track
 // refuses from any caller, go straight to the events topic as the server's
-// records; the live and checkout work replaces that with the room registry's
-// and checkout's outbox relays.
+// records; with TIDE_POSTGRES_URL, streams go through the room registry
+// (demo_live.go) and orders through CommerceService (demo_commerce.go)
+// instead, and reach the topic through the server's outbox relay.
 type demoTraffic struct {
 	client                           tidev1connect.EventServiceClient
 	log                              *slog.Logger

@@ -91,6 +91,10 @@ func newServer(ctx context.Context, log *slog.Logger, cfg serveConfig) (srv *ser
 		return nil, nil, err
 	}
 	cfg.searchLive = &searchLive{log: log}
+	if err := setupOutbox(ctx, log, cfg); err != nil { // serve_outbox.go: the one relay of the shared outbox to Kafka
+		producer.Close()
+		return nil, nil, err
+	}
 	if cfg.feedCatalog, err = setupLive(ctx, log, srv, cfg); err != nil { // serve_live.go: LiveService, callbacks, outbox relay, room cards
 		producer.Close()
 		return nil, nil, err
@@ -109,7 +113,7 @@ func newServer(ctx context.Context, log *slog.Logger, cfg serveConfig) (srv *ser
 		producer.Close()
 		return nil, nil, err
 	}
-	if err := setupCommerce(ctx, log, srv, cfg); err != nil { // serve_commerce.go: CommerceService, WeChat Pay notifies, order timers
+	if err := setupCommerce(ctx, log, srv, cfg, facts); err != nil { // serve_commerce.go: CommerceService, WeChat Pay notifies, order timers
 		producer.Close()
 		return nil, nil, err
 	}

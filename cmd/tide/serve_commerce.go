@@ -17,6 +17,7 @@ import (
 	tidev1 "github.com/tide-live/tide/proto/tide/v1"
 	"github.com/tide-live/tide/serving"
 	"github.com/tide-live/tide/serving/auth"
+	"github.com/tide-live/tide/serving/callerfacts"
 	servingcommerce "github.com/tide-live/tide/serving/commerce"
 )
 
@@ -37,7 +38,10 @@ import (
 //	                               wx.login code into the payer's openid
 //
 // Notifies are served at /wechatpay/notify and /wechatpay/refund-notify.
-func setupCommerce(ctx context.Context, log *slog.Logger, srv *serving.Server, cfg serveConfig) error {
+//
+// Order events written during a buyer's request carry the caller facts
+// facts finds (nil: none), as Track's events do.
+func setupCommerce(ctx context.Context, log *slog.Logger, srv *serving.Server, cfg serveConfig, facts *callerfacts.Stamper) error {
 	url := os.Getenv("TIDE_POSTGRES_URL")
 	if url == "" {
 		log.Info("CommerceService not mounted: TIDE_POSTGRES_URL is unset")
@@ -64,9 +68,9 @@ func setupCommerce(ctx context.Context, log *slog.Logger, srv *serving.Server, c
 		return fmt.Errorf("commerce: %w", err)
 	}
 	seller := store.NewFlashSeller()
-	orders := store.Orders(seller, func(ctx context.Context, ex postgres.Execer, evs ...*tidev1.Event) error {
+	orders := store.Orders(seller, servingcommerce.StampCallerFacts(func(ctx context.Context, ex postgres.Execer, evs ...*tidev1.Event) error {
 		return outbox.Add(ctx, ex, evs...)
-	}, postgres.WithPaymentTimeout(timeout))
+	}), postgres.WithPaymentTimeout(timeout))
 	payments, err := serveWeChatPay(orders, log)
 	if err != nil {
 		store.Close()
@@ -89,23 +93,14 @@ func setupCommerce(ctx context.Context, log *slog.Logger, srv *serving.Server, c
 		srv.Mount("/wechatpay/refund-notify", h.Refund())
 	}
 	opts = append(opts, servingcommerce.WithPromotions(store.Promotions), servingcommerce.WithLogger(log))
+	if facts != nil {
+		opts = append(opts, servingcommerce.WithCallerFacts(facts))
+	}
 	h := servingcommerce.NewHandler(store, orders, seller, opts...)
 	srv.Mount(h.Mount(srv.ConnectOptions()...))
 
-	kc, err := outbox.NewKafkaClient(cfg.brokers)
-	if err != nil {
-		store.Close()
-		return fmt.Errorf("commerce: order events: %w", err)
-	}
-	relay := outbox.NewRelay(store.Pool(), kc, outbox.WithTopic(cfg.topic), outbox.WithLogger(log))
 	go func() {
 		defer store.Close()
-		defer kc.Close()
-		go func() {
-			if err := relay.Run(ctx); err != nil && ctx.Err() == nil {
-				log.Error("order event relay stopped", "err", err)
-			}
-		}()
 		runOrderTimers(ctx, log, orders, payments)
 	}()
 	log.Info("CommerceService mounted", "payment_timeout", timeout, "wechatpay", payments != nil)

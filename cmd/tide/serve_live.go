@@ -7,10 +7,7 @@ import (
 	"os"
 	"time"
 
-	"github.com/twmb/franz-go/pkg/kgo"
-
 	commercepg "github.com/tide-live/tide/commerce/postgres"
-	"github.com/tide-live/tide/ingest/outbox"
 	livepg "github.com/tide-live/tide/live/postgres"
 	"github.com/tide-live/tide/serving"
 	"github.com/tide-live/tide/serving/feed"
@@ -37,10 +34,10 @@ const (
 const liveCallbackPrefix = "/live/callback/"
 
 // setupLive opens the room registry when TIDE_POSTGRES_URL is set, mounts
-// LiveService and the provider's callbacks, runs the outbox relay (to
-// cfg.topic) and the registry's expiry job (grace periods, overdue 预告),
-// and returns the feed catalog it keeps loaded from the registry (nil
-// without PostgreSQL). Everything stops when ctx ends.
+// LiveService and the provider's callbacks, runs the registry's expiry job
+// (grace periods, overdue 预告; its events reach Kafka through
+// serve_outbox.go's relay), and returns the feed catalog it keeps loaded
+// from the registry (nil without PostgreSQL). Everything stops when ctx ends.
 func setupLive(ctx context.Context, log *slog.Logger, srv *serving.Server, cfg serveConfig) (*feed.Catalog, error) {
 	url := os.Getenv("TIDE_POSTGRES_URL")
 	if url == "" {
@@ -71,19 +68,12 @@ func setupLive(ctx context.Context, log *slog.Logger, srv *serving.Server, cfg s
 		return nil, err
 	}
 	catalog := commercepg.New(reg.Pool(), commercepg.WithLogger(log)) // the same database: shelves are checked against it
-	kc, err := outbox.NewKafkaClient(cfg.brokers, kgo.WithLogger(serveKafkaLogger{log}))
-	if err != nil {
-		reg.Close()
-		return nil, err
-	}
-	context.AfterFunc(ctx, func() { kc.Close(); reg.Close() })
+	context.AfterFunc(ctx, func() { reg.Close() })
 
 	srv.Mount(servinglive.NewHandler(reg, catalog, servinglive.WithLogger(log)).Mount(srv.ConnectOptions()...))
 	if prov != nil {
 		srv.Mount(liveCallbackPrefix+prov.Name(), prov.Callbacks(reg))
 	}
-	relay := outbox.NewRelay(reg.Pool(), kc, outbox.WithTopic(cfg.topic), outbox.WithLogger(log))
-	go func() { _ = relay.Run(ctx) }()
 	go reg.RunExpiry(ctx, time.Second)
 	cat := feed.NewCatalog()
 	sync := roomfeed.New(reg, catalog, cat, roomfeed.WithLogger(log), roomfeed.WithOnAir(cfg.searchLive.onAir))

@@ -20,6 +20,7 @@ import (
 	"github.com/tide-live/tide/commerce/pricing"
 	tidev1 "github.com/tide-live/tide/proto/tide/v1"
 	"github.com/tide-live/tide/proto/tide/v1/tidev1connect"
+	"github.com/tide-live/tide/serving/callerfacts"
 )
 
 // Promotions finds the promotions that may apply to a user's order of a
@@ -41,6 +42,7 @@ type Handler struct {
 	payments   *checkout.Payments
 	promotions Promotions
 	openID     OpenIDOf
+	facts      *callerfacts.Stamper
 	log        *slog.Logger
 	now        func() time.Time
 }
@@ -136,6 +138,7 @@ func (h *Handler) Submit(ctx context.Context, req *connect.Request[tidev1.Submit
 	if key == "" || len(key) > 64 {
 		return nil, invalid("idempotency_key", "needs 1 to 64 characters, one per checkout")
 	}
+	ctx = h.withCallerFacts(ctx, req.Peer().Addr, req.Header())
 	if gb := req.Msg.GetGroupBuyId(); gb != "" {
 		return h.submitGroup(ctx, p.UserID, key, req.Msg)
 	}

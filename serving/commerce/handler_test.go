@@ -21,6 +21,7 @@ import (
 	tidev1 "github.com/tide-live/tide/proto/tide/v1"
 	"github.com/tide-live/tide/proto/tide/v1/tidev1connect"
 	"github.com/tide-live/tide/serving/auth"
+	"github.com/tide-live/tide/serving/callerfacts"
 	servingcommerce "github.com/tide-live/tide/serving/commerce"
 )
 
@@ -30,7 +31,7 @@ func asCaller() connect.UnaryInterceptorFunc {
 	return func(next connect.UnaryFunc) connect.UnaryFunc {
 		return func(ctx context.Context, req connect.AnyRequest) (connect.AnyResponse, error) {
 			if u := req.Header().Get("X-Test-User"); u != "" {
-				ctx = auth.WithPrincipal(ctx, auth.Principal{Role: auth.RoleUser, UserID: u})
+				ctx = auth.WithPrincipal(ctx, auth.Principal{Role: auth.RoleUser, UserID: u, AccountCreated: accountCreated})
 			}
 			if m := req.Header().Get("X-Test-Merchant"); m != "" {
 				ctx = auth.WithPrincipal(ctx, auth.Principal{Role: auth.RoleMerchant, MerchantID: m})
@@ -40,8 +41,12 @@ func asCaller() connect.UnaryInterceptorFunc {
 	}
 }
 
+// accountCreated is when every test user's account was created.
+var accountCreated = time.UnixMilli(1_764_000_000_000)
+
 type rig struct {
 	client   tidev1connect.CommerceServiceClient
+	facts    *callerfacts.Stamper
 	url      string
 	fake     *wechatpaytest.Server
 	payments *checkout.Payments
@@ -67,9 +72,13 @@ func newRig(t *testing.T) *rig {
 		}
 	}
 	seller := s.NewFlashSeller()
-	orders := s.Orders(seller, func(ctx context.Context, ex postgres.Execer, evs ...*tidev1.Event) error {
+	orders := s.Orders(seller, servingcommerce.StampCallerFacts(func(ctx context.Context, ex postgres.Execer, evs ...*tidev1.Event) error {
 		return outbox.Add(ctx, ex, evs...)
-	})
+	}))
+	facts, err := callerfacts.New(nil, []byte("the test's sixteen-plus byte key"))
+	if err != nil {
+		t.Fatal(err)
+	}
 	fake := wechatpaytest.NewServer(t)
 	wc, err := wechatpay.New(fake.Config("https://tide.example/notify", "https://tide.example/refund"))
 	if err != nil {
@@ -88,12 +97,13 @@ func newRig(t *testing.T) *rig {
 	}
 	h := servingcommerce.NewHandler(s, orders, seller,
 		servingcommerce.WithPayments(payments, func(_ context.Context, u, code string) (string, error) { return "openid-" + u + code, nil }),
-		servingcommerce.WithPromotions(s.Promotions), servingcommerce.WithLogger(slog.New(slog.DiscardHandler)))
+		servingcommerce.WithPromotions(s.Promotions), servingcommerce.WithLogger(slog.New(slog.DiscardHandler)),
+		servingcommerce.WithCallerFacts(facts))
 	mux := http.NewServeMux()
 	mux.Handle(h.Mount(connect.WithInterceptors(asCaller())))
 	srv := httptest.NewServer(mux)
 	t.Cleanup(srv.Close)
-	return &rig{client: tidev1connect.NewCommerceServiceClient(srv.Client(), srv.URL), url: srv.URL, fake: fake, payments: payments, store: s}
+	return &rig{client: tidev1connect.NewCommerceServiceClient(srv.Client(), srv.URL), url: srv.URL, facts: facts, fake: fake, payments: payments, store: s}
 }
 
 func as[T any](header, id string, m *T) *connect.Request[T] {

@@ -103,6 +103,7 @@ func (h *Handler) CancelOrder(ctx context.Context, req *connect.Request[tidev1.C
 	if h.payments != nil {
 		closer = h.payments
 	}
+	ctx = h.withCallerFacts(ctx, req.Peer().Addr, req.Header())
 	if err := h.orders.Cancel(ctx, p.UserID, req.Msg.GetOrderId(), closer); err != nil {
 		return nil, h.fail("CancelOrder", err)
 	}

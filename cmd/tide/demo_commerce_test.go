@@ -1,0 +1,144 @@
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"io"
+	"log/slog"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/twmb/franz-go/pkg/kgo"
+	"google.golang.org/protobuf/proto"
+
+	"github.com/tide-live/tide/commerce/postgres/pgtest"
+	"github.com/tide-live/tide/ingest/testenv"
+	"github.com/tide-live/tide/live/livesim"
+	tidev1 "github.com/tide-live/tide/proto/tide/v1"
+)
+
+// With PostgreSQL, the simulation's order_created and order_paid become a
+// Submit on CommerceService by the simulated user and the order's paid
+// transition: they leave the Track stream, and the orders and their outbox
+// events are checkout's, at the SKU's price.
+func TestDemoCommerceBuysThroughCheckout(t *testing.T) {
+	brokers := testenv.Kafka(t)
+	dsn := pgtest.Database(t)
+	t.Setenv("TIDE_POSTGRES_URL", dsn)
+	t.Setenv(envSessionKeys, "") // demoSessionKeys makes one, as in `tide demo`
+	t.Setenv(envRateLimit, "off")
+	t.Setenv("TIDE_CLICKHOUSE_ADDR", "")
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	tokens, err := demoSessionKeys()
+	if err != nil || tokens == nil {
+		t.Fatalf("session keys: %v %v", tokens, err)
+	}
+	var b [4]byte
+	_, _ = rand.Read(b[:])
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	topic := "tide-test-demo-commerce-" + hex.EncodeToString(b[:])
+	srv, closeFn, err := newServer(ctx, log, serveConfig{addr: "127.0.0.1:0", brokers: brokers, topic: topic, partitions: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer closeFn()
+	hs := httptest.NewServer(srv.Handler())
+	defer hs.Close()
+
+	sim := livesim.New(livesim.WithSeed(5), livesim.WithUsers(50), livesim.WithStart(time.Now().UTC()))
+	catalog := sim.Products()
+	dc, err := openDemoCommerce(ctx, log, hs.URL, tokens, catalog)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer dc.close()
+
+	p := catalog[0]
+	ev := func(typ tidev1.EventType, id string, value int64) *tidev1.Event {
+		return &tidev1.Event{EventId: id, Type: typ, Ts: time.Now().UnixMilli(), UserId: "u00001", MerchantId: p.MerchantID,
+			ProductId: p.ID, RoomId: "r_sim", Value: value, Attrs: map[string]string{"order_id": "o_sim1"}}
+	}
+	submitted := ev(tidev1.EventType_EVENT_TYPE_ORDER_CREATED, "e1", 3*p.PriceFen)
+	submitted.Attrs["acct_created"] = "1764000000000" // the simulation's account age (attack jobs set it)
+	submitted.Attrs["ip"] = "nat-7"                   // what the simulated client claimed: the server stamps its own
+	rest := demoDiverts(nil, dc.divert)(ctx, []*tidev1.Event{
+		submitted,
+		ev(tidev1.EventType_EVENT_TYPE_PRODUCT_CLICK, "e2", 0),
+		ev(tidev1.EventType_EVENT_TYPE_ORDER_PAID, "e3", 3*p.PriceFen),
+	})
+	if len(rest) != 1 || rest[0].EventId != "e2" {
+		t.Fatalf("divert left %v, want only the click", rest)
+	}
+
+	pool, err := pgxpool.New(ctx, dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pool.Close()
+	var id, user, pay string
+	var payFen int64
+	if err := pool.QueryRow(ctx, `SELECT id, user_id, pay_state, pay_fen FROM orders`).Scan(&id, &user, &pay, &payFen); err != nil {
+		t.Fatalf("the one order: %v", err)
+	}
+	if user != "u_u00001" || pay != "paid" || payFen != 3*p.PriceFen {
+		t.Fatalf("order %s: user %s, %s, %d fen; want u_u00001, paid, %d", id, user, pay, payFen, 3*p.PriceFen)
+	}
+	var created, paid int
+	if err := pool.QueryRow(ctx, `SELECT count(*) FILTER (WHERE event_type = 'order_created'),
+		count(*) FILTER (WHERE event_type = 'order_paid') FROM event_outbox`).Scan(&created, &paid); err != nil {
+		t.Fatal(err)
+	}
+	if created != 1 || paid != 1 {
+		t.Fatalf("outbox has %d order_created, %d order_paid; want 1 and 1", created, paid)
+	}
+
+	// serve_outbox.go's one relay publishes checkout's events to the topic,
+	// and Submit's carries the caller's facts (serve_auth.go's Stamper).
+	seen := orderEventsOnTopic(t, brokers, topic, 20*time.Second)
+	if len(seen[tidev1.EventType_EVENT_TYPE_ORDER_CREATED]) != 1 || len(seen[tidev1.EventType_EVENT_TYPE_ORDER_PAID]) != 1 {
+		t.Fatalf("on the topic: %d order_created, %d order_paid; want 1 and 1",
+			len(seen[tidev1.EventType_EVENT_TYPE_ORDER_CREATED]), len(seen[tidev1.EventType_EVENT_TYPE_ORDER_PAID]))
+	}
+	a := seen[tidev1.EventType_EVENT_TYPE_ORDER_CREATED][0].GetAttrs()
+	if !strings.HasPrefix(a["ip"], "iph_") || a["acct_created"] != "1764000000000" {
+		t.Errorf("order_created attrs ip=%q acct_created=%q, want the caller's keyed hash and the token's account time", a["ip"], a["acct_created"])
+	}
+}
+
+// orderEventsOnTopic reads topic until it has seen an order_paid (or the
+// timeout) and returns its order events by type.
+func orderEventsOnTopic(t *testing.T, brokers []string, topic string, timeout time.Duration) map[tidev1.EventType][]*tidev1.Event {
+	t.Helper()
+	cl, err := kgo.NewClient(kgo.SeedBrokers(brokers...), kgo.ConsumeTopics(topic), kgo.ConsumeStartOffset(kgo.NewOffset().AtStart()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cl.Close()
+	out := map[tidev1.EventType][]*tidev1.Event{}
+	var settle time.Time // once order_paid is seen, a second more for duplicates
+	for deadline := time.Now().Add(timeout); time.Now().Before(deadline) && (settle.IsZero() || time.Now().Before(settle)); {
+		ctx, cancel := context.WithTimeout(context.Background(), 500*time.Millisecond)
+		fs := cl.PollFetches(ctx)
+		cancel()
+		fs.EachRecord(func(r *kgo.Record) {
+			e := &tidev1.Event{}
+			if err := proto.Unmarshal(r.Value, e); err != nil {
+				t.Errorf("record at offset %d: %v", r.Offset, err)
+				return
+			}
+			switch e.GetType() {
+			case tidev1.EventType_EVENT_TYPE_ORDER_CREATED, tidev1.EventType_EVENT_TYPE_ORDER_PAID:
+				out[e.GetType()] = append(out[e.GetType()], e)
+			}
+		})
+		if settle.IsZero() && len(out[tidev1.EventType_EVENT_TYPE_ORDER_PAID]) > 0 {
+			settle = time.Now().Add(time.Second)
+		}
+	}
+	return out
+}
