@@ -140,6 +140,13 @@ func run(ctx context.Context) error {
 		}
 		ids[i], rooms[i] = s.ID, r.ID
 	}
+	// A running tide serve's relay, follower and feed are long up: wait
+	// until the schedules' room_changed events came through Kafka, so the
+	// consumers' group join and first fetch are not timed as room latency.
+	if err := arrivals.wait(ctx, tidev1.EventType_EVENT_TYPE_ROOM_CHANGED, ids, *timeout); err != nil {
+		return err
+	}
+	time.Sleep(time.Second) // the features follower joined with the arrivals consumer; let it catch up too
 	cb := httptest.NewServer(prov.Callbacks(reg))
 	defer cb.Close()
 	calls := newCaller(cb.URL, cb.Client())
@@ -315,6 +322,29 @@ func trackArrivals(ctx context.Context, brokers []string, topic string) *arrival
 		}
 	}()
 	return a
+}
+
+// wait returns once a record of type t of every session in ids arrived, or
+// an error after timeout.
+func (a *arrivals) wait(ctx context.Context, t tidev1.EventType, ids []string, timeout time.Duration) error {
+	deadline := time.Now().Add(timeout)
+	for {
+		a.mu.Lock()
+		n := 0
+		for _, id := range ids {
+			if _, ok := a.at[t][id]; ok {
+				n++
+			}
+		}
+		a.mu.Unlock()
+		if n == len(ids) {
+			return nil
+		}
+		if time.Now().After(deadline) || ctx.Err() != nil {
+			return fmt.Errorf("warm-up: %d of %d sessions' %s events reached Kafka in %s", n, len(ids), t, timeout)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
 }
 
 // since returns, sorted, the ms from sent[session] to the arrival of its
