@@ -10,8 +10,6 @@ import (
 	"os"
 	"path/filepath"
 	"sync/atomic"
-
-	"github.com/tide-live/tide/ranker/neighbors"
 )
 
 // Artifact format: the 8-byte magic "TIDERNK\n", a big-endian uint32 format
@@ -92,23 +90,10 @@ func (m *Model) check() error {
 			}
 		}
 	}
-	rels := []struct {
+	for _, rel := range []struct {
 		off []int32
 		nbr []int32
-	}{{m.NN.Co.Off, m.NN.Co.Nbr}, {m.NN.Seq.Off, m.NN.Seq.Nbr}}
-	for _, r := range []*neighbors.Relation{m.EASE, m.Trans} {
-		if r == nil {
-			continue
-		}
-		if len(r.Off) != n+1 || len(r.W) != len(r.Nbr) {
-			return bad("linear rows disagree with item count")
-		}
-		rels = append(rels, struct {
-			off []int32
-			nbr []int32
-		}{r.Off, r.Nbr})
-	}
-	for _, rel := range rels {
+	}{{m.NN.Co.Off, m.NN.Co.Nbr}, {m.NN.Seq.Off, m.NN.Seq.Nbr}} {
 		if int(rel.off[n]) != len(rel.nbr) {
 			return bad("neighbour offsets disagree with entries")
 		}

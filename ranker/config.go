@@ -1,17 +1,15 @@
 package ranker
 
 import (
-	"github.com/tide-live/tide/ranker/linear"
 	"github.com/tide-live/tide/ranker/mf"
 	"github.com/tide-live/tide/ranker/neighbors"
 )
 
 // Blend holds the weights of the model's components in the final score:
 //
-//	score(c) = Seq·seq(c) + Co·co(c) + EASE·ease(c) + Trans·trans(c)
-//	         + MF·mf(c) + Trend·trend(c) + Pop·pop(c)
+//	score(c) = Seq·seq(c) + Co·co(c) + MF·mf(c) + Trend·trend(c) + Pop·pop(c)
 //
-// seq, co, ease and trans sum the history items' neighbour weights (history weights sum
+// seq and co sum the history items' neighbour weights (history weights sum
 // to 1), mf is the folded-in user vector's dot product with the item, trend
 // is the item's popularity in the window before the history's latest event
 // and pop is log(1+count)/log(1+max count) in [0,1]; pop and trend are the
@@ -19,15 +17,9 @@ import (
 type Blend struct {
 	Seq   float32
 	Co    float32
-	EASE  float32
-	Trans float32
 	MF    float32
 	Trend float32
 	Pop   float32
-	// Norm and Rank weight the parts' per-history transforms, indexed by
-	// Part (see RankDepth); all zero is the plain linear blend.
-	Norm [NumParts]float32
-	Rank [NumParts]float32
 }
 
 // HistoryConfig controls how a history is turned into per-item weights.
@@ -43,10 +35,9 @@ type HistoryConfig struct {
 }
 
 // Config is everything Train needs. MF.Factors == 0 disables the matrix
-// factorisation component, Linear.Lambda == 0 the EASE and linear transition components.
+// factorisation component.
 type Config struct {
 	Neighbors neighbors.Config
-	Linear    linear.Config
 	MF        mf.Config
 	History   HistoryConfig
 	// TrendWindowDays is the look-back of the trend component (0 disables it).
@@ -59,14 +50,9 @@ type Config struct {
 func DefaultConfig() Config {
 	return Config{
 		Neighbors:       neighbors.DefaultConfig(),
-		Linear:          linear.Config{}, // off: on grocery it adds nothing to the tuned blend (see ranker/linear)
 		MF:              mf.DefaultConfig(),
 		History:         HistoryConfig{Decay: 0.3, DecayByTime: true, MaxLen: 50},
 		TrendWindowDays: 30,
-		Blend: Blend{
-			Seq: 1, Co: 0.07225, MF: 0.085, Trend: 0.0595, Pop: 0.001265,
-			Norm: [NumParts]float32{PartSeq: 0.0007, PartMF: 0.1, PartTrend: 0.03, PartPop: 0.0007},
-			Rank: [NumParts]float32{PartCo: 0.3, PartMF: 0.12, PartTrend: 0.0034, PartPop: 0.0255},
-		},
+		Blend:           Blend{Seq: 1, Co: 0.1, MF: 0.16, Trend: 0.1, Pop: 0.007},
 	}
 }

@@ -9,7 +9,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/tide-live/tide/ranker/linear"
 	"github.com/tide-live/tide/ranker/mf"
 	"github.com/tide-live/tide/ranker/neighbors"
 )
@@ -36,10 +35,6 @@ type Model struct {
 	Pop []float32
 	// NN holds the neighbour relations.
 	NN *neighbors.Model
-	// EASE is the sparsified EASE item-item model and Trans the linear
-	// next-item model (ranker/linear); nil when disabled.
-	EASE  *neighbors.Relation
-	Trans *neighbors.Relation
 	// MF is the matrix factorisation, nil when disabled.
 	MF *mf.Model
 	// Trend is time-aware popularity, nil when disabled.
@@ -47,7 +42,6 @@ type Model struct {
 
 	items   *IDMap
 	scratch *sync.Pool
-	fusion  *sync.Pool
 }
 
 // Progress reports training progress: stage names a phase ("neighbors",
@@ -108,11 +102,6 @@ func Train(ctx context.Context, x *Interactions, cfg Config, opts ...TrainOption
 		return nil, fmt.Errorf("ranker: %w", err)
 	}
 	m := &Model{Version: o.version, Config: cfg, ItemNames: slices.Clone(x.Items.Names()), NN: nn, Pop: popularity(nn.Count)}
-	if cfg.Linear.Lambda > 0 {
-		if m.EASE, m.Trans, err = trainLinear(ctx, seqs, n, cfg.Linear, linear.Progress(o.progress)); err != nil {
-			return nil, fmt.Errorf("ranker: %w", err)
-		}
-	}
 	if cfg.MF.Factors > 0 {
 		m.MF, err = mf.Train(ctx, rows, n, cfg.MF, report("mf"))
 		if err != nil {
@@ -125,23 +114,6 @@ func Train(ctx context.Context, x *Interactions, cfg Config, opts ...TrainOption
 	m.TrainedAt = time.Now().UTC()
 	m.init()
 	return m, nil
-}
-
-// trainLinear solves the linear models once and derives both relations.
-func trainLinear(ctx context.Context, seqs []neighbors.Sequence, n int, cfg linear.Config, p linear.Progress) (ease, trans *neighbors.Relation, err error) {
-	inv, err := linear.Solve(ctx, seqs, n, cfg, p)
-	if err != nil {
-		return nil, nil, err
-	}
-	e, err := inv.EASE(ctx, cfg.MaxNeighbors, p)
-	if err != nil {
-		return nil, nil, err
-	}
-	t, err := inv.Transitions(ctx, seqs, cfg, p)
-	if err != nil {
-		return nil, nil, err
-	}
-	return &e, &t, nil
 }
 
 func popularity(count []float32) []float32 {
@@ -164,7 +136,6 @@ func popularity(count []float32) []float32 {
 func (m *Model) init() {
 	m.items = newIDMapFrom(m.ItemNames)
 	m.scratch = &sync.Pool{}
-	m.fusion = &sync.Pool{}
 }
 
 // WithBlend returns a model that shares m's trained parts but blends them

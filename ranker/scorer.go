@@ -88,12 +88,6 @@ func (m *Model) prepare(h History, s *scratch) bool {
 		if b.Co != 0 {
 			m.NN.Co.AddRow(it, b.Co*hw, s.acc)
 		}
-		if b.EASE != 0 && m.EASE != nil {
-			m.EASE.AddRow(it, b.EASE*hw, s.acc)
-		}
-		if b.Trans != 0 && m.Trans != nil {
-			m.Trans.AddRow(it, b.Trans*hw, s.acc)
-		}
 	}
 	if m.MF == nil || b.MF == 0 {
 		return false
@@ -111,12 +105,6 @@ func (m *Model) release(s *scratch) {
 		}
 		if b.Co != 0 {
 			m.NN.Co.ClearRow(it, s.acc)
-		}
-		if b.EASE != 0 && m.EASE != nil {
-			m.EASE.ClearRow(it, s.acc)
-		}
-		if b.Trans != 0 && m.Trans != nil {
-			m.Trans.ClearRow(it, s.acc)
 		}
 	}
 	if s.thi > s.tlo {
@@ -137,19 +125,6 @@ func (m *Model) Score(ctx context.Context, h History, candidates []ItemID) []flo
 // ScoreInto is Score writing into out (len(out) >= len(candidates)); it does
 // not allocate once the model's scratch pool is warm.
 func (m *Model) ScoreInto(h History, candidates []ItemID, out []float64) {
-	if m.Config.Blend.fused() {
-		fs := m.getFusion()
-		m.scoreFused(h, fs.all)
-		n := ItemID(m.NumItems())
-		for j, c := range candidates {
-			out[j] = 0
-			if c >= 0 && c < n {
-				out[j] = float64(fs.all[c])
-			}
-		}
-		m.fusion.Put(fs)
-		return
-	}
 	s := m.getScratch()
 	useMF := m.prepare(h, s)
 	b := m.Config.Blend
@@ -171,15 +146,6 @@ func (m *Model) ScoreInto(h History, candidates []ItemID, out []float64) {
 // ScoreAll writes the score of every item for history h into out
 // (len(out) >= NumItems()).
 func (m *Model) ScoreAll(h History, out []float32) {
-	if m.Config.Blend.fused() {
-		m.scoreFused(h, out[:m.NumItems()])
-		return
-	}
-	m.scoreAll(h, out)
-}
-
-// scoreAll is ScoreAll for the plain linear blend.
-func (m *Model) scoreAll(h History, out []float32) {
 	s := m.getScratch()
 	useMF := m.prepare(h, s)
 	b := m.Config.Blend

@@ -20,16 +20,7 @@ func TopK(scores []float32, k int) []Scored {
 	if k <= 0 {
 		return nil
 	}
-	return TopKInto(scores, k, make([]Scored, 0, k))
-}
-
-// TopKInto is TopK reusing buf's storage (it allocates only when
-// cap(buf) < k).
-func TopKInto(scores []float32, k int, buf []Scored) []Scored {
-	if k <= 0 {
-		return buf[:0]
-	}
-	h := buf[:0]
+	h := make([]Scored, 0, k)
 	ninf := float32(math.Inf(-1))
 	for i, v := range scores {
 		if v == ninf || v != v {

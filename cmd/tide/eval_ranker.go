@@ -93,9 +93,7 @@ func progressPrinter(w io.Writer) ranker.Progress {
 func printRankerReport(w io.Writer, r *offline.Report, k int) {
 	fmt.Fprintf(w, "leave-last-out: %d users evaluated, %d items, %d training rows; model trained in %.1fs\n",
 		r.Users, r.Items, r.TrainRows, r.TrainTime.Seconds())
-	fmt.Fprintf(w, "blend: seq %.4g  co %.4g  ease %.4g  trans %.4g  mf %.4g  trend %.4g  pop %.4g",
-		r.Blend.Seq, r.Blend.Co, r.Blend.EASE, r.Blend.Trans, r.Blend.MF, r.Blend.Trend, r.Blend.Pop)
-	fmt.Fprintf(w, " fusion: norm %v rank %v", r.Blend.Norm, r.Blend.Rank)
+	fmt.Fprintf(w, "blend: seq %.4g  co %.4g  mf %.4g  trend %.4g  pop %.4g", r.Blend.Seq, r.Blend.Co, r.Blend.MF, r.Blend.Trend, r.Blend.Pop)
 	if r.TunedValidation.Users > 0 {
 		fmt.Fprintf(w, " (tuned on validation in %.1fs: pooled HR@%d %.4f)", r.TuneTime.Seconds(), k, r.TunedValidation.HR)
 	}
@@ -117,12 +115,6 @@ func printRankerReport(w io.Writer, r *offline.Report, k int) {
 		row(c)
 	}
 	row(r.Model)
-	if k == 10 {
-		fmt.Fprintf(w, "peers on amazon-grocery (shared/data/README.md, test, full ranking): HR@10 / NDCG@10, model ratio\n")
-		for _, p := range offline.GroceryPeers() {
-			fmt.Fprintf(w, "  %-24s %.4f / %.4f   model ×%.3f / ×%.3f\n", p.Name, p.HR, p.NDCG, r.Model.Test.HR/p.HR, r.Model.Test.NDCG/p.NDCG)
-		}
-	}
 	fmt.Fprintf(w, "sampled negatives at 5 (the published tables' cut-off): popularity HR@5 %.4f NDCG@5 %.4f, item-knn %.4f/%.4f, model %.4f/%.4f\n",
 		r.Popularity.Sampled5.HR, r.Popularity.Sampled5.NDCG, r.ItemKNN.Sampled5.HR, r.ItemKNN.Sampled5.NDCG, r.Model.Sampled5.HR, r.Model.Sampled5.NDCG)
 	fmt.Fprintf(w, "hr%d=%.4f ndcg%d=%.4f pop_hr%d=%.4f pop_ndcg%d=%.4f users=%d\n",

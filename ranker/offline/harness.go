@@ -89,7 +89,7 @@ func Run(ctx context.Context, x *ranker.Interactions, o Options) (*Report, error
 
 	if o.Tune {
 		start = time.Now()
-		b, m, err := TuneBlend(ctx, model, sp.Validation, TuneOptions{K: o.K, Fusion: true, Progress: progress("tune")})
+		b, m, err := TuneBlend(ctx, model, sp.Validation, TuneOptions{K: o.K, Progress: progress("tune")})
 		if err != nil {
 			return nil, err
 		}
@@ -144,12 +144,6 @@ func Run(ctx context.Context, x *ranker.Interactions, o Options) (*Report, error
 	}
 	b := rep.Blend
 	parts := []part{{"seq", ranker.Blend{Seq: 1, Pop: b.Pop / max(b.Seq, 1e-9)}}, {"co", ranker.Blend{Co: 1, Pop: 1e-3}}}
-	if model.EASE != nil {
-		parts = append(parts, part{"ease", ranker.Blend{EASE: 1, Pop: 1e-3}})
-	}
-	if model.Trans != nil {
-		parts = append(parts, part{"trans", ranker.Blend{Trans: 1, Pop: 1e-3}})
-	}
 	if model.MF != nil {
 		parts = append(parts, part{"mf", ranker.Blend{MF: 1}})
 	}
@@ -172,7 +166,6 @@ func Run(ctx context.Context, x *ranker.Interactions, o Options) (*Report, error
 func ItemKNNConfig() ranker.Config {
 	cfg := ranker.DefaultConfig()
 	cfg.MF.Factors = 0
-	cfg.Linear.Lambda = 0
 	cfg.Neighbors.CoWindow = 0
 	cfg.Neighbors.CoAlpha = 0.5
 	cfg.Neighbors.MaxNeighbors = 1000

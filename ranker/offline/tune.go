@@ -3,6 +3,7 @@ package offline
 import (
 	"context"
 	"fmt"
+	"math"
 	"runtime"
 	"sync"
 	"sync/atomic"
@@ -20,48 +21,38 @@ type TuneOptions struct {
 	Pool int
 	// Rounds of coordinate search (3 if 0).
 	Rounds int
-	// Fusion also searches the parts' Norm and Rank weights (see
-	// ranker.RankDepth); without it they are zeroed.
-	Fusion bool
 	// Progress, if set, is called while candidate pools are built.
 	Progress func(done, total int)
 }
 
-// Features: each part p enters through its raw score (feature p), its
-// max-normalised score (NumParts+p) and its rank transform (2·NumParts+p),
-// see ranker.RankDepth.
-const numFeatures = 3 * int(ranker.NumParts)
-
-// field is the blend weight of feature f.
-func field(b *ranker.Blend, f int) *float32 {
-	p := ranker.Part(f % int(ranker.NumParts))
-	switch f / int(ranker.NumParts) {
-	case 0:
-		return b.Raw(p)
-	case 1:
-		return &b.Norm[p]
-	}
-	return &b.Rank[p]
+// component is one blend weight the tuner can evaluate on its own.
+type component struct {
+	name  string
+	field func(*ranker.Blend) *float32
 }
 
-func partOf(f int) ranker.Part { return ranker.Part(f % int(ranker.NumParts)) }
+// components lists the blend's parts in the order pools store them; Seq is
+// first and fixed at 1.
+var components = []component{
+	{"seq", func(b *ranker.Blend) *float32 { return &b.Seq }},
+	{"co", func(b *ranker.Blend) *float32 { return &b.Co }},
+	{"mf", func(b *ranker.Blend) *float32 { return &b.MF }},
+	{"trend", func(b *ranker.Blend) *float32 { return &b.Trend }},
+	{"pop", func(b *ranker.Blend) *float32 { return &b.Pop }},
+}
 
 type pooled struct {
 	items []int32   // items[0] is the target
-	comp  []float32 // len(items)×numFeatures, row-major
+	comp  []float32 // len(items)×len(components), row-major
 }
 
-// usable reports whether m has the part behind p.
-func usable(m *ranker.Model, p ranker.Part) bool {
-	switch p {
-	case ranker.PartMF:
+// usable reports whether m has the part behind component c.
+func usable(m *ranker.Model, c int) bool {
+	switch components[c].name {
+	case "mf":
 		return m.MF != nil
-	case ranker.PartTrend:
+	case "trend":
 		return m.Trend != nil
-	case ranker.PartEASE:
-		return m.EASE != nil
-	case ranker.PartTrans:
-		return m.Trans != nil
 	}
 	return true
 }
@@ -91,23 +82,24 @@ func TuneBlend(ctx context.Context, m *ranker.Model, cases []Case, o TuneOptions
 		best.Seq = 1
 	}
 	seq := best.Seq
-	for f := range numFeatures {
-		w := field(&best, f)
-		*w /= seq
-		if !usable(m, partOf(f)) || !o.Fusion && f >= int(ranker.NumParts) {
-			*w = 0
+	for c := range components {
+		f := components[c].field(&best)
+		*f /= seq
+		if !usable(m, c) {
+			*f = 0
 		}
 	}
 	bestM := scorePools(pools, best, o.K)
-	steps := []float32{0.125, 0.25, 0.5, 0.7, 0.85, 1.2, 1.4, 2, 4, 8}
+	steps := []float32{0.125, 0.25, 0.5, 0.7, 1.4, 2, 4, 8}
 	for range o.Rounds {
 		improved := false
-		for f := 1; f < numFeatures; f++ {
-			if !usable(m, partOf(f)) || !o.Fusion && f >= int(ranker.NumParts) {
+		for c := 1; c < len(components); c++ {
+			if !usable(m, c) {
 				continue
 			}
-			cur := *field(&best, f)
-			tries := []float32{0, 1e-3, 3e-3, 1e-2, 3e-2, 0.1, 0.3, 1, 3, 10}
+			field := components[c].field
+			cur := *field(&best)
+			tries := []float32{0, 1e-3, 1e-2, 0.1, 1}
 			if cur != 0 {
 				for _, s := range steps {
 					tries = append(tries, cur*s)
@@ -115,7 +107,7 @@ func TuneBlend(ctx context.Context, m *ranker.Model, cases []Case, o TuneOptions
 			}
 			for _, v := range tries {
 				b := best
-				*field(&b, f) = v
+				*field(&b) = v
 				got := scorePools(pools, b, o.K)
 				if got.HR > bestM.HR || (got.HR == bestM.HR && got.NDCG > bestM.NDCG+1e-9) {
 					best, bestM, improved = b, got, true
@@ -131,11 +123,13 @@ func TuneBlend(ctx context.Context, m *ranker.Model, cases []Case, o TuneOptions
 
 func buildPools(ctx context.Context, m *ranker.Model, cases []Case, o TuneOptions) ([]pooled, error) {
 	n := m.NumItems()
-	np := int(ranker.NumParts)
-	scorers := make([]*ranker.Model, np)
-	for p := range ranker.NumParts {
-		if usable(m, p) {
-			scorers[p] = m.WithBlend(ranker.Only(p))
+	nc := len(components)
+	scorers := make([]*ranker.Model, nc)
+	for c := range components {
+		if usable(m, c) {
+			var b ranker.Blend
+			*components[c].field(&b) = 1
+			scorers[c] = m.WithBlend(b)
 		}
 	}
 	pools := make([]pooled, len(cases))
@@ -145,15 +139,12 @@ func buildPools(ctx context.Context, m *ranker.Model, cases []Case, o TuneOption
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			dense := make([][]float32, np)
+			dense := make([][]float32, nc)
 			for c := range dense {
 				dense[c] = make([]float32, n)
 			}
-			inv := make([]float32, np)
-			rank := make([]map[int32]float32, np)
 			inPool := make([]bool, n)
 			masked := make([]float32, n)
-			top := make([]ranker.Scored, 0, ranker.RankDepth)
 			for {
 				i := int(next.Add(1) - 1)
 				if i >= len(cases) || ctx.Err() != nil {
@@ -162,17 +153,14 @@ func buildPools(ctx context.Context, m *ranker.Model, cases []Case, o TuneOption
 				c := cases[i]
 				items := []int32{int32(c.Target)}
 				inPool[c.Target] = true
-				for pi, s := range scorers {
+				for ci, s := range scorers {
 					if s == nil {
 						continue
 					}
-					s.ScoreAll(c.History, dense[pi])
-					// the fusion transforms, exactly as the model computes them
-					var best []ranker.Scored
-					inv[pi], best = ranker.PartTransforms(dense[pi], c.History, masked, top)
-					rank[pi] = make(map[int32]float32, len(best))
-					for r, x := range best {
-						rank[pi][int32(x.Item)] = ranker.RankFeature(r)
+					s.ScoreAll(c.History, dense[ci])
+					copy(masked, dense[ci])
+					for _, e := range c.History {
+						masked[e.Item] = float32(math.Inf(-1))
 					}
 					for _, s := range ranker.TopK(masked, o.Pool) {
 						if !inPool[s.Item] {
@@ -181,15 +169,12 @@ func buildPools(ctx context.Context, m *ranker.Model, cases []Case, o TuneOption
 						}
 					}
 				}
-				p := pooled{items: items, comp: make([]float32, len(items)*numFeatures)}
+				p := pooled{items: items, comp: make([]float32, len(items)*nc)}
 				for j, it := range items {
 					inPool[it] = false
-					row := p.comp[j*numFeatures : (j+1)*numFeatures]
-					for pi := range np {
-						if scorers[pi] != nil {
-							row[pi] = dense[pi][it]
-							row[np+pi] = dense[pi][it] * inv[pi]
-							row[2*np+pi] = rank[pi][it]
+					for ci := range nc {
+						if scorers[ci] != nil {
+							p.comp[j*nc+ci] = dense[ci][it]
 						}
 					}
 				}
@@ -209,10 +194,10 @@ func buildPools(ctx context.Context, m *ranker.Model, cases []Case, o TuneOption
 
 // scorePools evaluates blend b on the pooled candidates.
 func scorePools(pools []pooled, b ranker.Blend, k int) Metrics {
-	nc := numFeatures
+	nc := len(components)
 	w := make([]float32, nc)
-	for f := range nc {
-		w[f] = *field(&b, f)
+	for c := range components {
+		w[c] = *components[c].field(&b)
 	}
 	gains := make([][2]float64, len(pools))
 	parallelFor(len(pools), func(i int) {

@@ -11,7 +11,6 @@ import "github.com/tide-live/tide/ranker"
 func AnchorsConfig() ranker.Config {
 	cfg := ranker.DefaultConfig()
 	cfg.MF.Factors = 16
-	cfg.Linear.Lambda = 0 // the blend does not use the linear models
 	cfg.Blend = ranker.Blend{MF: 1, Pop: 0.01}
 	return cfg
 }
