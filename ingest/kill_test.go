@@ -138,7 +138,7 @@ func TestKillNine(t *testing.T) {
 	waitFor(t, 5*time.Minute, "all events in ClickHouse", func() bool {
 		return s.rows(db) >= n
 	})
-	time.Sleep(time.Second) // let anything in flight land, to catch duplicates
+	s.waitCommitted(t, group, topic, n, time.Minute) // nothing left in flight: a duplicate would show below
 	if ins, uniq := s.inserted(t, db, topic), s.uniq(t, db); ins != n || uniq != n {
 		t.Fatalf("ingest inserted %d rows (countMerge of kafka_offsets, merges cannot hide a copy) of %d distinct events, produced %d", ins, uniq, n)
 	}
