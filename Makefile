@@ -49,9 +49,10 @@ FAULT_TESTS := ^(TestKillNine|TestClickHouseOutage|TestDeadLetters|TestTwoIngest
 test-go:
 	$(GO) test -count=1 -timeout 40m -skip '$(FAULT_TESTS)' ./...
 
-## test-faults: ingest's fault tests, three times in a row, stopping at the first failure.
+## test-faults: ingest's fault tests, three times in a row, stopping at the first failure (-v: each
+## run's PASS line shows in the CI log).
 test-faults:
-	$(GO) test -count=3 -failfast -timeout 45m -run '$(FAULT_TESTS)' ./ingest/
+	$(GO) test -count=3 -failfast -v -timeout 45m -run '$(FAULT_TESTS)' ./ingest/
 
 vet:
 	$(GO) vet ./...
