@@ -5,7 +5,8 @@
 // and change-to-searchable time. Query latency is taken in -rounds
 // interleaved rounds (each round runs the same queries on tide then raw, or
 // raw then tide, alternating), in process, one query at a time with no other
-// load; each figure is the median over rounds of that round's p50 or p99.
+// load; each figure is the median over rounds of that round's p50 or p99
+// (the lowest and highest round's p99 of each side are printed beside).
 // The last line is
 //
 //	index_dps=<int> match_p99_ms=<float> faceted_p99_ms=<float> update_p99_ms=<float> raw_match_p99_ms=<float> raw_faceted_p99_ms=<float> match_ratio=<float> faceted_ratio=<float>
