@@ -8,7 +8,7 @@ BUF_VERSION            := v1.75.0
 PROTOC_GEN_GO_VERSION  := v1.36.12
 CONNECT_GO_VERSION     := v1.21.1
 
-.PHONY: all build demo test test-go services services-down generate check-generated vet fmt bench tools
+.PHONY: all build demo test test-go test-faults services services-down generate check-generated vet fmt bench tools
 
 all: build
 
@@ -35,15 +35,24 @@ services-status:
 	bash scripts/services.sh status
 
 ## test: start the real servers and run every test.
-test: services check-generated vet browser test-go test-ts
+test: services check-generated vet browser test-go test-faults test-ts
 
 ## browser: install (if missing) the headless Chromium of the dashboard's browser test.
 .PHONY: browser
 browser:
 	bash scripts/browser.sh
 
+## FAULT_TESTS: ingest's fault tests (kill -9, ClickHouse outage, dead letters, two ingesters with
+## one killed again and again). test-go skips them; test-faults runs them three times in a row.
+FAULT_TESTS := ^(TestKillNine|TestClickHouseOutage|TestDeadLetters|TestTwoIngestersOneKilled)$$
+
 test-go:
-	$(GO) test -count=1 -timeout 40m ./...
+	$(GO) test -count=1 -timeout 40m -skip '$(FAULT_TESTS)' ./...
+
+## test-faults: ingest's fault tests, three times in a row, stopping at the first failure (-v: each
+## run's PASS line shows in the CI log).
+test-faults:
+	$(GO) test -count=3 -failfast -v -timeout 45m -run '$(FAULT_TESTS)' ./ingest/
 
 vet:
 	$(GO) vet ./...

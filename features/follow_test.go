@@ -121,17 +121,39 @@ func TestWarmUpThenFollowCountsEachEventOnce(t *testing.T) {
 	eventstest.Insert(t, conn, db, hist[:200])
 	produce(t, cl, topic, hist)
 
+	// The boundary falls before the last 50 history events, whatever the
+	// simulated traffic's rate at this hour and however long the setup
+	// took: WarmUp's clock is set so that its cut lands there.
+	const settle = 10 * time.Second
+	cut := time.UnixMilli(hist[len(hist)-50].ReceivedAt)
+	var before int
+	statusRooms := map[string]bool{}
+	for _, e := range hist {
+		if e.ReceivedAt >= cut.UnixMilli() {
+			continue
+		}
+		before++
+		if typ := e.GetType(); typ == tidev1.EventType_EVENT_TYPE_STREAM_START || typ == tidev1.EventType_EVENT_TYPE_STREAM_END {
+			statusRooms[e.RoomId] = true
+		}
+	}
 	s := features.NewStore()
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	cut, err := features.WarmUp(ctx, s, conn, now.Add(-time.Hour), features.WarmUpTable(db, "events"),
-		features.WarmUpSettle(10*time.Second))
+	gotCut, err := features.WarmUp(ctx, s, conn, now.Add(-time.Hour), features.WarmUpTable(db, "events"),
+		features.WarmUpSettle(settle), features.WarmUpClock(func() time.Time { return cut.Add(settle) }))
 	if err != nil {
 		t.Fatal(err)
 	}
+	if !gotCut.Equal(cut) {
+		t.Fatalf("WarmUp returned boundary %v, want %v (its clock minus the settle time)", gotCut, cut)
+	}
+	// Applied counts the history received before the boundary, each event
+	// once, and the latest stream status of every room (applied first).
 	warmed := s.Stats().Applied
-	if warmed == 0 || warmed >= int64(len(hist)) {
-		t.Fatalf("warm-up applied %d of %d history events; the last 10 s should come from Kafka", warmed, len(hist))
+	if want := int64(before + len(statusRooms)); warmed != want {
+		t.Fatalf("warm-up applied %d events, want the %d history events received before the boundary plus %d rooms' stream status",
+			warmed, before, len(statusRooms))
 	}
 
 	var wg sync.WaitGroup
@@ -193,7 +215,7 @@ func TestWarmUpThenFollowCountsEachEventOnce(t *testing.T) {
 	stop()
 	wg.Wait()
 	st := s.Stats()
-	t.Logf("history %d events (%d from ClickHouse), live %d; %d rooms, %d live; lag p50 %v p99 %v",
+	t.Logf("history %d events (warm-up applied %d with the stream status), live %d; %d rooms, %d live; lag p50 %v p99 %v",
 		len(hist), warmed, len(live), st.Rooms, st.LiveRooms, st.Lag.P50, st.Lag.P99)
 	if st.LiveRooms == 0 {
 		t.Error("no live rooms after warm-up")

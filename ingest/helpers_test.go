@@ -205,6 +205,24 @@ func (s *servers) checkCommitsBehindClickHouse(t *testing.T, group, topic, db st
 	}
 }
 
+// waitCommitted waits until group's committed offsets of topic add up to n
+// (a fresh topic of n records): every record was inserted and its batch
+// committed, so no insert is still in flight and a copy would show.
+func (s *servers) waitCommitted(t *testing.T, group, topic string, n int, timeout time.Duration) {
+	t.Helper()
+	waitFor(t, timeout, fmt.Sprintf("committed offsets adding up to %d", n), func() bool {
+		com, err := s.committed(context.Background(), group, topic)
+		if err != nil {
+			return false
+		}
+		var sum int64
+		for _, o := range com {
+			sum += o
+		}
+		return sum == int64(n)
+	})
+}
+
 // waitFor polls cond every 200ms until it holds or timeout passes.
 func waitFor(t *testing.T, timeout time.Duration, what string, cond func() bool) {
 	t.Helper()

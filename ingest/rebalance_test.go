@@ -102,7 +102,7 @@ func TestTwoIngestersOneKilled(t *testing.T) {
 	}
 	<-produced
 	waitFor(t, 3*time.Minute, "all events in ClickHouse", func() bool { return s.uniq(t, db) >= n })
-	time.Sleep(time.Second) // let anything in flight land, to catch copies
+	s.waitCommitted(t, group, topic, n, time.Minute) // nothing left in flight: a copy would show below
 	if ins, uniq := s.inserted(t, db, topic), s.uniq(t, db); ins != n || uniq != n {
 		t.Fatalf("ingest inserted %d rows (countMerge of kafka_offsets) of %d distinct events, produced %d", ins, uniq, n)
 	}

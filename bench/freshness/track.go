@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"os"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"connectrpc.com/connect"
@@ -27,6 +28,7 @@ type markerTrack struct {
 	client   tidev1connect.EventServiceClient
 	producer *kgo.Client
 	wg       sync.WaitGroup
+	failed   atomic.Int64 // markers Track did not acknowledge
 }
 
 func startMarkerTrack(ctx context.Context, brokers []string, topic string) (*markerTrack, error) {
@@ -51,11 +53,16 @@ func (m *markerTrack) send(ctx context.Context, e *tidev1.Event, acks *ackLog) {
 	m.wg.Add(1)
 	go func() {
 		defer m.wg.Done()
-		if _, err := m.client.Track(ctx, connect.NewRequest(&tidev1.TrackRequest{Events: []*tidev1.Event{e}})); err != nil {
+		res, err := m.client.Track(ctx, connect.NewRequest(&tidev1.TrackRequest{Events: []*tidev1.Event{e}}))
+		now := time.Now() // the ack: the client's Track call has returned
+		if err == nil && res.Msg.GetAccepted() != 1 {
+			err = fmt.Errorf("accepted %d of 1", res.Msg.GetAccepted())
+		}
+		if err != nil {
+			m.failed.Add(1)
 			fmt.Fprintln(os.Stderr, "track marker:", err)
 			return
 		}
-		now := time.Now()
 		acks.mu.Lock()
 		acks.at[e.EventId] = now
 		acks.mu.Unlock()

@@ -2,16 +2,25 @@
 // insert limit, side by side in one run:
 //
 //  1. it fills a fresh topic with N simulated events (livesim),
-//  2. inserts the same rows straight into a fresh events table with
-//     clickhouse-go's columnar API (the raw limit: no Kafka, no decoding),
-//  3. drains the topic into another fresh database through the real ingest
-//     path (consumer group, decode, validate, batch, insert, commit),
-//  4. repeats 2 and 3 alternately (-rounds) and reports medians, so that
-//     load from elsewhere on a shared machine biases neither side.
+//  2. real side: a fresh ingester (its own consumer group and database)
+//     drains the topic through the real ingest path (consume, decode,
+//     validate, batch, insert, commit); timed from the first record consumed
+//     to the last row acknowledged by ClickHouse,
+//  3. raw side: the same rows, already laid out in columns before the clock
+//     starts, inserted into a fresh, empty events table of the same schema
+//     with clickhouse-go's columnar API, in batches of the same size, one
+//     insert at a time as the ingester does; timed from the first insert to
+//     the last one acknowledged (no Kafka, no decoding),
+//  4. both sides in one process, after a garbage collection, each round
+//     starting from empty tables, in -rounds interleaved rounds (at least
+//     five, a different side first each round; bench/rounds).
 //
-// Its last line is `ingest_eps=<int> raw_insert_rps=<int> ratio=<float>`.
+// It prints each side's median, lowest and highest round to stderr, and as
+// its last line the medians and their ratio (ingest over raw):
 //
-//	go run ./bench/ingest -events 2000000
+//	ingest_eps=<int> raw_insert_rps=<int> ratio=<float>
+//
+// Run: go run ./bench/ingest -events 1000000   (-events 100000 for a quick run)
 package main
 
 import (
@@ -23,7 +32,6 @@ import (
 	"os/signal"
 	"runtime"
 	"runtime/pprof"
-	"slices"
 	"strings"
 	"time"
 
@@ -32,6 +40,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 	"google.golang.org/protobuf/proto"
 
+	"github.com/tide-live/tide/bench/rounds"
 	"github.com/tide-live/tide/ingest"
 	"github.com/tide-live/tide/live/livesim"
 	tidev1 "github.com/tide-live/tide/proto/tide/v1"
@@ -67,9 +76,12 @@ func run(ctx context.Context) error {
 	flag.BoolVar(&f.keep, "keep", false, "keep the topic and databases afterwards")
 	flag.BoolVar(&f.verbose, "v", false, "log the ingester's progress")
 	flag.Int64Var(&f.seed, "seed", 1, "simulation seed")
-	flag.IntVar(&f.rounds, "rounds", 5, "ingest rounds, each between two raw runs (at least five, so a median is not one lucky run)")
+	flag.IntVar(&f.rounds, "rounds", rounds.Min, "interleaved rounds of ingest and raw insert (at least five, so a median is not one lucky run)")
 	flag.BoolVar(&f.rowWise, "row-wise", false, "also time the row-wise Batch.Append API on the same rows")
 	flag.Parse()
+	if f.rounds < rounds.Min {
+		return fmt.Errorf("-rounds %d: at least %d", f.rounds, rounds.Min)
+	}
 
 	stamp := time.Now().UnixMilli()
 	topic := fmt.Sprintf("bench.ingest.%d", stamp)
@@ -105,66 +117,70 @@ func run(ctx context.Context) error {
 		defer deleteTopics(kcl, topic, topic+".dlq")
 	}
 
-	// Other work on a shared machine makes single figures drift, so raw and
-	// ingest alternate (raw, ingest, raw, ingest, …, raw): each ingest round
-	// (a fresh consumer group and database draining the whole topic) is paired
-	// with the mean of the raw runs around it, and the medians are reported.
-	raws := make([]float64, 0, f.rounds+1)
-	var ingests, pairedRaw []float64
-	rawRound := func() error {
-		if err := conn.Exec(ctx, "TRUNCATE TABLE "+rawDB+".events"); err != nil {
-			return err
-		}
-		r, err := rawInsert(ctx, conn, rawDB, topic, values, f.batch, false)
-		if err != nil {
-			return err
-		}
-		say("raw columnar insert: %d rows/s", int(r))
-		raws = append(raws, r)
-		// Empty the table at once, as each ingest round drops its database,
-		// so that neither side measures amid the other's background merges.
-		return conn.Exec(ctx, "TRUNCATE TABLE "+rawDB+".events")
-	}
-	if err := rawRound(); err != nil {
+	// Lay out the raw side's batches once, outside its clock.
+	batches, err := rawBatches(values, topic, f.batch)
+	if err != nil {
 		return err
 	}
-	for round := 1; round <= f.rounds; round++ {
+	round := 0
+	ingestSide := func() (float64, error) {
+		round++
 		db := fmt.Sprintf("%s_%d", ingDB, round)
+		runtime.GC()
 		eps, err := ingestAll(ctx, f, topic, fmt.Sprintf("%s.%d", topic, round), db, len(values), round == 1)
 		if err != nil {
-			return err
+			return 0, err
 		}
 		var n, uniq uint64
 		if err := conn.QueryRow(ctx, "SELECT count(), uniqExact(event_id) FROM "+db+".events").Scan(&n, &uniq); err != nil {
-			return err
+			return 0, err
 		}
 		if !f.keep {
 			if err := conn.Exec(ctx, "DROP DATABASE IF EXISTS "+db); err != nil {
-				return err
+				return 0, err
 			}
 		}
 		if int(n) != len(values) || int(uniq) != len(values) {
-			return fmt.Errorf("ingested %d rows (%d distinct) of %d events", n, uniq, len(values))
+			return 0, fmt.Errorf("ingested %d rows (%d distinct) of %d events", n, uniq, len(values))
 		}
-		say("ingest round %d: %d events/s (count()=%d uniqExact(event_id)=%d)", round, int(eps), n, uniq)
-		ingests = append(ingests, eps)
-		if err := rawRound(); err != nil {
-			return err
-		}
-		pairedRaw = append(pairedRaw, (raws[len(raws)-2]+raws[len(raws)-1])/2)
+		say("ingest: %d events/s (count()=%d uniqExact(event_id)=%d)", int(eps), n, uniq)
+		return eps, nil
 	}
-	eps, raw := median(ingests), median(pairedRaw)
+	rawSide := func() (float64, error) {
+		if err := conn.Exec(ctx, "TRUNCATE TABLE "+rawDB+".events"); err != nil {
+			return 0, err
+		}
+		runtime.GC()
+		r, err := rawInsert(ctx, conn, rawDB, batches, len(values), false)
+		if err != nil {
+			return 0, err
+		}
+		say("raw columnar insert: %d rows/s", int(r))
+		// Empty the table at once, as each ingest round drops its database,
+		// so that neither side measures amid the other's background merges.
+		return r, conn.Exec(ctx, "TRUNCATE TABLE "+rawDB+".events")
+	}
+	res, err := rounds.Run(f.rounds, ingestSide, rawSide)
+	if err != nil {
+		return err
+	}
+	ing, raw := res[0], res[1]
+	say("ingest events/s: %s", ing)
+	say("raw insert rows/s: %s", raw)
+	eps := ing.Median
 	if f.rowWise {
 		if err := conn.Exec(ctx, "TRUNCATE TABLE "+rawDB+".events"); err != nil {
 			return err
 		}
-		r, err := rawInsert(ctx, conn, rawDB, topic, values, f.batch, true)
+		runtime.GC()
+		r, err := rawInsert(ctx, conn, rawDB, batches, len(values), true)
 		if err != nil {
 			return err
 		}
-		say("row-wise Batch.Append insert: %d rows/s (columnar: %d)", int(r), int(raws[len(raws)-1]))
+		say("row-wise Batch.Append insert (one run): %d rows/s (columnar median: %d)", int(r), int(raw.Median))
 	}
-	fmt.Printf("ingest_eps=%d raw_insert_rps=%d ratio=%.3f\n", int(eps), int(raw), eps/raw)
+	fmt.Printf("ingest %d events, %d rounds: ingest %s events/s; raw insert %s rows/s\n", len(values), len(ing.Runs), ing, raw)
+	fmt.Printf("ingest_eps=%d raw_insert_rps=%d ratio=%.3f\n", int(eps), int(raw.Median), eps/raw.Median)
 	return nil
 }
 
@@ -214,33 +230,40 @@ func produce(ctx context.Context, kcl *kgo.Client, topic string, keys, values []
 	return nil
 }
 
-// rawInsert inserts the events in batches of batch rows with clickhouse-go's
-// columnar API and returns rows per second, timing only the inserts (the
-// columns of each batch are built from the wire form beforehand).
-func rawInsert(ctx context.Context, conn driver.Conn, db, topic string, values [][]byte, batch int, rowWise bool) (float64, error) {
-	var busy time.Duration
-	p := progress("raw inserted", len(values))
+// rawBatches lays out the events in batches of batch rows, column by
+// column (offsets are the events' index), decoded from the wire form.
+func rawBatches(values [][]byte, topic string, batch int) ([]*cols, error) {
+	var out []*cols
 	for lo := 0; lo < len(values); lo += batch {
 		hi := min(lo+batch, len(values))
 		events := make([]*tidev1.Event, 0, hi-lo)
 		for _, v := range values[lo:hi] {
 			e := &tidev1.Event{}
 			if err := proto.Unmarshal(v, e); err != nil {
-				return 0, err
+				return nil, err
 			}
 			events = append(events, e)
 		}
-		cols := columns(events, topic, lo)
-		events = nil
-		runtime.GC() // start each timed insert from the same clean heap
-		start := time.Now()
+		out = append(out, columns(events, topic, lo))
+	}
+	return out, nil
+}
+
+// rawInsert inserts the batches into db.events one after another with
+// clickhouse-go's columnar API (or row by row, rowWise) and returns rows per
+// second, from the first insert to the last one acknowledged.
+func rawInsert(ctx context.Context, conn driver.Conn, db string, batches []*cols, n int, rowWise bool) (float64, error) {
+	p := progress("raw inserted", n)
+	done := 0
+	start := time.Now()
+	for _, c := range batches {
 		b, err := conn.PrepareBatch(ctx, ingest.InsertSQL(db))
 		if err != nil {
 			return 0, err
 		}
-		appendAll := cols.appendTo
+		appendAll := c.appendTo
 		if rowWise {
-			appendAll = cols.appendRows
+			appendAll = c.appendRows
 		}
 		if err := appendAll(b); err != nil {
 			return 0, err
@@ -248,10 +271,10 @@ func rawInsert(ctx context.Context, conn driver.Conn, db, topic string, values [
 		if err := b.Send(); err != nil {
 			return 0, err
 		}
-		busy += time.Since(start)
-		p(hi)
+		done += len(c.typ)
+		p(done)
 	}
-	return float64(len(values)) / busy.Seconds(), nil
+	return float64(n) / time.Since(start).Seconds(), nil
 }
 
 // ingestAll drains topic into db through a fresh ingester in consumer group
@@ -308,18 +331,12 @@ func ingestAll(ctx context.Context, f flags, topic, group, db string, n int, pro
 			if s.DeadLettered > 0 {
 				return 0, fmt.Errorf("%d simulated events were dead-lettered", s.DeadLettered)
 			}
-			say("ingested %d events in %s (%d batches)", n, el.Round(time.Millisecond), s.Batches)
+			say("ingested %d events in %s (%d batches committed so far; commits trail the inserts)", n, el.Round(time.Millisecond), s.Batches)
 			cancel()
 			<-done
 			return float64(n) / el.Seconds(), nil
 		}
 	}
-}
-
-func median(xs []float64) float64 {
-	s := slices.Clone(xs)
-	slices.Sort(s)
-	return s[len(s)/2]
 }
 
 func deleteTopics(kcl *kgo.Client, topics ...string) {
@@ -328,7 +345,7 @@ func deleteTopics(kcl *kgo.Client, topics ...string) {
 	_ = ingest.DeleteTopics(ctx, kcl, topics...)
 	// the rounds' consumer groups are named after the topic
 	var groups []string
-	for round := 1; round <= 16; round++ {
+	for round := 1; round <= 64; round++ {
 		groups = append(groups, fmt.Sprintf("%s.%d", topics[0], round))
 	}
 	_, _ = kadm.NewClient(kcl).DeleteGroups(ctx, groups...)

@@ -5,7 +5,8 @@
 // and change-to-searchable time. Query latency is taken in -rounds
 // interleaved rounds (each round runs the same queries on tide then raw, or
 // raw then tide, alternating), in process, one query at a time with no other
-// load; each figure is the median over rounds of that round's p50 or p99.
+// load; each figure is the median over rounds of that round's p50 or p99
+// (the lowest and highest round's p99 of each side are printed beside).
 // The last line is
 //
 //	index_dps=<int> match_p99_ms=<float> faceted_p99_ms=<float> update_p99_ms=<float> raw_match_p99_ms=<float> raw_faceted_p99_ms=<float> match_ratio=<float> faceted_ratio=<float>
@@ -251,6 +252,7 @@ func compare(ctx context.Context, ix *search.Index, raw *rawIndex, r *rand.Rand,
 	}
 	q := float64(per * nRounds)
 	fmt.Printf("  (%.0f µs CPU per query, raw bleve %.0f µs)\n", float64(tideCPU.Microseconds())/q, float64(rawCPU.Microseconds())/q)
+	fmt.Printf("  p99 ms over the rounds: tide %s; raw bleve %s\n", p99Spread(tideRounds), p99Spread(rawRounds))
 	return medianDist(tideRounds), medianDist(rawRounds), nil
 }
 
@@ -267,6 +269,15 @@ func timeQueries(qs []string, query func(string) error) (dist, time.Duration, er
 		ms = append(ms, float64(time.Since(t).Microseconds())/1000)
 	}
 	return percentiles(ms), cpuTime() - cpu0, nil
+}
+
+// p99Spread is the spread of the rounds' p99s.
+func p99Spread(ds []dist) rounds.Spread {
+	p99s := make([]float64, len(ds))
+	for i, d := range ds {
+		p99s[i] = d.p99
+	}
+	return rounds.Summarize(p99s)
 }
 
 // medianDist is the median of the rounds' p50s and of their p99s.

@@ -2,9 +2,12 @@
 // Kafka broker on loopback: events per second accepted in batches of 500,
 // with the binary protobuf and the JSON codecs, next to the raw limit (the
 // same records produced straight to the broker with the same producer
-// settings and concurrency), each taken in -rounds interleaved rounds and
-// reported as the median. Track runs with its caller facts stamping but
-// without the auth and rate-limit interceptors.
+// settings and concurrency, from the same event pools, timed by the same
+// loop: a 1 s warm-up, then events acknowledged over -duration), each taken
+// in -rounds interleaved rounds (bench/rounds, a different side first each
+// round) and reported as the median with the lowest and highest round.
+// Track runs with its caller facts stamping but without the auth and
+// rate-limit interceptors.
 //
 //	go run ./bench/track [-duration 3s] [-rounds 5] [-concurrency 8]
 //
@@ -152,30 +155,31 @@ func run(ctx context.Context, brokers []string, duration time.Duration, nRounds,
 		send func(int, []*tidev1.Event) error
 	}{{"raw", rawSend}, {"proto", trackSend()}, {"json", trackSend(connect.WithProtoJSON())}}
 
-	// Interleaved rounds: every round measures each side once, starting
-	// with a different side each round, so drift in the machine's other
-	// load touches all sides alike; the medians over rounds are reported.
-	runs := map[string][]float64{}
-	for round := range nRounds {
-		for k := range sides {
-			side := sides[(round+k)%len(sides)]
-			r, err := measure(fmt.Sprintf("%s r%d", side.name, round+1), duration, concurrency, batch, pool, side.send)
-			if err != nil {
-				return err
-			}
-			runs[side.name] = append(runs[side.name], r)
+	// Interleaved rounds (bench/rounds): every round measures each side
+	// once, starting with a different side each round, so drift in the
+	// machine's other load touches all sides alike; the medians over rounds
+	// are compared.
+	round := make([]int, len(sides))
+	fns := make([]func() (float64, error), len(sides))
+	for k, side := range sides {
+		fns[k] = func() (float64, error) {
+			round[k]++
+			return measure(fmt.Sprintf("%s r%d", side.name, round[k]), duration, concurrency, batch, pool, side.send)
 		}
 	}
-	eps := map[string]float64{}
-	for name, xs := range runs {
-		eps[name] = rounds.Median(xs)
+	spreads, err := rounds.Run(nRounds, fns...)
+	if err != nil {
+		return err
 	}
-	raw := eps["raw"]
-	fmt.Printf("raw produce (franz-go, idempotent, acks=all): %.0f events/s (median of %d rounds)\n", raw, nRounds)
-	for _, c := range []string{"proto", "json"} {
-		fmt.Printf("track %-5s: %.0f events/s = %.2f × raw produce (median of %d interleaved rounds; no auth interceptors)\n", c, eps[c], eps[c]/raw, nRounds)
+	raw, pb, js := spreads[0], spreads[1], spreads[2]
+	fmt.Printf("raw produce (franz-go, idempotent, acks=all): %s events/s\n", raw)
+	for _, c := range []struct {
+		name string
+		s    rounds.Spread
+	}{{"proto", pb}, {"json", js}} {
+		fmt.Printf("track %-5s: %s events/s; median %.2f × raw produce (no auth interceptors)\n", c.name, c.s, c.s.Median/raw.Median)
 	}
-	fmt.Printf("track_eps_proto=%d track_eps_json=%d raw_eps=%d ratio=%.3f\n", int64(eps["proto"]), int64(eps["json"]), int64(raw), eps["proto"]/raw)
+	fmt.Printf("track_eps_proto=%d track_eps_json=%d raw_eps=%d ratio=%.3f\n", int64(pb.Median), int64(js.Median), int64(raw.Median), pb.Median/raw.Median)
 	return nil
 }
 
