@@ -130,3 +130,14 @@ func CheckPresaleMove(from, to PresaleState) error {
 
 // ErrPresaleState: the entry is not in a state for this.
 var ErrPresaleState = errors.New("presale entry state")
+
+// PresaleEntry is one buyer's purchase in a presale: its deposit order
+// (whose id names the entry) and its current balance order, if any.
+type PresaleEntry struct {
+	DepositOrderID string
+	PresaleID      string
+	UserID         string
+	Quantity       int64
+	State          PresaleState
+	BalanceOrderID string
+}
