@@ -119,6 +119,9 @@ func runOrderTimers(ctx context.Context, log *slog.Logger, orders *postgres.Orde
 		if _, err := orders.ExpireDue(ctx, nil, 100); err != nil && ctx.Err() == nil {
 			log.Error("order timeouts", "err", err)
 		}
+		if _, err := orders.ExpirePresales(ctx, 100); err != nil && ctx.Err() == nil {
+			log.Error("presale forfeits", "err", err)
+		}
 		select {
 		case <-ctx.Done():
 			return
