@@ -42,6 +42,7 @@ type Handler struct {
 	payments   *checkout.Payments
 	promotions Promotions
 	openID     OpenIDOf
+	roomOwner  RoomOwner
 	facts      *callerfacts.Stamper
 	log        *slog.Logger
 	now        func() time.Time
@@ -141,6 +142,9 @@ func (h *Handler) Submit(ctx context.Context, req *connect.Request[tidev1.Submit
 	ctx = h.withCallerFacts(ctx, req.Peer().Addr, req.Header())
 	if gb := req.Msg.GetGroupBuyId(); gb != "" {
 		return h.submitGroup(ctx, p.UserID, key, req.Msg)
+	}
+	if req.Msg.GetPresaleId() != "" {
+		return h.submitDeposit(ctx, p.UserID, key, req.Msg)
 	}
 	pr, err := h.price(ctx, p.UserID, req.Msg.GetItems(), req.Msg.GetRoomId(), req.Msg.GetFlashSaleId(), req.Msg.GetCouponId())
 	if err != nil {
