@@ -146,10 +146,11 @@ func lockEntries(ctx context.Context, tx pgx.Tx, where string, args ...any) ([]c
 
 const entryColumns = `deposit_order_id, presale_id, user_id, quantity, state, coalesce(balance_order_id, '')`
 
-func scanEntry(row pgx.Row) (commerce.PresaleEntry, error) {
+// scanEntry reads entryColumns, then any extra columns into extra.
+func scanEntry(row pgx.Row, extra ...any) (commerce.PresaleEntry, error) {
 	var e commerce.PresaleEntry
 	var st string
-	err := row.Scan(&e.DepositOrderID, &e.PresaleID, &e.UserID, &e.Quantity, &st, &e.BalanceOrderID)
+	err := row.Scan(append([]any{&e.DepositOrderID, &e.PresaleID, &e.UserID, &e.Quantity, &st, &e.BalanceOrderID}, extra...)...)
 	e.State = commerce.PresaleState(st)
 	return e, err
 }
@@ -262,7 +263,7 @@ func (r *Orders) presalePaid(ctx context.Context, tx pgx.Tx, o order.Order) erro
 // of no presale.
 func lockEntryOf(ctx context.Context, tx pgx.Tx, orderID string) (commerce.PresaleEntry, string, error) {
 	var kind string
-	e, err := scanEntryKind(tx.QueryRow(ctx, `
+	e, err := scanEntry(tx.QueryRow(ctx, `
 		SELECT e.deposit_order_id, e.presale_id, e.user_id, e.quantity, e.state, coalesce(e.balance_order_id, ''), p.kind
 		FROM presale_orders p JOIN presale_entries e USING (deposit_order_id) WHERE p.order_id = $1 FOR UPDATE OF e`, orderID), &kind)
 	if errors.Is(err, pgx.ErrNoRows) {
@@ -274,24 +275,26 @@ func lockEntryOf(ctx context.Context, tx pgx.Tx, orderID string) (commerce.Presa
 	return e, kind, nil
 }
 
-func scanEntryKind(row pgx.Row, kind *string) (commerce.PresaleEntry, error) {
-	var e commerce.PresaleEntry
-	var st string
-	err := row.Scan(&e.DepositOrderID, &e.PresaleID, &e.UserID, &e.Quantity, &st, &e.BalanceOrderID, kind)
-	e.State = commerce.PresaleState(st)
-	return e, err
+// presaleOrderKind is "deposit" or "balance" for an order of a presale,
+// "" for any other order.
+func presaleOrderKind(ctx context.Context, tx pgx.Tx, orderID string) (string, error) {
+	var kind string
+	err := tx.QueryRow(ctx, `SELECT kind FROM presale_orders WHERE order_id = $1`, orderID).Scan(&kind)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return "", nil
+	}
+	if err != nil {
+		return "", fmt.Errorf("order %s presale: %w", orderID, err)
+	}
+	return kind, nil
 }
 
 // presaleShippable refuses to ship a deposit order: the goods ship with
 // the balance order.
 func presaleShippable(ctx context.Context, tx pgx.Tx, orderID string) error {
-	var kind string
-	err := tx.QueryRow(ctx, `SELECT kind FROM presale_orders WHERE order_id = $1`, orderID).Scan(&kind)
-	if errors.Is(err, pgx.ErrNoRows) || (err == nil && kind == "balance") {
-		return nil
-	}
-	if err != nil {
-		return fmt.Errorf("order %s presale: %w", orderID, err)
+	kind, err := presaleOrderKind(ctx, tx, orderID)
+	if err != nil || kind != "deposit" {
+		return err
 	}
 	return fmt.Errorf("order %s is a presale deposit; ship its balance order: %w", orderID, ErrCannotShip)
 }
@@ -299,13 +302,9 @@ func presaleShippable(ctx context.Context, tx pgx.Tx, orderID string) error {
 // presaleRefundable refuses a buyer's refund request of a deposit: it is
 // forfeited if the balance is not paid, refunded if the merchant cancels.
 func presaleRefundable(ctx context.Context, tx pgx.Tx, orderID string) error {
-	var kind string
-	err := tx.QueryRow(ctx, `SELECT kind FROM presale_orders WHERE order_id = $1`, orderID).Scan(&kind)
-	if errors.Is(err, pgx.ErrNoRows) || (err == nil && kind == "balance") {
-		return nil
-	}
-	if err != nil {
-		return fmt.Errorf("order %s presale: %w", orderID, err)
+	kind, err := presaleOrderKind(ctx, tx, orderID)
+	if err != nil || kind != "deposit" {
+		return err
 	}
 	return fmt.Errorf("order %s is a presale deposit: it is refunded only if the merchant cancels the presale: %w", orderID, ErrNoRefundRequest)
 }
