@@ -16,9 +16,9 @@ import (
 
 // presaleFixture creates presale "ps" of sku a (merchant m00) in its
 // deposit window.
-func presaleFixture(t *testing.T, price, deposit, deduction, allotment, limit int64) (*postgres.Store, *postgres.Orders) {
+func presaleFixture(t *testing.T, price, deposit, deduction, allotment, limit int64, opts ...postgres.OrdersOption) (*postgres.Store, *postgres.Orders) {
 	t.Helper()
-	s, orders := orderFixture(t)
+	s, orders := orderFixture(t, opts...)
 	now := time.Now()
 	p := commerce.Presale{ID: "ps", MerchantID: "m00", SKUID: "a", PriceFen: price, DepositFen: deposit, DeductionFen: deduction,
 		Allotment: allotment, PerUserLimit: limit, DepositStartsAt: now.Add(-time.Hour), DepositEndsAt: now.Add(time.Hour),
@@ -214,6 +214,27 @@ func TestPresaleForfeit(t *testing.T) {
 	if n, err := orders.ExpirePresales(ctx, 10); err != nil || n != 0 {
 		t.Fatalf("expire again: %d %v", n, err)
 	}
+}
+
+func TestPresaleDepositTimeoutReleasesUnits(t *testing.T) {
+	s, orders := presaleFixture(t, 1000, 100, 150, 5, 1, postgres.WithPaymentTimeout(time.Second))
+	ctx := context.Background()
+	dep := deposit(t, orders, "u1", "k1", 1)
+	if _, _, err := orders.SubmitDeposit(ctx, postgres.PresaleBuy{UserID: "u1", IdempotencyKey: "k2", PresaleID: "ps", Quantity: 1}); !errors.Is(err, commerce.ErrLimitReached) {
+		t.Fatalf("a second unit at a limit of one: %v", err)
+	}
+	time.Sleep(1100 * time.Millisecond)
+	if n, err := orders.ExpireDue(ctx, &closer{}, 10); err != nil || n != 1 {
+		t.Fatalf("timeouts: %d %v", n, err)
+	}
+	if st := entryState(t, orders, dep); st != commerce.PresaleReleased {
+		t.Fatalf("timed-out deposit: %s", st)
+	}
+	if r := presaleRemaining(t, s); r != 5 {
+		t.Fatalf("remaining %d after the timeout, want 5", r)
+	}
+	// The units and the buyer's limit came back.
+	deposit(t, orders, "u1", "k3", 1)
 }
 
 func TestPresaleDeductionLargerThanPrice(t *testing.T) {

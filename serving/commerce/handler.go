@@ -140,11 +140,11 @@ func (h *Handler) Submit(ctx context.Context, req *connect.Request[tidev1.Submit
 		return nil, invalid("idempotency_key", "needs 1 to 64 characters, one per checkout")
 	}
 	ctx = h.withCallerFacts(ctx, req.Peer().Addr, req.Header())
-	if gb := req.Msg.GetGroupBuyId(); gb != "" {
-		return h.submitGroup(ctx, p.UserID, key, req.Msg)
-	}
 	if req.Msg.GetPresaleId() != "" {
 		return h.submitDeposit(ctx, p.UserID, key, req.Msg)
+	}
+	if gb := req.Msg.GetGroupBuyId(); gb != "" {
+		return h.submitGroup(ctx, p.UserID, key, req.Msg)
 	}
 	pr, err := h.price(ctx, p.UserID, req.Msg.GetItems(), req.Msg.GetRoomId(), req.Msg.GetFlashSaleId(), req.Msg.GetCouponId())
 	if err != nil {
