@@ -92,7 +92,7 @@ func setupCommerce(ctx context.Context, log *slog.Logger, srv *serving.Server, c
 		srv.Mount("/wechatpay/notify", h.Payment())
 		srv.Mount("/wechatpay/refund-notify", h.Refund())
 	}
-	opts = append(opts, servingcommerce.WithPromotions(store.Promotions), servingcommerce.WithLogger(log))
+	opts = append(opts, servingcommerce.WithPromotions(store.Promotions), servingcommerce.WithLogger(log), servingcommerce.WithRoomOwner(roomOwner(store.Pool())))
 	if facts != nil {
 		opts = append(opts, servingcommerce.WithCallerFacts(facts))
 	}
