@@ -57,3 +57,21 @@ func TestPresaleRejects(t *testing.T) {
 		t.Error("a zero deposit priced")
 	}
 }
+
+// FuzzPresaleBalance checks the balance's invariants: 0 ≤ pay ≤ total, the
+// deduction never more than deduction × quantity, the line adding up.
+func FuzzPresaleBalance(f *testing.F) {
+	f.Add(int64(1000), int64(100), int64(150), int64(1))
+	f.Add(int64(120), int64(100), int64(150), int64(3))
+	f.Add(MaxOrderFen, int64(1), MaxOrderFen, int64(1))
+	f.Fuzz(func(t *testing.T, price, deposit, deduction, qty int64) {
+		q, err := PresaleBalance("a", price, deposit, deduction, qty)
+		if err != nil {
+			return
+		}
+		checkInvariants(t, q)
+		if q.DiscountFen > q.TotalFen || (q.DiscountFen < q.TotalFen && q.DiscountFen != deduction*qty) {
+			t.Fatalf("price %d deposit %d deduction %d qty %d: discount %d of %d", price, deposit, deduction, qty, q.DiscountFen, q.TotalFen)
+		}
+	})
+}
