@@ -133,8 +133,8 @@ func (r *Orders) presaleOrder(ctx context.Context, userID, roomID, key string, p
 // price) is paid at once. While the entry's balance order is unpaid, every
 // submit returns it (created=false); a closed one is replaced.
 func (r *Orders) SubmitBalance(ctx context.Context, userID, depositOrderID, roomID, key string) (_ order.Order, created bool, err error) {
-	if key == "" {
-		return order.Order{}, false, &commerce.FieldError{Field: "idempotency_key", Reason: "is empty"}
+	if key == "" || order.ID(userID, key) == depositOrderID {
+		return order.Order{}, false, &commerce.FieldError{Field: "idempotency_key", Reason: "needs a key of its own (not empty, not the deposit's)"}
 	}
 	e, err := r.PresaleEntry(ctx, userID, depositOrderID)
 	if err != nil {

@@ -114,6 +114,10 @@ func TestPresaleHappyPath(t *testing.T) {
 	}
 
 	phase(t, s, "ps", "balance")
+	var fe *commerce.FieldError
+	if _, _, err := orders.SubmitBalance(ctx, "u1", dep.ID, "room1", "k1"); !errors.As(err, &fe) || fe.Field != "idempotency_key" {
+		t.Fatalf("a balance with the deposit's key: %v", err)
+	}
 	bal, created, err := orders.SubmitBalance(ctx, "u1", dep.ID, "room1", "b1")
 	if err != nil || !created {
 		t.Fatalf("balance: %v %v", created, err)
