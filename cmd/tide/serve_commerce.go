@@ -92,7 +92,7 @@ func setupCommerce(ctx context.Context, log *slog.Logger, srv *serving.Server, c
 		srv.Mount("/wechatpay/notify", h.Payment())
 		srv.Mount("/wechatpay/refund-notify", h.Refund())
 	}
-	opts = append(opts, servingcommerce.WithPromotions(store.Promotions), servingcommerce.WithLogger(log))
+	opts = append(opts, servingcommerce.WithPromotions(store.Promotions), servingcommerce.WithLogger(log), servingcommerce.WithRoomOwner(roomOwner(store.Pool())))
 	if facts != nil {
 		opts = append(opts, servingcommerce.WithCallerFacts(facts))
 	}
@@ -118,6 +118,9 @@ func runOrderTimers(ctx context.Context, log *slog.Logger, orders *postgres.Orde
 	for {
 		if _, err := orders.ExpireDue(ctx, nil, 100); err != nil && ctx.Err() == nil {
 			log.Error("order timeouts", "err", err)
+		}
+		if _, err := orders.ExpirePresales(ctx, 100); err != nil && ctx.Err() == nil {
+			log.Error("presale forfeits", "err", err)
 		}
 		select {
 		case <-ctx.Done():

@@ -121,8 +121,9 @@ func (p *Payments) SendRefunds(ctx context.Context, limit int) (int, error) {
 	return sent, nil
 }
 
-// Run closes timed-out orders, fails expired groups and sends queued
-// refunds every interval until ctx ends.
+// Run closes timed-out orders, fails expired groups, forfeits presale
+// deposits whose balance window ended unpaid and sends queued refunds every
+// interval until ctx ends.
 func (p *Payments) Run(ctx context.Context, every time.Duration) error {
 	t := time.NewTicker(every)
 	defer t.Stop()
@@ -134,6 +135,11 @@ func (p *Payments) Run(ctx context.Context, every time.Duration) error {
 		}
 		if _, err := p.orders.ExpireGroups(ctx, 100); err != nil {
 			p.log.Error("checkout: group buys", "err", err)
+		}
+		if n, err := p.orders.ExpirePresales(ctx, 100); err != nil {
+			p.log.Error("checkout: presales", "err", err)
+		} else if n > 0 {
+			p.log.Info("checkout: forfeited presale deposits", "entries", n)
 		}
 		if _, err := p.SendRefunds(ctx, 100); err != nil {
 			p.log.Error("checkout: refunds", "err", err)

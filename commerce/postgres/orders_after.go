@@ -47,6 +47,9 @@ func (r *Orders) Ship(ctx context.Context, merchantID, orderID, trackingNo strin
 		if group != "" && group != "succeeded" {
 			return fmt.Errorf("order %s: its group is %s: %w", orderID, group, ErrCannotShip)
 		}
+		if err := presaleShippable(ctx, tx, orderID); err != nil {
+			return err
+		}
 		if err := record(ctx, tx, orderID, order.Transition{Machine: order.Fulfil, From: o.Fulfil, To: order.Shipped, Reason: "tracking " + trackingNo}); err != nil {
 			return err
 		}
@@ -72,6 +75,9 @@ func (r *Orders) RequestRefund(ctx context.Context, userID, orderID, reason stri
 		}
 		if !order.CanRequestRefund(o.Pay, o.Refund) {
 			return fmt.Errorf("order %s is %s with refund %s: %w", orderID, o.Pay, o.Refund, ErrNoRefundRequest)
+		}
+		if err := presaleRefundable(ctx, tx, orderID); err != nil {
+			return err
 		}
 		from := o.Refund
 		if from == order.RefundFailed {

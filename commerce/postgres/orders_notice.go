@@ -118,6 +118,9 @@ func (r *Orders) MarkPaid(ctx context.Context, p Payment) (out PaidOutcome, err 
 			if err := r.events(ctx, tx, e); err != nil {
 				return err
 			}
+			if err := r.presalePaid(ctx, tx, o); err != nil {
+				return err
+			}
 			if groupID != "" {
 				o.Pay = order.Paid
 				return r.groupPaid(ctx, tx, o, groupID)

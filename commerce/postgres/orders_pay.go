@@ -144,6 +144,9 @@ func (r *Orders) close(ctx context.Context, orderID, reason string, closer Payme
 		if released, err = r.s.ReleaseTx(ctx, tx, orderID); err != nil {
 			return err
 		}
+		if err := r.presaleOrderClosed(ctx, tx, orderID); err != nil {
+			return err
+		}
 		if _, err := tx.Exec(ctx, `DELETE FROM order_timers WHERE order_id = $1`, orderID); err != nil {
 			return err
 		}

@@ -25,11 +25,14 @@ func connectError(log *slog.Logger, procedure string, err error) error {
 		return connect.NewError(connect.CodeInvalidArgument, err)
 	case errors.Is(err, postgres.ErrNotFound):
 		return connect.NewError(connect.CodeNotFound, err)
+	case errors.Is(err, postgres.ErrNotYours):
+		return connect.NewError(connect.CodePermissionDenied, err)
 	case errors.Is(err, commerce.ErrOutOfStock), errors.Is(err, commerce.ErrSoldOut), errors.Is(err, commerce.ErrLimitReached), errors.Is(err, postgres.ErrLimitUsed):
 		return connect.NewError(connect.CodeResourceExhausted, err)
 	case errors.Is(err, commerce.ErrNotStarted), errors.Is(err, commerce.ErrEnded), errors.Is(err, postgres.ErrNotUnpaid),
 		errors.Is(err, postgres.ErrCannotShip), errors.Is(err, postgres.ErrNoRefundRequest), errors.Is(err, commerce.ErrAlreadyPaid),
-		errors.Is(err, commerce.ErrGroupFull), errors.Is(err, commerce.ErrGroupClosed), errors.As(err, &te):
+		errors.Is(err, commerce.ErrGroupFull), errors.Is(err, commerce.ErrGroupClosed), errors.As(err, &te),
+		errors.Is(err, commerce.ErrPresaleCancelled), errors.Is(err, commerce.ErrPresaleState):
 		return connect.NewError(connect.CodeFailedPrecondition, err)
 	}
 	var ce *connect.Error

@@ -42,6 +42,7 @@ type Handler struct {
 	payments   *checkout.Payments
 	promotions Promotions
 	openID     OpenIDOf
+	roomOwner  RoomOwner
 	facts      *callerfacts.Stamper
 	log        *slog.Logger
 	now        func() time.Time
@@ -139,6 +140,9 @@ func (h *Handler) Submit(ctx context.Context, req *connect.Request[tidev1.Submit
 		return nil, invalid("idempotency_key", "needs 1 to 64 characters, one per checkout")
 	}
 	ctx = h.withCallerFacts(ctx, req.Peer().Addr, req.Header())
+	if req.Msg.GetPresaleId() != "" {
+		return h.submitDeposit(ctx, p.UserID, key, req.Msg)
+	}
 	if gb := req.Msg.GetGroupBuyId(); gb != "" {
 		return h.submitGroup(ctx, p.UserID, key, req.Msg)
 	}

@@ -53,7 +53,7 @@ type rig struct {
 	store    *postgres.Store
 }
 
-func newRig(t *testing.T) *rig {
+func newRig(t *testing.T, opts ...servingcommerce.Option) *rig {
 	t.Helper()
 	ctx := context.Background()
 	s, _ := pgtest.Store(t)
@@ -95,10 +95,10 @@ func newRig(t *testing.T) *rig {
 	if err := s.GrantCoupon(ctx, "c95", "u1"); err != nil {
 		t.Fatal(err)
 	}
-	h := servingcommerce.NewHandler(s, orders, seller,
+	h := servingcommerce.NewHandler(s, orders, seller, append([]servingcommerce.Option{
 		servingcommerce.WithPayments(payments, func(_ context.Context, u, code string) (string, error) { return "openid-" + u + code, nil }),
 		servingcommerce.WithPromotions(s.Promotions), servingcommerce.WithLogger(slog.New(slog.DiscardHandler)),
-		servingcommerce.WithCallerFacts(facts))
+		servingcommerce.WithCallerFacts(facts)}, opts...)...)
 	mux := http.NewServeMux()
 	mux.Handle(h.Mount(connect.WithInterceptors(asCaller())))
 	srv := httptest.NewServer(mux)

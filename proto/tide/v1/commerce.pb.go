@@ -21,6 +21,59 @@ const (
 	_ = protoimpl.EnforceVersion(protoimpl.MaxVersion - 20)
 )
 
+// Which kind of activity an id names.
+type ActivityKind int32
+
+const (
+	ActivityKind_ACTIVITY_KIND_UNSPECIFIED ActivityKind = 0
+	ActivityKind_ACTIVITY_KIND_FLASH_SALE  ActivityKind = 1
+	ActivityKind_ACTIVITY_KIND_GROUP_BUY   ActivityKind = 2
+	ActivityKind_ACTIVITY_KIND_PRESALE     ActivityKind = 3
+)
+
+// Enum value maps for ActivityKind.
+var (
+	ActivityKind_name = map[int32]string{
+		0: "ACTIVITY_KIND_UNSPECIFIED",
+		1: "ACTIVITY_KIND_FLASH_SALE",
+		2: "ACTIVITY_KIND_GROUP_BUY",
+		3: "ACTIVITY_KIND_PRESALE",
+	}
+	ActivityKind_value = map[string]int32{
+		"ACTIVITY_KIND_UNSPECIFIED": 0,
+		"ACTIVITY_KIND_FLASH_SALE":  1,
+		"ACTIVITY_KIND_GROUP_BUY":   2,
+		"ACTIVITY_KIND_PRESALE":     3,
+	}
+)
+
+func (x ActivityKind) Enum() *ActivityKind {
+	p := new(ActivityKind)
+	*p = x
+	return p
+}
+
+func (x ActivityKind) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (ActivityKind) Descriptor() protoreflect.EnumDescriptor {
+	return file_tide_v1_commerce_proto_enumTypes[0].Descriptor()
+}
+
+func (ActivityKind) Type() protoreflect.EnumType {
+	return &file_tide_v1_commerce_proto_enumTypes[0]
+}
+
+func (x ActivityKind) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use ActivityKind.Descriptor instead.
+func (ActivityKind) EnumDescriptor() ([]byte, []int) {
+	return file_tide_v1_commerce_proto_rawDescGZIP(), []int{0}
+}
+
 // An item to buy: a SKU and how many.
 type LineItem struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
@@ -600,8 +653,11 @@ type SubmitRequest struct {
 	CouponId       string `protobuf:"bytes,5,opt,name=coupon_id,json=couponId,proto3" json:"coupon_id,omitempty"`
 	// A group buy (拼团) to buy in: one item, its SKU, at the group price.
 	// With group_id empty the buyer opens a group; else joins that group.
-	GroupBuyId    string `protobuf:"bytes,6,opt,name=group_buy_id,json=groupBuyId,proto3" json:"group_buy_id,omitempty"`
-	GroupId       string `protobuf:"bytes,7,opt,name=group_id,json=groupId,proto3" json:"group_id,omitempty"`
+	GroupBuyId string `protobuf:"bytes,6,opt,name=group_buy_id,json=groupBuyId,proto3" json:"group_buy_id,omitempty"`
+	GroupId    string `protobuf:"bytes,7,opt,name=group_id,json=groupId,proto3" json:"group_id,omitempty"`
+	// A presale (预售) to pay the deposit of: one item, its SKU, at the
+	// deposit per unit (no coupon or 满减).
+	PresaleId     string `protobuf:"bytes,8,opt,name=presale_id,json=presaleId,proto3" json:"presale_id,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -681,6 +737,13 @@ func (x *SubmitRequest) GetGroupBuyId() string {
 func (x *SubmitRequest) GetGroupId() string {
 	if x != nil {
 		return x.GroupId
+	}
+	return ""
+}
+
+func (x *SubmitRequest) GetPresaleId() string {
+	if x != nil {
+		return x.PresaleId
 	}
 	return ""
 }
@@ -1778,6 +1841,1530 @@ func (*DecideRefundResponse) Descriptor() ([]byte, []int) {
 	return file_tide_v1_commerce_proto_rawDescGZIP(), []int{30}
 }
 
+type SubmitBalanceRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The paid deposit order of the presale purchase.
+	DepositOrderId string `protobuf:"bytes,1,opt,name=deposit_order_id,json=depositOrderId,proto3" json:"deposit_order_id,omitempty"`
+	IdempotencyKey string `protobuf:"bytes,2,opt,name=idempotency_key,json=idempotencyKey,proto3" json:"idempotency_key,omitempty"`
+	RoomId         string `protobuf:"bytes,3,opt,name=room_id,json=roomId,proto3" json:"room_id,omitempty"`
+	unknownFields  protoimpl.UnknownFields
+	sizeCache      protoimpl.SizeCache
+}
+
+func (x *SubmitBalanceRequest) Reset() {
+	*x = SubmitBalanceRequest{}
+	mi := &file_tide_v1_commerce_proto_msgTypes[31]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SubmitBalanceRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SubmitBalanceRequest) ProtoMessage() {}
+
+func (x *SubmitBalanceRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_tide_v1_commerce_proto_msgTypes[31]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SubmitBalanceRequest.ProtoReflect.Descriptor instead.
+func (*SubmitBalanceRequest) Descriptor() ([]byte, []int) {
+	return file_tide_v1_commerce_proto_rawDescGZIP(), []int{31}
+}
+
+func (x *SubmitBalanceRequest) GetDepositOrderId() string {
+	if x != nil {
+		return x.DepositOrderId
+	}
+	return ""
+}
+
+func (x *SubmitBalanceRequest) GetIdempotencyKey() string {
+	if x != nil {
+		return x.IdempotencyKey
+	}
+	return ""
+}
+
+func (x *SubmitBalanceRequest) GetRoomId() string {
+	if x != nil {
+		return x.RoomId
+	}
+	return ""
+}
+
+type SubmitBalanceResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Order         *Order                 `protobuf:"bytes,1,opt,name=order,proto3" json:"order,omitempty"`
+	Created       bool                   `protobuf:"varint,2,opt,name=created,proto3" json:"created,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *SubmitBalanceResponse) Reset() {
+	*x = SubmitBalanceResponse{}
+	mi := &file_tide_v1_commerce_proto_msgTypes[32]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SubmitBalanceResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SubmitBalanceResponse) ProtoMessage() {}
+
+func (x *SubmitBalanceResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_tide_v1_commerce_proto_msgTypes[32]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SubmitBalanceResponse.ProtoReflect.Descriptor instead.
+func (*SubmitBalanceResponse) Descriptor() ([]byte, []int) {
+	return file_tide_v1_commerce_proto_rawDescGZIP(), []int{32}
+}
+
+func (x *SubmitBalanceResponse) GetOrder() *Order {
+	if x != nil {
+		return x.Order
+	}
+	return nil
+}
+
+func (x *SubmitBalanceResponse) GetCreated() bool {
+	if x != nil {
+		return x.Created
+	}
+	return false
+}
+
+// One buyer's presale purchase.
+type PresaleEntry struct {
+	state          protoimpl.MessageState `protogen:"open.v1"`
+	DepositOrderId string                 `protobuf:"bytes,1,opt,name=deposit_order_id,json=depositOrderId,proto3" json:"deposit_order_id,omitempty"`
+	PresaleId      string                 `protobuf:"bytes,2,opt,name=presale_id,json=presaleId,proto3" json:"presale_id,omitempty"`
+	Quantity       int64                  `protobuf:"varint,3,opt,name=quantity,proto3" json:"quantity,omitempty"`
+	// deposit_unpaid, deposit_paid, completed, released, forfeited, cancelled
+	State string `protobuf:"bytes,4,opt,name=state,proto3" json:"state,omitempty"`
+	// The current balance order, if one was submitted.
+	BalanceOrderId string `protobuf:"bytes,5,opt,name=balance_order_id,json=balanceOrderId,proto3" json:"balance_order_id,omitempty"`
+	unknownFields  protoimpl.UnknownFields
+	sizeCache      protoimpl.SizeCache
+}
+
+func (x *PresaleEntry) Reset() {
+	*x = PresaleEntry{}
+	mi := &file_tide_v1_commerce_proto_msgTypes[33]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *PresaleEntry) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*PresaleEntry) ProtoMessage() {}
+
+func (x *PresaleEntry) ProtoReflect() protoreflect.Message {
+	mi := &file_tide_v1_commerce_proto_msgTypes[33]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use PresaleEntry.ProtoReflect.Descriptor instead.
+func (*PresaleEntry) Descriptor() ([]byte, []int) {
+	return file_tide_v1_commerce_proto_rawDescGZIP(), []int{33}
+}
+
+func (x *PresaleEntry) GetDepositOrderId() string {
+	if x != nil {
+		return x.DepositOrderId
+	}
+	return ""
+}
+
+func (x *PresaleEntry) GetPresaleId() string {
+	if x != nil {
+		return x.PresaleId
+	}
+	return ""
+}
+
+func (x *PresaleEntry) GetQuantity() int64 {
+	if x != nil {
+		return x.Quantity
+	}
+	return 0
+}
+
+func (x *PresaleEntry) GetState() string {
+	if x != nil {
+		return x.State
+	}
+	return ""
+}
+
+func (x *PresaleEntry) GetBalanceOrderId() string {
+	if x != nil {
+		return x.BalanceOrderId
+	}
+	return ""
+}
+
+type GetPresaleEntryRequest struct {
+	state          protoimpl.MessageState `protogen:"open.v1"`
+	DepositOrderId string                 `protobuf:"bytes,1,opt,name=deposit_order_id,json=depositOrderId,proto3" json:"deposit_order_id,omitempty"`
+	unknownFields  protoimpl.UnknownFields
+	sizeCache      protoimpl.SizeCache
+}
+
+func (x *GetPresaleEntryRequest) Reset() {
+	*x = GetPresaleEntryRequest{}
+	mi := &file_tide_v1_commerce_proto_msgTypes[34]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetPresaleEntryRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetPresaleEntryRequest) ProtoMessage() {}
+
+func (x *GetPresaleEntryRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_tide_v1_commerce_proto_msgTypes[34]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetPresaleEntryRequest.ProtoReflect.Descriptor instead.
+func (*GetPresaleEntryRequest) Descriptor() ([]byte, []int) {
+	return file_tide_v1_commerce_proto_rawDescGZIP(), []int{34}
+}
+
+func (x *GetPresaleEntryRequest) GetDepositOrderId() string {
+	if x != nil {
+		return x.DepositOrderId
+	}
+	return ""
+}
+
+type GetPresaleEntryResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Entry         *PresaleEntry          `protobuf:"bytes,1,opt,name=entry,proto3" json:"entry,omitempty"`
+	Presale       *Presale               `protobuf:"bytes,2,opt,name=presale,proto3" json:"presale,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetPresaleEntryResponse) Reset() {
+	*x = GetPresaleEntryResponse{}
+	mi := &file_tide_v1_commerce_proto_msgTypes[35]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetPresaleEntryResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetPresaleEntryResponse) ProtoMessage() {}
+
+func (x *GetPresaleEntryResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_tide_v1_commerce_proto_msgTypes[35]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetPresaleEntryResponse.ProtoReflect.Descriptor instead.
+func (*GetPresaleEntryResponse) Descriptor() ([]byte, []int) {
+	return file_tide_v1_commerce_proto_rawDescGZIP(), []int{35}
+}
+
+func (x *GetPresaleEntryResponse) GetEntry() *PresaleEntry {
+	if x != nil {
+		return x.Entry
+	}
+	return nil
+}
+
+func (x *GetPresaleEntryResponse) GetPresale() *Presale {
+	if x != nil {
+		return x.Presale
+	}
+	return nil
+}
+
+// A 秒杀: from starts_at until ends_at the SKU sells at price_fen out of an
+// allotment taken from its stock, per_user_limit units per buyer.
+type FlashSale struct {
+	state    protoimpl.MessageState `protogen:"open.v1"`
+	Id       string                 `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
+	SkuId    string                 `protobuf:"bytes,2,opt,name=sku_id,json=skuId,proto3" json:"sku_id,omitempty"`
+	PriceFen int64                  `protobuf:"varint,3,opt,name=price_fen,json=priceFen,proto3" json:"price_fen,omitempty"`
+	// RFC 3339
+	StartsAt  string `protobuf:"bytes,4,opt,name=starts_at,json=startsAt,proto3" json:"starts_at,omitempty"`
+	EndsAt    string `protobuf:"bytes,5,opt,name=ends_at,json=endsAt,proto3" json:"ends_at,omitempty"`
+	Allotment int64  `protobuf:"varint,6,opt,name=allotment,proto3" json:"allotment,omitempty"`
+	// Output only.
+	Remaining     int64 `protobuf:"varint,7,opt,name=remaining,proto3" json:"remaining,omitempty"`
+	PerUserLimit  int64 `protobuf:"varint,8,opt,name=per_user_limit,json=perUserLimit,proto3" json:"per_user_limit,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *FlashSale) Reset() {
+	*x = FlashSale{}
+	mi := &file_tide_v1_commerce_proto_msgTypes[36]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *FlashSale) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*FlashSale) ProtoMessage() {}
+
+func (x *FlashSale) ProtoReflect() protoreflect.Message {
+	mi := &file_tide_v1_commerce_proto_msgTypes[36]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use FlashSale.ProtoReflect.Descriptor instead.
+func (*FlashSale) Descriptor() ([]byte, []int) {
+	return file_tide_v1_commerce_proto_rawDescGZIP(), []int{36}
+}
+
+func (x *FlashSale) GetId() string {
+	if x != nil {
+		return x.Id
+	}
+	return ""
+}
+
+func (x *FlashSale) GetSkuId() string {
+	if x != nil {
+		return x.SkuId
+	}
+	return ""
+}
+
+func (x *FlashSale) GetPriceFen() int64 {
+	if x != nil {
+		return x.PriceFen
+	}
+	return 0
+}
+
+func (x *FlashSale) GetStartsAt() string {
+	if x != nil {
+		return x.StartsAt
+	}
+	return ""
+}
+
+func (x *FlashSale) GetEndsAt() string {
+	if x != nil {
+		return x.EndsAt
+	}
+	return ""
+}
+
+func (x *FlashSale) GetAllotment() int64 {
+	if x != nil {
+		return x.Allotment
+	}
+	return 0
+}
+
+func (x *FlashSale) GetRemaining() int64 {
+	if x != nil {
+		return x.Remaining
+	}
+	return 0
+}
+
+func (x *FlashSale) GetPerUserLimit() int64 {
+	if x != nil {
+		return x.PerUserLimit
+	}
+	return 0
+}
+
+// A 拼团: from starts_at until ends_at the SKU sells at price_fen to groups
+// of group_size buyers, each group filling within window_seconds.
+type GroupBuy struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Id            string                 `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
+	SkuId         string                 `protobuf:"bytes,2,opt,name=sku_id,json=skuId,proto3" json:"sku_id,omitempty"`
+	PriceFen      int64                  `protobuf:"varint,3,opt,name=price_fen,json=priceFen,proto3" json:"price_fen,omitempty"`
+	GroupSize     int32                  `protobuf:"varint,4,opt,name=group_size,json=groupSize,proto3" json:"group_size,omitempty"`
+	WindowSeconds int64                  `protobuf:"varint,5,opt,name=window_seconds,json=windowSeconds,proto3" json:"window_seconds,omitempty"`
+	StartsAt      string                 `protobuf:"bytes,6,opt,name=starts_at,json=startsAt,proto3" json:"starts_at,omitempty"`
+	EndsAt        string                 `protobuf:"bytes,7,opt,name=ends_at,json=endsAt,proto3" json:"ends_at,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GroupBuy) Reset() {
+	*x = GroupBuy{}
+	mi := &file_tide_v1_commerce_proto_msgTypes[37]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GroupBuy) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GroupBuy) ProtoMessage() {}
+
+func (x *GroupBuy) ProtoReflect() protoreflect.Message {
+	mi := &file_tide_v1_commerce_proto_msgTypes[37]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GroupBuy.ProtoReflect.Descriptor instead.
+func (*GroupBuy) Descriptor() ([]byte, []int) {
+	return file_tide_v1_commerce_proto_rawDescGZIP(), []int{37}
+}
+
+func (x *GroupBuy) GetId() string {
+	if x != nil {
+		return x.Id
+	}
+	return ""
+}
+
+func (x *GroupBuy) GetSkuId() string {
+	if x != nil {
+		return x.SkuId
+	}
+	return ""
+}
+
+func (x *GroupBuy) GetPriceFen() int64 {
+	if x != nil {
+		return x.PriceFen
+	}
+	return 0
+}
+
+func (x *GroupBuy) GetGroupSize() int32 {
+	if x != nil {
+		return x.GroupSize
+	}
+	return 0
+}
+
+func (x *GroupBuy) GetWindowSeconds() int64 {
+	if x != nil {
+		return x.WindowSeconds
+	}
+	return 0
+}
+
+func (x *GroupBuy) GetStartsAt() string {
+	if x != nil {
+		return x.StartsAt
+	}
+	return ""
+}
+
+func (x *GroupBuy) GetEndsAt() string {
+	if x != nil {
+		return x.EndsAt
+	}
+	return ""
+}
+
+// A 预售: deposit_fen per unit in the deposit window reserves units of its
+// own allotment; the balance, price_fen − deduction_fen (≥ deposit_fen,
+// 定金膨胀), is due in the balance window.
+type Presale struct {
+	state           protoimpl.MessageState `protogen:"open.v1"`
+	Id              string                 `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
+	SkuId           string                 `protobuf:"bytes,2,opt,name=sku_id,json=skuId,proto3" json:"sku_id,omitempty"`
+	PriceFen        int64                  `protobuf:"varint,3,opt,name=price_fen,json=priceFen,proto3" json:"price_fen,omitempty"`
+	DepositFen      int64                  `protobuf:"varint,4,opt,name=deposit_fen,json=depositFen,proto3" json:"deposit_fen,omitempty"`
+	DeductionFen    int64                  `protobuf:"varint,5,opt,name=deduction_fen,json=deductionFen,proto3" json:"deduction_fen,omitempty"`
+	DepositStartsAt string                 `protobuf:"bytes,6,opt,name=deposit_starts_at,json=depositStartsAt,proto3" json:"deposit_starts_at,omitempty"`
+	DepositEndsAt   string                 `protobuf:"bytes,7,opt,name=deposit_ends_at,json=depositEndsAt,proto3" json:"deposit_ends_at,omitempty"`
+	BalanceStartsAt string                 `protobuf:"bytes,8,opt,name=balance_starts_at,json=balanceStartsAt,proto3" json:"balance_starts_at,omitempty"`
+	BalanceEndsAt   string                 `protobuf:"bytes,9,opt,name=balance_ends_at,json=balanceEndsAt,proto3" json:"balance_ends_at,omitempty"`
+	Allotment       int64                  `protobuf:"varint,10,opt,name=allotment,proto3" json:"allotment,omitempty"`
+	// Output only.
+	Remaining    int64 `protobuf:"varint,11,opt,name=remaining,proto3" json:"remaining,omitempty"`
+	PerUserLimit int64 `protobuf:"varint,12,opt,name=per_user_limit,json=perUserLimit,proto3" json:"per_user_limit,omitempty"`
+	// Output only.
+	Cancelled     bool `protobuf:"varint,13,opt,name=cancelled,proto3" json:"cancelled,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Presale) Reset() {
+	*x = Presale{}
+	mi := &file_tide_v1_commerce_proto_msgTypes[38]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Presale) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Presale) ProtoMessage() {}
+
+func (x *Presale) ProtoReflect() protoreflect.Message {
+	mi := &file_tide_v1_commerce_proto_msgTypes[38]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Presale.ProtoReflect.Descriptor instead.
+func (*Presale) Descriptor() ([]byte, []int) {
+	return file_tide_v1_commerce_proto_rawDescGZIP(), []int{38}
+}
+
+func (x *Presale) GetId() string {
+	if x != nil {
+		return x.Id
+	}
+	return ""
+}
+
+func (x *Presale) GetSkuId() string {
+	if x != nil {
+		return x.SkuId
+	}
+	return ""
+}
+
+func (x *Presale) GetPriceFen() int64 {
+	if x != nil {
+		return x.PriceFen
+	}
+	return 0
+}
+
+func (x *Presale) GetDepositFen() int64 {
+	if x != nil {
+		return x.DepositFen
+	}
+	return 0
+}
+
+func (x *Presale) GetDeductionFen() int64 {
+	if x != nil {
+		return x.DeductionFen
+	}
+	return 0
+}
+
+func (x *Presale) GetDepositStartsAt() string {
+	if x != nil {
+		return x.DepositStartsAt
+	}
+	return ""
+}
+
+func (x *Presale) GetDepositEndsAt() string {
+	if x != nil {
+		return x.DepositEndsAt
+	}
+	return ""
+}
+
+func (x *Presale) GetBalanceStartsAt() string {
+	if x != nil {
+		return x.BalanceStartsAt
+	}
+	return ""
+}
+
+func (x *Presale) GetBalanceEndsAt() string {
+	if x != nil {
+		return x.BalanceEndsAt
+	}
+	return ""
+}
+
+func (x *Presale) GetAllotment() int64 {
+	if x != nil {
+		return x.Allotment
+	}
+	return 0
+}
+
+func (x *Presale) GetRemaining() int64 {
+	if x != nil {
+		return x.Remaining
+	}
+	return 0
+}
+
+func (x *Presale) GetPerUserLimit() int64 {
+	if x != nil {
+		return x.PerUserLimit
+	}
+	return 0
+}
+
+func (x *Presale) GetCancelled() bool {
+	if x != nil {
+		return x.Cancelled
+	}
+	return false
+}
+
+// A merchant's activity: one of its kinds.
+type Activity struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Types that are valid to be assigned to Kind:
+	//
+	//	*Activity_FlashSale
+	//	*Activity_GroupBuy
+	//	*Activity_Presale
+	Kind          isActivity_Kind `protobuf_oneof:"kind"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Activity) Reset() {
+	*x = Activity{}
+	mi := &file_tide_v1_commerce_proto_msgTypes[39]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Activity) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Activity) ProtoMessage() {}
+
+func (x *Activity) ProtoReflect() protoreflect.Message {
+	mi := &file_tide_v1_commerce_proto_msgTypes[39]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Activity.ProtoReflect.Descriptor instead.
+func (*Activity) Descriptor() ([]byte, []int) {
+	return file_tide_v1_commerce_proto_rawDescGZIP(), []int{39}
+}
+
+func (x *Activity) GetKind() isActivity_Kind {
+	if x != nil {
+		return x.Kind
+	}
+	return nil
+}
+
+func (x *Activity) GetFlashSale() *FlashSale {
+	if x != nil {
+		if x, ok := x.Kind.(*Activity_FlashSale); ok {
+			return x.FlashSale
+		}
+	}
+	return nil
+}
+
+func (x *Activity) GetGroupBuy() *GroupBuy {
+	if x != nil {
+		if x, ok := x.Kind.(*Activity_GroupBuy); ok {
+			return x.GroupBuy
+		}
+	}
+	return nil
+}
+
+func (x *Activity) GetPresale() *Presale {
+	if x != nil {
+		if x, ok := x.Kind.(*Activity_Presale); ok {
+			return x.Presale
+		}
+	}
+	return nil
+}
+
+type isActivity_Kind interface {
+	isActivity_Kind()
+}
+
+type Activity_FlashSale struct {
+	FlashSale *FlashSale `protobuf:"bytes,1,opt,name=flash_sale,json=flashSale,proto3,oneof"`
+}
+
+type Activity_GroupBuy struct {
+	GroupBuy *GroupBuy `protobuf:"bytes,2,opt,name=group_buy,json=groupBuy,proto3,oneof"`
+}
+
+type Activity_Presale struct {
+	Presale *Presale `protobuf:"bytes,3,opt,name=presale,proto3,oneof"`
+}
+
+func (*Activity_FlashSale) isActivity_Kind() {}
+
+func (*Activity_GroupBuy) isActivity_Kind() {}
+
+func (*Activity_Presale) isActivity_Kind() {}
+
+type CreateActivityRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Activity      *Activity              `protobuf:"bytes,1,opt,name=activity,proto3" json:"activity,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *CreateActivityRequest) Reset() {
+	*x = CreateActivityRequest{}
+	mi := &file_tide_v1_commerce_proto_msgTypes[40]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CreateActivityRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CreateActivityRequest) ProtoMessage() {}
+
+func (x *CreateActivityRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_tide_v1_commerce_proto_msgTypes[40]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CreateActivityRequest.ProtoReflect.Descriptor instead.
+func (*CreateActivityRequest) Descriptor() ([]byte, []int) {
+	return file_tide_v1_commerce_proto_rawDescGZIP(), []int{40}
+}
+
+func (x *CreateActivityRequest) GetActivity() *Activity {
+	if x != nil {
+		return x.Activity
+	}
+	return nil
+}
+
+type CreateActivityResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Activity      *Activity              `protobuf:"bytes,1,opt,name=activity,proto3" json:"activity,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *CreateActivityResponse) Reset() {
+	*x = CreateActivityResponse{}
+	mi := &file_tide_v1_commerce_proto_msgTypes[41]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CreateActivityResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CreateActivityResponse) ProtoMessage() {}
+
+func (x *CreateActivityResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_tide_v1_commerce_proto_msgTypes[41]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CreateActivityResponse.ProtoReflect.Descriptor instead.
+func (*CreateActivityResponse) Descriptor() ([]byte, []int) {
+	return file_tide_v1_commerce_proto_rawDescGZIP(), []int{41}
+}
+
+func (x *CreateActivityResponse) GetActivity() *Activity {
+	if x != nil {
+		return x.Activity
+	}
+	return nil
+}
+
+type ListActivitiesRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	PageSize      int32                  `protobuf:"varint,1,opt,name=page_size,json=pageSize,proto3" json:"page_size,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListActivitiesRequest) Reset() {
+	*x = ListActivitiesRequest{}
+	mi := &file_tide_v1_commerce_proto_msgTypes[42]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListActivitiesRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListActivitiesRequest) ProtoMessage() {}
+
+func (x *ListActivitiesRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_tide_v1_commerce_proto_msgTypes[42]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListActivitiesRequest.ProtoReflect.Descriptor instead.
+func (*ListActivitiesRequest) Descriptor() ([]byte, []int) {
+	return file_tide_v1_commerce_proto_rawDescGZIP(), []int{42}
+}
+
+func (x *ListActivitiesRequest) GetPageSize() int32 {
+	if x != nil {
+		return x.PageSize
+	}
+	return 0
+}
+
+type ListActivitiesResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Activities    []*Activity            `protobuf:"bytes,1,rep,name=activities,proto3" json:"activities,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListActivitiesResponse) Reset() {
+	*x = ListActivitiesResponse{}
+	mi := &file_tide_v1_commerce_proto_msgTypes[43]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListActivitiesResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListActivitiesResponse) ProtoMessage() {}
+
+func (x *ListActivitiesResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_tide_v1_commerce_proto_msgTypes[43]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListActivitiesResponse.ProtoReflect.Descriptor instead.
+func (*ListActivitiesResponse) Descriptor() ([]byte, []int) {
+	return file_tide_v1_commerce_proto_rawDescGZIP(), []int{43}
+}
+
+func (x *ListActivitiesResponse) GetActivities() []*Activity {
+	if x != nil {
+		return x.Activities
+	}
+	return nil
+}
+
+type EndActivityRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Kind          ActivityKind           `protobuf:"varint,1,opt,name=kind,proto3,enum=tide.v1.ActivityKind" json:"kind,omitempty"`
+	ActivityId    string                 `protobuf:"bytes,2,opt,name=activity_id,json=activityId,proto3" json:"activity_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *EndActivityRequest) Reset() {
+	*x = EndActivityRequest{}
+	mi := &file_tide_v1_commerce_proto_msgTypes[44]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *EndActivityRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*EndActivityRequest) ProtoMessage() {}
+
+func (x *EndActivityRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_tide_v1_commerce_proto_msgTypes[44]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use EndActivityRequest.ProtoReflect.Descriptor instead.
+func (*EndActivityRequest) Descriptor() ([]byte, []int) {
+	return file_tide_v1_commerce_proto_rawDescGZIP(), []int{44}
+}
+
+func (x *EndActivityRequest) GetKind() ActivityKind {
+	if x != nil {
+		return x.Kind
+	}
+	return ActivityKind_ACTIVITY_KIND_UNSPECIFIED
+}
+
+func (x *EndActivityRequest) GetActivityId() string {
+	if x != nil {
+		return x.ActivityId
+	}
+	return ""
+}
+
+type EndActivityResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *EndActivityResponse) Reset() {
+	*x = EndActivityResponse{}
+	mi := &file_tide_v1_commerce_proto_msgTypes[45]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *EndActivityResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*EndActivityResponse) ProtoMessage() {}
+
+func (x *EndActivityResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_tide_v1_commerce_proto_msgTypes[45]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use EndActivityResponse.ProtoReflect.Descriptor instead.
+func (*EndActivityResponse) Descriptor() ([]byte, []int) {
+	return file_tide_v1_commerce_proto_rawDescGZIP(), []int{45}
+}
+
+// One 满减 step: at threshold_fen or more, off_fen off.
+type PromotionTier struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	ThresholdFen  int64                  `protobuf:"varint,1,opt,name=threshold_fen,json=thresholdFen,proto3" json:"threshold_fen,omitempty"`
+	OffFen        int64                  `protobuf:"varint,2,opt,name=off_fen,json=offFen,proto3" json:"off_fen,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *PromotionTier) Reset() {
+	*x = PromotionTier{}
+	mi := &file_tide_v1_commerce_proto_msgTypes[46]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *PromotionTier) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*PromotionTier) ProtoMessage() {}
+
+func (x *PromotionTier) ProtoReflect() protoreflect.Message {
+	mi := &file_tide_v1_commerce_proto_msgTypes[46]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use PromotionTier.ProtoReflect.Descriptor instead.
+func (*PromotionTier) Descriptor() ([]byte, []int) {
+	return file_tide_v1_commerce_proto_rawDescGZIP(), []int{46}
+}
+
+func (x *PromotionTier) GetThresholdFen() int64 {
+	if x != nil {
+		return x.ThresholdFen
+	}
+	return 0
+}
+
+func (x *PromotionTier) GetOffFen() int64 {
+	if x != nil {
+		return x.OffFen
+	}
+	return 0
+}
+
+// A promotion, priced by commerce/pricing.
+type Promotion struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	Id    string                 `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
+	// room, shop or coupon
+	Source string `protobuf:"bytes,2,opt,name=source,proto3" json:"source,omitempty"`
+	// The room of a room promotion.
+	RoomId string `protobuf:"bytes,3,opt,name=room_id,json=roomId,proto3" json:"room_id,omitempty"`
+	// tiered (满减) or percent (折扣)
+	Kind  string           `protobuf:"bytes,4,opt,name=kind,proto3" json:"kind,omitempty"`
+	Tiers []*PromotionTier `protobuf:"bytes,5,rep,name=tiers,proto3" json:"tiers,omitempty"`
+	// What a percent promotion leaves to pay: 1..9999 (8折 = 8000).
+	PayBasisPoints int64 `protobuf:"varint,6,opt,name=pay_basis_points,json=payBasisPoints,proto3" json:"pay_basis_points,omitempty"`
+	// Caps a percent discount; 0 is no cap.
+	CapFen int64 `protobuf:"varint,7,opt,name=cap_fen,json=capFen,proto3" json:"cap_fen,omitempty"`
+	// What a percent promotion needs the order to reach.
+	ThresholdFen int64 `protobuf:"varint,8,opt,name=threshold_fen,json=thresholdFen,proto3" json:"threshold_fen,omitempty"`
+	// RFC 3339; empty is an open end.
+	ValidFrom  string `protobuf:"bytes,9,opt,name=valid_from,json=validFrom,proto3" json:"valid_from,omitempty"`
+	ValidUntil string `protobuf:"bytes,10,opt,name=valid_until,json=validUntil,proto3" json:"valid_until,omitempty"`
+	// Orders per user; 0 is no limit.
+	PerUserLimit  int32 `protobuf:"varint,11,opt,name=per_user_limit,json=perUserLimit,proto3" json:"per_user_limit,omitempty"`
+	Stackable     bool  `protobuf:"varint,12,opt,name=stackable,proto3" json:"stackable,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Promotion) Reset() {
+	*x = Promotion{}
+	mi := &file_tide_v1_commerce_proto_msgTypes[47]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Promotion) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Promotion) ProtoMessage() {}
+
+func (x *Promotion) ProtoReflect() protoreflect.Message {
+	mi := &file_tide_v1_commerce_proto_msgTypes[47]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Promotion.ProtoReflect.Descriptor instead.
+func (*Promotion) Descriptor() ([]byte, []int) {
+	return file_tide_v1_commerce_proto_rawDescGZIP(), []int{47}
+}
+
+func (x *Promotion) GetId() string {
+	if x != nil {
+		return x.Id
+	}
+	return ""
+}
+
+func (x *Promotion) GetSource() string {
+	if x != nil {
+		return x.Source
+	}
+	return ""
+}
+
+func (x *Promotion) GetRoomId() string {
+	if x != nil {
+		return x.RoomId
+	}
+	return ""
+}
+
+func (x *Promotion) GetKind() string {
+	if x != nil {
+		return x.Kind
+	}
+	return ""
+}
+
+func (x *Promotion) GetTiers() []*PromotionTier {
+	if x != nil {
+		return x.Tiers
+	}
+	return nil
+}
+
+func (x *Promotion) GetPayBasisPoints() int64 {
+	if x != nil {
+		return x.PayBasisPoints
+	}
+	return 0
+}
+
+func (x *Promotion) GetCapFen() int64 {
+	if x != nil {
+		return x.CapFen
+	}
+	return 0
+}
+
+func (x *Promotion) GetThresholdFen() int64 {
+	if x != nil {
+		return x.ThresholdFen
+	}
+	return 0
+}
+
+func (x *Promotion) GetValidFrom() string {
+	if x != nil {
+		return x.ValidFrom
+	}
+	return ""
+}
+
+func (x *Promotion) GetValidUntil() string {
+	if x != nil {
+		return x.ValidUntil
+	}
+	return ""
+}
+
+func (x *Promotion) GetPerUserLimit() int32 {
+	if x != nil {
+		return x.PerUserLimit
+	}
+	return 0
+}
+
+func (x *Promotion) GetStackable() bool {
+	if x != nil {
+		return x.Stackable
+	}
+	return false
+}
+
+type PutPromotionRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Promotion     *Promotion             `protobuf:"bytes,1,opt,name=promotion,proto3" json:"promotion,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *PutPromotionRequest) Reset() {
+	*x = PutPromotionRequest{}
+	mi := &file_tide_v1_commerce_proto_msgTypes[48]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *PutPromotionRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*PutPromotionRequest) ProtoMessage() {}
+
+func (x *PutPromotionRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_tide_v1_commerce_proto_msgTypes[48]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use PutPromotionRequest.ProtoReflect.Descriptor instead.
+func (*PutPromotionRequest) Descriptor() ([]byte, []int) {
+	return file_tide_v1_commerce_proto_rawDescGZIP(), []int{48}
+}
+
+func (x *PutPromotionRequest) GetPromotion() *Promotion {
+	if x != nil {
+		return x.Promotion
+	}
+	return nil
+}
+
+type PutPromotionResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *PutPromotionResponse) Reset() {
+	*x = PutPromotionResponse{}
+	mi := &file_tide_v1_commerce_proto_msgTypes[49]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *PutPromotionResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*PutPromotionResponse) ProtoMessage() {}
+
+func (x *PutPromotionResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_tide_v1_commerce_proto_msgTypes[49]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use PutPromotionResponse.ProtoReflect.Descriptor instead.
+func (*PutPromotionResponse) Descriptor() ([]byte, []int) {
+	return file_tide_v1_commerce_proto_rawDescGZIP(), []int{49}
+}
+
+type ListPromotionsRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	PageSize      int32                  `protobuf:"varint,1,opt,name=page_size,json=pageSize,proto3" json:"page_size,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListPromotionsRequest) Reset() {
+	*x = ListPromotionsRequest{}
+	mi := &file_tide_v1_commerce_proto_msgTypes[50]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListPromotionsRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListPromotionsRequest) ProtoMessage() {}
+
+func (x *ListPromotionsRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_tide_v1_commerce_proto_msgTypes[50]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListPromotionsRequest.ProtoReflect.Descriptor instead.
+func (*ListPromotionsRequest) Descriptor() ([]byte, []int) {
+	return file_tide_v1_commerce_proto_rawDescGZIP(), []int{50}
+}
+
+func (x *ListPromotionsRequest) GetPageSize() int32 {
+	if x != nil {
+		return x.PageSize
+	}
+	return 0
+}
+
+type ListPromotionsResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Promotions    []*Promotion           `protobuf:"bytes,1,rep,name=promotions,proto3" json:"promotions,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListPromotionsResponse) Reset() {
+	*x = ListPromotionsResponse{}
+	mi := &file_tide_v1_commerce_proto_msgTypes[51]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListPromotionsResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListPromotionsResponse) ProtoMessage() {}
+
+func (x *ListPromotionsResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_tide_v1_commerce_proto_msgTypes[51]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListPromotionsResponse.ProtoReflect.Descriptor instead.
+func (*ListPromotionsResponse) Descriptor() ([]byte, []int) {
+	return file_tide_v1_commerce_proto_rawDescGZIP(), []int{51}
+}
+
+func (x *ListPromotionsResponse) GetPromotions() []*Promotion {
+	if x != nil {
+		return x.Promotions
+	}
+	return nil
+}
+
+type EndPromotionRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	PromotionId   string                 `protobuf:"bytes,1,opt,name=promotion_id,json=promotionId,proto3" json:"promotion_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *EndPromotionRequest) Reset() {
+	*x = EndPromotionRequest{}
+	mi := &file_tide_v1_commerce_proto_msgTypes[52]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *EndPromotionRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*EndPromotionRequest) ProtoMessage() {}
+
+func (x *EndPromotionRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_tide_v1_commerce_proto_msgTypes[52]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use EndPromotionRequest.ProtoReflect.Descriptor instead.
+func (*EndPromotionRequest) Descriptor() ([]byte, []int) {
+	return file_tide_v1_commerce_proto_rawDescGZIP(), []int{52}
+}
+
+func (x *EndPromotionRequest) GetPromotionId() string {
+	if x != nil {
+		return x.PromotionId
+	}
+	return ""
+}
+
+type EndPromotionResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *EndPromotionResponse) Reset() {
+	*x = EndPromotionResponse{}
+	mi := &file_tide_v1_commerce_proto_msgTypes[53]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *EndPromotionResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*EndPromotionResponse) ProtoMessage() {}
+
+func (x *EndPromotionResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_tide_v1_commerce_proto_msgTypes[53]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use EndPromotionResponse.ProtoReflect.Descriptor instead.
+func (*EndPromotionResponse) Descriptor() ([]byte, []int) {
+	return file_tide_v1_commerce_proto_rawDescGZIP(), []int{53}
+}
+
+type GrantCouponRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	PromotionId   string                 `protobuf:"bytes,1,opt,name=promotion_id,json=promotionId,proto3" json:"promotion_id,omitempty"`
+	UserId        string                 `protobuf:"bytes,2,opt,name=user_id,json=userId,proto3" json:"user_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GrantCouponRequest) Reset() {
+	*x = GrantCouponRequest{}
+	mi := &file_tide_v1_commerce_proto_msgTypes[54]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GrantCouponRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GrantCouponRequest) ProtoMessage() {}
+
+func (x *GrantCouponRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_tide_v1_commerce_proto_msgTypes[54]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GrantCouponRequest.ProtoReflect.Descriptor instead.
+func (*GrantCouponRequest) Descriptor() ([]byte, []int) {
+	return file_tide_v1_commerce_proto_rawDescGZIP(), []int{54}
+}
+
+func (x *GrantCouponRequest) GetPromotionId() string {
+	if x != nil {
+		return x.PromotionId
+	}
+	return ""
+}
+
+func (x *GrantCouponRequest) GetUserId() string {
+	if x != nil {
+		return x.UserId
+	}
+	return ""
+}
+
+type GrantCouponResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GrantCouponResponse) Reset() {
+	*x = GrantCouponResponse{}
+	mi := &file_tide_v1_commerce_proto_msgTypes[55]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GrantCouponResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GrantCouponResponse) ProtoMessage() {}
+
+func (x *GrantCouponResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_tide_v1_commerce_proto_msgTypes[55]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GrantCouponResponse.ProtoReflect.Descriptor instead.
+func (*GrantCouponResponse) Descriptor() ([]byte, []int) {
+	return file_tide_v1_commerce_proto_rawDescGZIP(), []int{55}
+}
+
 var File_tide_v1_commerce_proto protoreflect.FileDescriptor
 
 const file_tide_v1_commerce_proto_rawDesc = "" +
@@ -1821,7 +3408,7 @@ const file_tide_v1_commerce_proto_rawDesc = "" +
 	"\rflash_sale_id\x18\x03 \x01(\tR\vflashSaleId\x12\x1b\n" +
 	"\tcoupon_id\x18\x04 \x01(\tR\bcouponId\"7\n" +
 	"\x0fPreviewResponse\x12$\n" +
-	"\x05price\x18\x01 \x01(\v2\x0e.tide.v1.PriceR\x05price\"\xf8\x01\n" +
+	"\x05price\x18\x01 \x01(\v2\x0e.tide.v1.PriceR\x05price\"\x97\x02\n" +
 	"\rSubmitRequest\x12'\n" +
 	"\x05items\x18\x01 \x03(\v2\x11.tide.v1.LineItemR\x05items\x12\x17\n" +
 	"\aroom_id\x18\x02 \x01(\tR\x06roomId\x12\"\n" +
@@ -1830,7 +3417,9 @@ const file_tide_v1_commerce_proto_rawDesc = "" +
 	"\tcoupon_id\x18\x05 \x01(\tR\bcouponId\x12 \n" +
 	"\fgroup_buy_id\x18\x06 \x01(\tR\n" +
 	"groupBuyId\x12\x19\n" +
-	"\bgroup_id\x18\a \x01(\tR\agroupId\"k\n" +
+	"\bgroup_id\x18\a \x01(\tR\agroupId\x12\x1d\n" +
+	"\n" +
+	"presale_id\x18\b \x01(\tR\tpresaleId\"k\n" +
 	"\x0eSubmitResponse\x12$\n" +
 	"\x05order\x18\x01 \x01(\v2\x0e.tide.v1.OrderR\x05order\x12\x18\n" +
 	"\acreated\x18\x02 \x01(\bR\acreated\x12\x19\n" +
@@ -1905,7 +3494,121 @@ const file_tide_v1_commerce_proto_rawDesc = "" +
 	"\border_id\x18\x01 \x01(\tR\aorderId\x12\x18\n" +
 	"\aapprove\x18\x02 \x01(\bR\aapprove\x12\x12\n" +
 	"\x04note\x18\x03 \x01(\tR\x04note\"\x16\n" +
-	"\x14DecideRefundResponse2\x97\a\n" +
+	"\x14DecideRefundResponse\"\x82\x01\n" +
+	"\x14SubmitBalanceRequest\x12(\n" +
+	"\x10deposit_order_id\x18\x01 \x01(\tR\x0edepositOrderId\x12'\n" +
+	"\x0fidempotency_key\x18\x02 \x01(\tR\x0eidempotencyKey\x12\x17\n" +
+	"\aroom_id\x18\x03 \x01(\tR\x06roomId\"W\n" +
+	"\x15SubmitBalanceResponse\x12$\n" +
+	"\x05order\x18\x01 \x01(\v2\x0e.tide.v1.OrderR\x05order\x12\x18\n" +
+	"\acreated\x18\x02 \x01(\bR\acreated\"\xb3\x01\n" +
+	"\fPresaleEntry\x12(\n" +
+	"\x10deposit_order_id\x18\x01 \x01(\tR\x0edepositOrderId\x12\x1d\n" +
+	"\n" +
+	"presale_id\x18\x02 \x01(\tR\tpresaleId\x12\x1a\n" +
+	"\bquantity\x18\x03 \x01(\x03R\bquantity\x12\x14\n" +
+	"\x05state\x18\x04 \x01(\tR\x05state\x12(\n" +
+	"\x10balance_order_id\x18\x05 \x01(\tR\x0ebalanceOrderId\"B\n" +
+	"\x16GetPresaleEntryRequest\x12(\n" +
+	"\x10deposit_order_id\x18\x01 \x01(\tR\x0edepositOrderId\"r\n" +
+	"\x17GetPresaleEntryResponse\x12+\n" +
+	"\x05entry\x18\x01 \x01(\v2\x15.tide.v1.PresaleEntryR\x05entry\x12*\n" +
+	"\apresale\x18\x02 \x01(\v2\x10.tide.v1.PresaleR\apresale\"\xe7\x01\n" +
+	"\tFlashSale\x12\x0e\n" +
+	"\x02id\x18\x01 \x01(\tR\x02id\x12\x15\n" +
+	"\x06sku_id\x18\x02 \x01(\tR\x05skuId\x12\x1b\n" +
+	"\tprice_fen\x18\x03 \x01(\x03R\bpriceFen\x12\x1b\n" +
+	"\tstarts_at\x18\x04 \x01(\tR\bstartsAt\x12\x17\n" +
+	"\aends_at\x18\x05 \x01(\tR\x06endsAt\x12\x1c\n" +
+	"\tallotment\x18\x06 \x01(\x03R\tallotment\x12\x1c\n" +
+	"\tremaining\x18\a \x01(\x03R\tremaining\x12$\n" +
+	"\x0eper_user_limit\x18\b \x01(\x03R\fperUserLimit\"\xca\x01\n" +
+	"\bGroupBuy\x12\x0e\n" +
+	"\x02id\x18\x01 \x01(\tR\x02id\x12\x15\n" +
+	"\x06sku_id\x18\x02 \x01(\tR\x05skuId\x12\x1b\n" +
+	"\tprice_fen\x18\x03 \x01(\x03R\bpriceFen\x12\x1d\n" +
+	"\n" +
+	"group_size\x18\x04 \x01(\x05R\tgroupSize\x12%\n" +
+	"\x0ewindow_seconds\x18\x05 \x01(\x03R\rwindowSeconds\x12\x1b\n" +
+	"\tstarts_at\x18\x06 \x01(\tR\bstartsAt\x12\x17\n" +
+	"\aends_at\x18\a \x01(\tR\x06endsAt\"\xbb\x03\n" +
+	"\aPresale\x12\x0e\n" +
+	"\x02id\x18\x01 \x01(\tR\x02id\x12\x15\n" +
+	"\x06sku_id\x18\x02 \x01(\tR\x05skuId\x12\x1b\n" +
+	"\tprice_fen\x18\x03 \x01(\x03R\bpriceFen\x12\x1f\n" +
+	"\vdeposit_fen\x18\x04 \x01(\x03R\n" +
+	"depositFen\x12#\n" +
+	"\rdeduction_fen\x18\x05 \x01(\x03R\fdeductionFen\x12*\n" +
+	"\x11deposit_starts_at\x18\x06 \x01(\tR\x0fdepositStartsAt\x12&\n" +
+	"\x0fdeposit_ends_at\x18\a \x01(\tR\rdepositEndsAt\x12*\n" +
+	"\x11balance_starts_at\x18\b \x01(\tR\x0fbalanceStartsAt\x12&\n" +
+	"\x0fbalance_ends_at\x18\t \x01(\tR\rbalanceEndsAt\x12\x1c\n" +
+	"\tallotment\x18\n" +
+	" \x01(\x03R\tallotment\x12\x1c\n" +
+	"\tremaining\x18\v \x01(\x03R\tremaining\x12$\n" +
+	"\x0eper_user_limit\x18\f \x01(\x03R\fperUserLimit\x12\x1c\n" +
+	"\tcancelled\x18\r \x01(\bR\tcancelled\"\xa7\x01\n" +
+	"\bActivity\x123\n" +
+	"\n" +
+	"flash_sale\x18\x01 \x01(\v2\x12.tide.v1.FlashSaleH\x00R\tflashSale\x120\n" +
+	"\tgroup_buy\x18\x02 \x01(\v2\x11.tide.v1.GroupBuyH\x00R\bgroupBuy\x12,\n" +
+	"\apresale\x18\x03 \x01(\v2\x10.tide.v1.PresaleH\x00R\apresaleB\x06\n" +
+	"\x04kind\"F\n" +
+	"\x15CreateActivityRequest\x12-\n" +
+	"\bactivity\x18\x01 \x01(\v2\x11.tide.v1.ActivityR\bactivity\"G\n" +
+	"\x16CreateActivityResponse\x12-\n" +
+	"\bactivity\x18\x01 \x01(\v2\x11.tide.v1.ActivityR\bactivity\"4\n" +
+	"\x15ListActivitiesRequest\x12\x1b\n" +
+	"\tpage_size\x18\x01 \x01(\x05R\bpageSize\"K\n" +
+	"\x16ListActivitiesResponse\x121\n" +
+	"\n" +
+	"activities\x18\x01 \x03(\v2\x11.tide.v1.ActivityR\n" +
+	"activities\"`\n" +
+	"\x12EndActivityRequest\x12)\n" +
+	"\x04kind\x18\x01 \x01(\x0e2\x15.tide.v1.ActivityKindR\x04kind\x12\x1f\n" +
+	"\vactivity_id\x18\x02 \x01(\tR\n" +
+	"activityId\"\x15\n" +
+	"\x13EndActivityResponse\"M\n" +
+	"\rPromotionTier\x12#\n" +
+	"\rthreshold_fen\x18\x01 \x01(\x03R\fthresholdFen\x12\x17\n" +
+	"\aoff_fen\x18\x02 \x01(\x03R\x06offFen\"\xfa\x02\n" +
+	"\tPromotion\x12\x0e\n" +
+	"\x02id\x18\x01 \x01(\tR\x02id\x12\x16\n" +
+	"\x06source\x18\x02 \x01(\tR\x06source\x12\x17\n" +
+	"\aroom_id\x18\x03 \x01(\tR\x06roomId\x12\x12\n" +
+	"\x04kind\x18\x04 \x01(\tR\x04kind\x12,\n" +
+	"\x05tiers\x18\x05 \x03(\v2\x16.tide.v1.PromotionTierR\x05tiers\x12(\n" +
+	"\x10pay_basis_points\x18\x06 \x01(\x03R\x0epayBasisPoints\x12\x17\n" +
+	"\acap_fen\x18\a \x01(\x03R\x06capFen\x12#\n" +
+	"\rthreshold_fen\x18\b \x01(\x03R\fthresholdFen\x12\x1d\n" +
+	"\n" +
+	"valid_from\x18\t \x01(\tR\tvalidFrom\x12\x1f\n" +
+	"\vvalid_until\x18\n" +
+	" \x01(\tR\n" +
+	"validUntil\x12$\n" +
+	"\x0eper_user_limit\x18\v \x01(\x05R\fperUserLimit\x12\x1c\n" +
+	"\tstackable\x18\f \x01(\bR\tstackable\"G\n" +
+	"\x13PutPromotionRequest\x120\n" +
+	"\tpromotion\x18\x01 \x01(\v2\x12.tide.v1.PromotionR\tpromotion\"\x16\n" +
+	"\x14PutPromotionResponse\"4\n" +
+	"\x15ListPromotionsRequest\x12\x1b\n" +
+	"\tpage_size\x18\x01 \x01(\x05R\bpageSize\"L\n" +
+	"\x16ListPromotionsResponse\x122\n" +
+	"\n" +
+	"promotions\x18\x01 \x03(\v2\x12.tide.v1.PromotionR\n" +
+	"promotions\"8\n" +
+	"\x13EndPromotionRequest\x12!\n" +
+	"\fpromotion_id\x18\x01 \x01(\tR\vpromotionId\"\x16\n" +
+	"\x14EndPromotionResponse\"P\n" +
+	"\x12GrantCouponRequest\x12!\n" +
+	"\fpromotion_id\x18\x01 \x01(\tR\vpromotionId\x12\x17\n" +
+	"\auser_id\x18\x02 \x01(\tR\x06userId\"\x15\n" +
+	"\x13GrantCouponResponse*\x83\x01\n" +
+	"\fActivityKind\x12\x1d\n" +
+	"\x19ACTIVITY_KIND_UNSPECIFIED\x10\x00\x12\x1c\n" +
+	"\x18ACTIVITY_KIND_FLASH_SALE\x10\x01\x12\x1b\n" +
+	"\x17ACTIVITY_KIND_GROUP_BUY\x10\x02\x12\x19\n" +
+	"\x15ACTIVITY_KIND_PRESALE\x10\x032\xe4\f\n" +
 	"\x0fCommerceService\x12H\n" +
 	"\vSetCartItem\x12\x1b.tide.v1.SetCartItemRequest\x1a\x1c.tide.v1.SetCartItemResponse\x123\n" +
 	"\x04Cart\x12\x14.tide.v1.CartRequest\x1a\x15.tide.v1.CartResponse\x12<\n" +
@@ -1920,7 +3623,16 @@ const file_tide_v1_commerce_proto_rawDesc = "" +
 	"\x12MerchantListOrders\x12\".tide.v1.MerchantListOrdersRequest\x1a#.tide.v1.MerchantListOrdersResponse\x12W\n" +
 	"\x10MerchantGetOrder\x12 .tide.v1.MerchantGetOrderRequest\x1a!.tide.v1.MerchantGetOrderResponse\x123\n" +
 	"\x04Ship\x12\x14.tide.v1.ShipRequest\x1a\x15.tide.v1.ShipResponse\x12K\n" +
-	"\fDecideRefund\x12\x1c.tide.v1.DecideRefundRequest\x1a\x1d.tide.v1.DecideRefundResponseB0Z.github.com/tide-live/tide/proto/tide/v1;tidev1b\x06proto3"
+	"\fDecideRefund\x12\x1c.tide.v1.DecideRefundRequest\x1a\x1d.tide.v1.DecideRefundResponse\x12N\n" +
+	"\rSubmitBalance\x12\x1d.tide.v1.SubmitBalanceRequest\x1a\x1e.tide.v1.SubmitBalanceResponse\x12T\n" +
+	"\x0fGetPresaleEntry\x12\x1f.tide.v1.GetPresaleEntryRequest\x1a .tide.v1.GetPresaleEntryResponse\x12Q\n" +
+	"\x0eCreateActivity\x12\x1e.tide.v1.CreateActivityRequest\x1a\x1f.tide.v1.CreateActivityResponse\x12Q\n" +
+	"\x0eListActivities\x12\x1e.tide.v1.ListActivitiesRequest\x1a\x1f.tide.v1.ListActivitiesResponse\x12H\n" +
+	"\vEndActivity\x12\x1b.tide.v1.EndActivityRequest\x1a\x1c.tide.v1.EndActivityResponse\x12K\n" +
+	"\fPutPromotion\x12\x1c.tide.v1.PutPromotionRequest\x1a\x1d.tide.v1.PutPromotionResponse\x12Q\n" +
+	"\x0eListPromotions\x12\x1e.tide.v1.ListPromotionsRequest\x1a\x1f.tide.v1.ListPromotionsResponse\x12K\n" +
+	"\fEndPromotion\x12\x1c.tide.v1.EndPromotionRequest\x1a\x1d.tide.v1.EndPromotionResponse\x12H\n" +
+	"\vGrantCoupon\x12\x1b.tide.v1.GrantCouponRequest\x1a\x1c.tide.v1.GrantCouponResponseB0Z.github.com/tide-live/tide/proto/tide/v1;tidev1b\x06proto3"
 
 var (
 	file_tide_v1_commerce_proto_rawDescOnce sync.Once
@@ -1934,84 +3646,142 @@ func file_tide_v1_commerce_proto_rawDescGZIP() []byte {
 	return file_tide_v1_commerce_proto_rawDescData
 }
 
-var file_tide_v1_commerce_proto_msgTypes = make([]protoimpl.MessageInfo, 31)
+var file_tide_v1_commerce_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
+var file_tide_v1_commerce_proto_msgTypes = make([]protoimpl.MessageInfo, 56)
 var file_tide_v1_commerce_proto_goTypes = []any{
-	(*LineItem)(nil),                   // 0: tide.v1.LineItem
-	(*PricedLine)(nil),                 // 1: tide.v1.PricedLine
-	(*PromotionResult)(nil),            // 2: tide.v1.PromotionResult
-	(*Price)(nil),                      // 3: tide.v1.Price
-	(*SetCartItemRequest)(nil),         // 4: tide.v1.SetCartItemRequest
-	(*SetCartItemResponse)(nil),        // 5: tide.v1.SetCartItemResponse
-	(*CartRequest)(nil),                // 6: tide.v1.CartRequest
-	(*CartResponse)(nil),               // 7: tide.v1.CartResponse
-	(*PreviewRequest)(nil),             // 8: tide.v1.PreviewRequest
-	(*PreviewResponse)(nil),            // 9: tide.v1.PreviewResponse
-	(*SubmitRequest)(nil),              // 10: tide.v1.SubmitRequest
-	(*SubmitResponse)(nil),             // 11: tide.v1.SubmitResponse
-	(*PayRequest)(nil),                 // 12: tide.v1.PayRequest
-	(*PayResponse)(nil),                // 13: tide.v1.PayResponse
-	(*Order)(nil),                      // 14: tide.v1.Order
-	(*ListOrdersRequest)(nil),          // 15: tide.v1.ListOrdersRequest
-	(*ListOrdersResponse)(nil),         // 16: tide.v1.ListOrdersResponse
-	(*GetOrderRequest)(nil),            // 17: tide.v1.GetOrderRequest
-	(*GetOrderResponse)(nil),           // 18: tide.v1.GetOrderResponse
-	(*CancelOrderRequest)(nil),         // 19: tide.v1.CancelOrderRequest
-	(*CancelOrderResponse)(nil),        // 20: tide.v1.CancelOrderResponse
-	(*RequestRefundRequest)(nil),       // 21: tide.v1.RequestRefundRequest
-	(*RequestRefundResponse)(nil),      // 22: tide.v1.RequestRefundResponse
-	(*MerchantListOrdersRequest)(nil),  // 23: tide.v1.MerchantListOrdersRequest
-	(*MerchantListOrdersResponse)(nil), // 24: tide.v1.MerchantListOrdersResponse
-	(*MerchantGetOrderRequest)(nil),    // 25: tide.v1.MerchantGetOrderRequest
-	(*MerchantGetOrderResponse)(nil),   // 26: tide.v1.MerchantGetOrderResponse
-	(*ShipRequest)(nil),                // 27: tide.v1.ShipRequest
-	(*ShipResponse)(nil),               // 28: tide.v1.ShipResponse
-	(*DecideRefundRequest)(nil),        // 29: tide.v1.DecideRefundRequest
-	(*DecideRefundResponse)(nil),       // 30: tide.v1.DecideRefundResponse
+	(ActivityKind)(0),                  // 0: tide.v1.ActivityKind
+	(*LineItem)(nil),                   // 1: tide.v1.LineItem
+	(*PricedLine)(nil),                 // 2: tide.v1.PricedLine
+	(*PromotionResult)(nil),            // 3: tide.v1.PromotionResult
+	(*Price)(nil),                      // 4: tide.v1.Price
+	(*SetCartItemRequest)(nil),         // 5: tide.v1.SetCartItemRequest
+	(*SetCartItemResponse)(nil),        // 6: tide.v1.SetCartItemResponse
+	(*CartRequest)(nil),                // 7: tide.v1.CartRequest
+	(*CartResponse)(nil),               // 8: tide.v1.CartResponse
+	(*PreviewRequest)(nil),             // 9: tide.v1.PreviewRequest
+	(*PreviewResponse)(nil),            // 10: tide.v1.PreviewResponse
+	(*SubmitRequest)(nil),              // 11: tide.v1.SubmitRequest
+	(*SubmitResponse)(nil),             // 12: tide.v1.SubmitResponse
+	(*PayRequest)(nil),                 // 13: tide.v1.PayRequest
+	(*PayResponse)(nil),                // 14: tide.v1.PayResponse
+	(*Order)(nil),                      // 15: tide.v1.Order
+	(*ListOrdersRequest)(nil),          // 16: tide.v1.ListOrdersRequest
+	(*ListOrdersResponse)(nil),         // 17: tide.v1.ListOrdersResponse
+	(*GetOrderRequest)(nil),            // 18: tide.v1.GetOrderRequest
+	(*GetOrderResponse)(nil),           // 19: tide.v1.GetOrderResponse
+	(*CancelOrderRequest)(nil),         // 20: tide.v1.CancelOrderRequest
+	(*CancelOrderResponse)(nil),        // 21: tide.v1.CancelOrderResponse
+	(*RequestRefundRequest)(nil),       // 22: tide.v1.RequestRefundRequest
+	(*RequestRefundResponse)(nil),      // 23: tide.v1.RequestRefundResponse
+	(*MerchantListOrdersRequest)(nil),  // 24: tide.v1.MerchantListOrdersRequest
+	(*MerchantListOrdersResponse)(nil), // 25: tide.v1.MerchantListOrdersResponse
+	(*MerchantGetOrderRequest)(nil),    // 26: tide.v1.MerchantGetOrderRequest
+	(*MerchantGetOrderResponse)(nil),   // 27: tide.v1.MerchantGetOrderResponse
+	(*ShipRequest)(nil),                // 28: tide.v1.ShipRequest
+	(*ShipResponse)(nil),               // 29: tide.v1.ShipResponse
+	(*DecideRefundRequest)(nil),        // 30: tide.v1.DecideRefundRequest
+	(*DecideRefundResponse)(nil),       // 31: tide.v1.DecideRefundResponse
+	(*SubmitBalanceRequest)(nil),       // 32: tide.v1.SubmitBalanceRequest
+	(*SubmitBalanceResponse)(nil),      // 33: tide.v1.SubmitBalanceResponse
+	(*PresaleEntry)(nil),               // 34: tide.v1.PresaleEntry
+	(*GetPresaleEntryRequest)(nil),     // 35: tide.v1.GetPresaleEntryRequest
+	(*GetPresaleEntryResponse)(nil),    // 36: tide.v1.GetPresaleEntryResponse
+	(*FlashSale)(nil),                  // 37: tide.v1.FlashSale
+	(*GroupBuy)(nil),                   // 38: tide.v1.GroupBuy
+	(*Presale)(nil),                    // 39: tide.v1.Presale
+	(*Activity)(nil),                   // 40: tide.v1.Activity
+	(*CreateActivityRequest)(nil),      // 41: tide.v1.CreateActivityRequest
+	(*CreateActivityResponse)(nil),     // 42: tide.v1.CreateActivityResponse
+	(*ListActivitiesRequest)(nil),      // 43: tide.v1.ListActivitiesRequest
+	(*ListActivitiesResponse)(nil),     // 44: tide.v1.ListActivitiesResponse
+	(*EndActivityRequest)(nil),         // 45: tide.v1.EndActivityRequest
+	(*EndActivityResponse)(nil),        // 46: tide.v1.EndActivityResponse
+	(*PromotionTier)(nil),              // 47: tide.v1.PromotionTier
+	(*Promotion)(nil),                  // 48: tide.v1.Promotion
+	(*PutPromotionRequest)(nil),        // 49: tide.v1.PutPromotionRequest
+	(*PutPromotionResponse)(nil),       // 50: tide.v1.PutPromotionResponse
+	(*ListPromotionsRequest)(nil),      // 51: tide.v1.ListPromotionsRequest
+	(*ListPromotionsResponse)(nil),     // 52: tide.v1.ListPromotionsResponse
+	(*EndPromotionRequest)(nil),        // 53: tide.v1.EndPromotionRequest
+	(*EndPromotionResponse)(nil),       // 54: tide.v1.EndPromotionResponse
+	(*GrantCouponRequest)(nil),         // 55: tide.v1.GrantCouponRequest
+	(*GrantCouponResponse)(nil),        // 56: tide.v1.GrantCouponResponse
 }
 var file_tide_v1_commerce_proto_depIdxs = []int32{
-	1,  // 0: tide.v1.Price.lines:type_name -> tide.v1.PricedLine
-	2,  // 1: tide.v1.Price.promotions:type_name -> tide.v1.PromotionResult
-	0,  // 2: tide.v1.CartResponse.items:type_name -> tide.v1.LineItem
-	0,  // 3: tide.v1.PreviewRequest.items:type_name -> tide.v1.LineItem
-	3,  // 4: tide.v1.PreviewResponse.price:type_name -> tide.v1.Price
-	0,  // 5: tide.v1.SubmitRequest.items:type_name -> tide.v1.LineItem
-	14, // 6: tide.v1.SubmitResponse.order:type_name -> tide.v1.Order
-	1,  // 7: tide.v1.Order.lines:type_name -> tide.v1.PricedLine
-	14, // 8: tide.v1.ListOrdersResponse.orders:type_name -> tide.v1.Order
-	14, // 9: tide.v1.GetOrderResponse.order:type_name -> tide.v1.Order
-	14, // 10: tide.v1.MerchantListOrdersResponse.orders:type_name -> tide.v1.Order
-	14, // 11: tide.v1.MerchantGetOrderResponse.order:type_name -> tide.v1.Order
-	4,  // 12: tide.v1.CommerceService.SetCartItem:input_type -> tide.v1.SetCartItemRequest
-	6,  // 13: tide.v1.CommerceService.Cart:input_type -> tide.v1.CartRequest
-	8,  // 14: tide.v1.CommerceService.Preview:input_type -> tide.v1.PreviewRequest
-	10, // 15: tide.v1.CommerceService.Submit:input_type -> tide.v1.SubmitRequest
-	12, // 16: tide.v1.CommerceService.Pay:input_type -> tide.v1.PayRequest
-	15, // 17: tide.v1.CommerceService.ListOrders:input_type -> tide.v1.ListOrdersRequest
-	17, // 18: tide.v1.CommerceService.GetOrder:input_type -> tide.v1.GetOrderRequest
-	19, // 19: tide.v1.CommerceService.CancelOrder:input_type -> tide.v1.CancelOrderRequest
-	21, // 20: tide.v1.CommerceService.RequestRefund:input_type -> tide.v1.RequestRefundRequest
-	23, // 21: tide.v1.CommerceService.MerchantListOrders:input_type -> tide.v1.MerchantListOrdersRequest
-	25, // 22: tide.v1.CommerceService.MerchantGetOrder:input_type -> tide.v1.MerchantGetOrderRequest
-	27, // 23: tide.v1.CommerceService.Ship:input_type -> tide.v1.ShipRequest
-	29, // 24: tide.v1.CommerceService.DecideRefund:input_type -> tide.v1.DecideRefundRequest
-	5,  // 25: tide.v1.CommerceService.SetCartItem:output_type -> tide.v1.SetCartItemResponse
-	7,  // 26: tide.v1.CommerceService.Cart:output_type -> tide.v1.CartResponse
-	9,  // 27: tide.v1.CommerceService.Preview:output_type -> tide.v1.PreviewResponse
-	11, // 28: tide.v1.CommerceService.Submit:output_type -> tide.v1.SubmitResponse
-	13, // 29: tide.v1.CommerceService.Pay:output_type -> tide.v1.PayResponse
-	16, // 30: tide.v1.CommerceService.ListOrders:output_type -> tide.v1.ListOrdersResponse
-	18, // 31: tide.v1.CommerceService.GetOrder:output_type -> tide.v1.GetOrderResponse
-	20, // 32: tide.v1.CommerceService.CancelOrder:output_type -> tide.v1.CancelOrderResponse
-	22, // 33: tide.v1.CommerceService.RequestRefund:output_type -> tide.v1.RequestRefundResponse
-	24, // 34: tide.v1.CommerceService.MerchantListOrders:output_type -> tide.v1.MerchantListOrdersResponse
-	26, // 35: tide.v1.CommerceService.MerchantGetOrder:output_type -> tide.v1.MerchantGetOrderResponse
-	28, // 36: tide.v1.CommerceService.Ship:output_type -> tide.v1.ShipResponse
-	30, // 37: tide.v1.CommerceService.DecideRefund:output_type -> tide.v1.DecideRefundResponse
-	25, // [25:38] is the sub-list for method output_type
-	12, // [12:25] is the sub-list for method input_type
-	12, // [12:12] is the sub-list for extension type_name
-	12, // [12:12] is the sub-list for extension extendee
-	0,  // [0:12] is the sub-list for field type_name
+	2,  // 0: tide.v1.Price.lines:type_name -> tide.v1.PricedLine
+	3,  // 1: tide.v1.Price.promotions:type_name -> tide.v1.PromotionResult
+	1,  // 2: tide.v1.CartResponse.items:type_name -> tide.v1.LineItem
+	1,  // 3: tide.v1.PreviewRequest.items:type_name -> tide.v1.LineItem
+	4,  // 4: tide.v1.PreviewResponse.price:type_name -> tide.v1.Price
+	1,  // 5: tide.v1.SubmitRequest.items:type_name -> tide.v1.LineItem
+	15, // 6: tide.v1.SubmitResponse.order:type_name -> tide.v1.Order
+	2,  // 7: tide.v1.Order.lines:type_name -> tide.v1.PricedLine
+	15, // 8: tide.v1.ListOrdersResponse.orders:type_name -> tide.v1.Order
+	15, // 9: tide.v1.GetOrderResponse.order:type_name -> tide.v1.Order
+	15, // 10: tide.v1.MerchantListOrdersResponse.orders:type_name -> tide.v1.Order
+	15, // 11: tide.v1.MerchantGetOrderResponse.order:type_name -> tide.v1.Order
+	15, // 12: tide.v1.SubmitBalanceResponse.order:type_name -> tide.v1.Order
+	34, // 13: tide.v1.GetPresaleEntryResponse.entry:type_name -> tide.v1.PresaleEntry
+	39, // 14: tide.v1.GetPresaleEntryResponse.presale:type_name -> tide.v1.Presale
+	37, // 15: tide.v1.Activity.flash_sale:type_name -> tide.v1.FlashSale
+	38, // 16: tide.v1.Activity.group_buy:type_name -> tide.v1.GroupBuy
+	39, // 17: tide.v1.Activity.presale:type_name -> tide.v1.Presale
+	40, // 18: tide.v1.CreateActivityRequest.activity:type_name -> tide.v1.Activity
+	40, // 19: tide.v1.CreateActivityResponse.activity:type_name -> tide.v1.Activity
+	40, // 20: tide.v1.ListActivitiesResponse.activities:type_name -> tide.v1.Activity
+	0,  // 21: tide.v1.EndActivityRequest.kind:type_name -> tide.v1.ActivityKind
+	47, // 22: tide.v1.Promotion.tiers:type_name -> tide.v1.PromotionTier
+	48, // 23: tide.v1.PutPromotionRequest.promotion:type_name -> tide.v1.Promotion
+	48, // 24: tide.v1.ListPromotionsResponse.promotions:type_name -> tide.v1.Promotion
+	5,  // 25: tide.v1.CommerceService.SetCartItem:input_type -> tide.v1.SetCartItemRequest
+	7,  // 26: tide.v1.CommerceService.Cart:input_type -> tide.v1.CartRequest
+	9,  // 27: tide.v1.CommerceService.Preview:input_type -> tide.v1.PreviewRequest
+	11, // 28: tide.v1.CommerceService.Submit:input_type -> tide.v1.SubmitRequest
+	13, // 29: tide.v1.CommerceService.Pay:input_type -> tide.v1.PayRequest
+	16, // 30: tide.v1.CommerceService.ListOrders:input_type -> tide.v1.ListOrdersRequest
+	18, // 31: tide.v1.CommerceService.GetOrder:input_type -> tide.v1.GetOrderRequest
+	20, // 32: tide.v1.CommerceService.CancelOrder:input_type -> tide.v1.CancelOrderRequest
+	22, // 33: tide.v1.CommerceService.RequestRefund:input_type -> tide.v1.RequestRefundRequest
+	24, // 34: tide.v1.CommerceService.MerchantListOrders:input_type -> tide.v1.MerchantListOrdersRequest
+	26, // 35: tide.v1.CommerceService.MerchantGetOrder:input_type -> tide.v1.MerchantGetOrderRequest
+	28, // 36: tide.v1.CommerceService.Ship:input_type -> tide.v1.ShipRequest
+	30, // 37: tide.v1.CommerceService.DecideRefund:input_type -> tide.v1.DecideRefundRequest
+	32, // 38: tide.v1.CommerceService.SubmitBalance:input_type -> tide.v1.SubmitBalanceRequest
+	35, // 39: tide.v1.CommerceService.GetPresaleEntry:input_type -> tide.v1.GetPresaleEntryRequest
+	41, // 40: tide.v1.CommerceService.CreateActivity:input_type -> tide.v1.CreateActivityRequest
+	43, // 41: tide.v1.CommerceService.ListActivities:input_type -> tide.v1.ListActivitiesRequest
+	45, // 42: tide.v1.CommerceService.EndActivity:input_type -> tide.v1.EndActivityRequest
+	49, // 43: tide.v1.CommerceService.PutPromotion:input_type -> tide.v1.PutPromotionRequest
+	51, // 44: tide.v1.CommerceService.ListPromotions:input_type -> tide.v1.ListPromotionsRequest
+	53, // 45: tide.v1.CommerceService.EndPromotion:input_type -> tide.v1.EndPromotionRequest
+	55, // 46: tide.v1.CommerceService.GrantCoupon:input_type -> tide.v1.GrantCouponRequest
+	6,  // 47: tide.v1.CommerceService.SetCartItem:output_type -> tide.v1.SetCartItemResponse
+	8,  // 48: tide.v1.CommerceService.Cart:output_type -> tide.v1.CartResponse
+	10, // 49: tide.v1.CommerceService.Preview:output_type -> tide.v1.PreviewResponse
+	12, // 50: tide.v1.CommerceService.Submit:output_type -> tide.v1.SubmitResponse
+	14, // 51: tide.v1.CommerceService.Pay:output_type -> tide.v1.PayResponse
+	17, // 52: tide.v1.CommerceService.ListOrders:output_type -> tide.v1.ListOrdersResponse
+	19, // 53: tide.v1.CommerceService.GetOrder:output_type -> tide.v1.GetOrderResponse
+	21, // 54: tide.v1.CommerceService.CancelOrder:output_type -> tide.v1.CancelOrderResponse
+	23, // 55: tide.v1.CommerceService.RequestRefund:output_type -> tide.v1.RequestRefundResponse
+	25, // 56: tide.v1.CommerceService.MerchantListOrders:output_type -> tide.v1.MerchantListOrdersResponse
+	27, // 57: tide.v1.CommerceService.MerchantGetOrder:output_type -> tide.v1.MerchantGetOrderResponse
+	29, // 58: tide.v1.CommerceService.Ship:output_type -> tide.v1.ShipResponse
+	31, // 59: tide.v1.CommerceService.DecideRefund:output_type -> tide.v1.DecideRefundResponse
+	33, // 60: tide.v1.CommerceService.SubmitBalance:output_type -> tide.v1.SubmitBalanceResponse
+	36, // 61: tide.v1.CommerceService.GetPresaleEntry:output_type -> tide.v1.GetPresaleEntryResponse
+	42, // 62: tide.v1.CommerceService.CreateActivity:output_type -> tide.v1.CreateActivityResponse
+	44, // 63: tide.v1.CommerceService.ListActivities:output_type -> tide.v1.ListActivitiesResponse
+	46, // 64: tide.v1.CommerceService.EndActivity:output_type -> tide.v1.EndActivityResponse
+	50, // 65: tide.v1.CommerceService.PutPromotion:output_type -> tide.v1.PutPromotionResponse
+	52, // 66: tide.v1.CommerceService.ListPromotions:output_type -> tide.v1.ListPromotionsResponse
+	54, // 67: tide.v1.CommerceService.EndPromotion:output_type -> tide.v1.EndPromotionResponse
+	56, // 68: tide.v1.CommerceService.GrantCoupon:output_type -> tide.v1.GrantCouponResponse
+	47, // [47:69] is the sub-list for method output_type
+	25, // [25:47] is the sub-list for method input_type
+	25, // [25:25] is the sub-list for extension type_name
+	25, // [25:25] is the sub-list for extension extendee
+	0,  // [0:25] is the sub-list for field type_name
 }
 
 func init() { file_tide_v1_commerce_proto_init() }
@@ -2019,18 +3789,24 @@ func file_tide_v1_commerce_proto_init() {
 	if File_tide_v1_commerce_proto != nil {
 		return
 	}
+	file_tide_v1_commerce_proto_msgTypes[39].OneofWrappers = []any{
+		(*Activity_FlashSale)(nil),
+		(*Activity_GroupBuy)(nil),
+		(*Activity_Presale)(nil),
+	}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_tide_v1_commerce_proto_rawDesc), len(file_tide_v1_commerce_proto_rawDesc)),
-			NumEnums:      0,
-			NumMessages:   31,
+			NumEnums:      1,
+			NumMessages:   56,
 			NumExtensions: 0,
 			NumServices:   1,
 		},
 		GoTypes:           file_tide_v1_commerce_proto_goTypes,
 		DependencyIndexes: file_tide_v1_commerce_proto_depIdxs,
+		EnumInfos:         file_tide_v1_commerce_proto_enumTypes,
 		MessageInfos:      file_tide_v1_commerce_proto_msgTypes,
 	}.Build()
 	File_tide_v1_commerce_proto = out.File

@@ -67,6 +67,33 @@ const (
 	// CommerceServiceDecideRefundProcedure is the fully-qualified name of the CommerceService's
 	// DecideRefund RPC.
 	CommerceServiceDecideRefundProcedure = "/tide.v1.CommerceService/DecideRefund"
+	// CommerceServiceSubmitBalanceProcedure is the fully-qualified name of the CommerceService's
+	// SubmitBalance RPC.
+	CommerceServiceSubmitBalanceProcedure = "/tide.v1.CommerceService/SubmitBalance"
+	// CommerceServiceGetPresaleEntryProcedure is the fully-qualified name of the CommerceService's
+	// GetPresaleEntry RPC.
+	CommerceServiceGetPresaleEntryProcedure = "/tide.v1.CommerceService/GetPresaleEntry"
+	// CommerceServiceCreateActivityProcedure is the fully-qualified name of the CommerceService's
+	// CreateActivity RPC.
+	CommerceServiceCreateActivityProcedure = "/tide.v1.CommerceService/CreateActivity"
+	// CommerceServiceListActivitiesProcedure is the fully-qualified name of the CommerceService's
+	// ListActivities RPC.
+	CommerceServiceListActivitiesProcedure = "/tide.v1.CommerceService/ListActivities"
+	// CommerceServiceEndActivityProcedure is the fully-qualified name of the CommerceService's
+	// EndActivity RPC.
+	CommerceServiceEndActivityProcedure = "/tide.v1.CommerceService/EndActivity"
+	// CommerceServicePutPromotionProcedure is the fully-qualified name of the CommerceService's
+	// PutPromotion RPC.
+	CommerceServicePutPromotionProcedure = "/tide.v1.CommerceService/PutPromotion"
+	// CommerceServiceListPromotionsProcedure is the fully-qualified name of the CommerceService's
+	// ListPromotions RPC.
+	CommerceServiceListPromotionsProcedure = "/tide.v1.CommerceService/ListPromotions"
+	// CommerceServiceEndPromotionProcedure is the fully-qualified name of the CommerceService's
+	// EndPromotion RPC.
+	CommerceServiceEndPromotionProcedure = "/tide.v1.CommerceService/EndPromotion"
+	// CommerceServiceGrantCouponProcedure is the fully-qualified name of the CommerceService's
+	// GrantCoupon RPC.
+	CommerceServiceGrantCouponProcedure = "/tide.v1.CommerceService/GrantCoupon"
 )
 
 // CommerceServiceClient is a client for the tide.v1.CommerceService service.
@@ -100,6 +127,35 @@ type CommerceServiceClient interface {
 	// Merchant: approves (the refund is sent to WeChat Pay) or rejects a
 	// refund request.
 	DecideRefund(context.Context, *connect.Request[v1.DecideRefundRequest]) (*connect.Response[v1.DecideRefundResponse], error)
+	// Presale (预售): Submit with presale_id makes the deposit (定金) order,
+	// paid with Pay in the deposit window. SubmitBalance makes the balance
+	// (尾款) order in the balance window — the price less the 定金膨胀
+	// deduction, never below 0, no coupons or 满减 — paid with Pay (a balance
+	// of 0 is paid at once). A balance not paid by the end of its window
+	// forfeits the deposit; if the merchant cancels, paid deposits and
+	// balances are refunded. A deposit is not refundable on request.
+	SubmitBalance(context.Context, *connect.Request[v1.SubmitBalanceRequest]) (*connect.Response[v1.SubmitBalanceResponse], error)
+	// The caller's presale purchase, named by its deposit order.
+	GetPresaleEntry(context.Context, *connect.Request[v1.GetPresaleEntryRequest]) (*connect.Response[v1.GetPresaleEntryResponse], error)
+	// Merchant: creates a flash sale (秒杀), group buy (拼团) or presale (预售)
+	// of one of its SKUs; another merchant's SKU is permission_denied.
+	CreateActivity(context.Context, *connect.Request[v1.CreateActivityRequest]) (*connect.Response[v1.CreateActivityResponse], error)
+	// Merchant: its activities, newest first.
+	ListActivities(context.Context, *connect.Request[v1.ListActivitiesRequest]) (*connect.Response[v1.ListActivitiesResponse], error)
+	// Merchant: ends an activity now. A flash sale stops selling (its unsold
+	// allotment goes back to the SKU's stock); a group buy opens and joins no
+	// more groups (open ones run to their window); a presale is cancelled
+	// (paid deposits and balances are refunded).
+	EndActivity(context.Context, *connect.Request[v1.EndActivityRequest]) (*connect.Response[v1.EndActivityResponse], error)
+	// Merchant: creates or replaces one of its promotions: a room's or the
+	// shop's 满减 / 折扣, or a coupon; a room must be the merchant's.
+	PutPromotion(context.Context, *connect.Request[v1.PutPromotionRequest]) (*connect.Response[v1.PutPromotionResponse], error)
+	// Merchant: its promotions, newest first.
+	ListPromotions(context.Context, *connect.Request[v1.ListPromotionsRequest]) (*connect.Response[v1.ListPromotionsResponse], error)
+	// Merchant: ends a promotion now (its valid_until becomes now).
+	EndPromotion(context.Context, *connect.Request[v1.EndPromotionRequest]) (*connect.Response[v1.EndPromotionResponse], error)
+	// Merchant: gives a user one of its coupons.
+	GrantCoupon(context.Context, *connect.Request[v1.GrantCouponRequest]) (*connect.Response[v1.GrantCouponResponse], error)
 }
 
 // NewCommerceServiceClient constructs a client for the tide.v1.CommerceService service. By default,
@@ -191,6 +247,60 @@ func NewCommerceServiceClient(httpClient connect.HTTPClient, baseURL string, opt
 			connect.WithSchema(commerceServiceMethods.ByName("DecideRefund")),
 			connect.WithClientOptions(opts...),
 		),
+		submitBalance: connect.NewClient[v1.SubmitBalanceRequest, v1.SubmitBalanceResponse](
+			httpClient,
+			baseURL+CommerceServiceSubmitBalanceProcedure,
+			connect.WithSchema(commerceServiceMethods.ByName("SubmitBalance")),
+			connect.WithClientOptions(opts...),
+		),
+		getPresaleEntry: connect.NewClient[v1.GetPresaleEntryRequest, v1.GetPresaleEntryResponse](
+			httpClient,
+			baseURL+CommerceServiceGetPresaleEntryProcedure,
+			connect.WithSchema(commerceServiceMethods.ByName("GetPresaleEntry")),
+			connect.WithClientOptions(opts...),
+		),
+		createActivity: connect.NewClient[v1.CreateActivityRequest, v1.CreateActivityResponse](
+			httpClient,
+			baseURL+CommerceServiceCreateActivityProcedure,
+			connect.WithSchema(commerceServiceMethods.ByName("CreateActivity")),
+			connect.WithClientOptions(opts...),
+		),
+		listActivities: connect.NewClient[v1.ListActivitiesRequest, v1.ListActivitiesResponse](
+			httpClient,
+			baseURL+CommerceServiceListActivitiesProcedure,
+			connect.WithSchema(commerceServiceMethods.ByName("ListActivities")),
+			connect.WithClientOptions(opts...),
+		),
+		endActivity: connect.NewClient[v1.EndActivityRequest, v1.EndActivityResponse](
+			httpClient,
+			baseURL+CommerceServiceEndActivityProcedure,
+			connect.WithSchema(commerceServiceMethods.ByName("EndActivity")),
+			connect.WithClientOptions(opts...),
+		),
+		putPromotion: connect.NewClient[v1.PutPromotionRequest, v1.PutPromotionResponse](
+			httpClient,
+			baseURL+CommerceServicePutPromotionProcedure,
+			connect.WithSchema(commerceServiceMethods.ByName("PutPromotion")),
+			connect.WithClientOptions(opts...),
+		),
+		listPromotions: connect.NewClient[v1.ListPromotionsRequest, v1.ListPromotionsResponse](
+			httpClient,
+			baseURL+CommerceServiceListPromotionsProcedure,
+			connect.WithSchema(commerceServiceMethods.ByName("ListPromotions")),
+			connect.WithClientOptions(opts...),
+		),
+		endPromotion: connect.NewClient[v1.EndPromotionRequest, v1.EndPromotionResponse](
+			httpClient,
+			baseURL+CommerceServiceEndPromotionProcedure,
+			connect.WithSchema(commerceServiceMethods.ByName("EndPromotion")),
+			connect.WithClientOptions(opts...),
+		),
+		grantCoupon: connect.NewClient[v1.GrantCouponRequest, v1.GrantCouponResponse](
+			httpClient,
+			baseURL+CommerceServiceGrantCouponProcedure,
+			connect.WithSchema(commerceServiceMethods.ByName("GrantCoupon")),
+			connect.WithClientOptions(opts...),
+		),
 	}
 }
 
@@ -209,6 +319,15 @@ type commerceServiceClient struct {
 	merchantGetOrder   *connect.Client[v1.MerchantGetOrderRequest, v1.MerchantGetOrderResponse]
 	ship               *connect.Client[v1.ShipRequest, v1.ShipResponse]
 	decideRefund       *connect.Client[v1.DecideRefundRequest, v1.DecideRefundResponse]
+	submitBalance      *connect.Client[v1.SubmitBalanceRequest, v1.SubmitBalanceResponse]
+	getPresaleEntry    *connect.Client[v1.GetPresaleEntryRequest, v1.GetPresaleEntryResponse]
+	createActivity     *connect.Client[v1.CreateActivityRequest, v1.CreateActivityResponse]
+	listActivities     *connect.Client[v1.ListActivitiesRequest, v1.ListActivitiesResponse]
+	endActivity        *connect.Client[v1.EndActivityRequest, v1.EndActivityResponse]
+	putPromotion       *connect.Client[v1.PutPromotionRequest, v1.PutPromotionResponse]
+	listPromotions     *connect.Client[v1.ListPromotionsRequest, v1.ListPromotionsResponse]
+	endPromotion       *connect.Client[v1.EndPromotionRequest, v1.EndPromotionResponse]
+	grantCoupon        *connect.Client[v1.GrantCouponRequest, v1.GrantCouponResponse]
 }
 
 // SetCartItem calls tide.v1.CommerceService.SetCartItem.
@@ -276,6 +395,51 @@ func (c *commerceServiceClient) DecideRefund(ctx context.Context, req *connect.R
 	return c.decideRefund.CallUnary(ctx, req)
 }
 
+// SubmitBalance calls tide.v1.CommerceService.SubmitBalance.
+func (c *commerceServiceClient) SubmitBalance(ctx context.Context, req *connect.Request[v1.SubmitBalanceRequest]) (*connect.Response[v1.SubmitBalanceResponse], error) {
+	return c.submitBalance.CallUnary(ctx, req)
+}
+
+// GetPresaleEntry calls tide.v1.CommerceService.GetPresaleEntry.
+func (c *commerceServiceClient) GetPresaleEntry(ctx context.Context, req *connect.Request[v1.GetPresaleEntryRequest]) (*connect.Response[v1.GetPresaleEntryResponse], error) {
+	return c.getPresaleEntry.CallUnary(ctx, req)
+}
+
+// CreateActivity calls tide.v1.CommerceService.CreateActivity.
+func (c *commerceServiceClient) CreateActivity(ctx context.Context, req *connect.Request[v1.CreateActivityRequest]) (*connect.Response[v1.CreateActivityResponse], error) {
+	return c.createActivity.CallUnary(ctx, req)
+}
+
+// ListActivities calls tide.v1.CommerceService.ListActivities.
+func (c *commerceServiceClient) ListActivities(ctx context.Context, req *connect.Request[v1.ListActivitiesRequest]) (*connect.Response[v1.ListActivitiesResponse], error) {
+	return c.listActivities.CallUnary(ctx, req)
+}
+
+// EndActivity calls tide.v1.CommerceService.EndActivity.
+func (c *commerceServiceClient) EndActivity(ctx context.Context, req *connect.Request[v1.EndActivityRequest]) (*connect.Response[v1.EndActivityResponse], error) {
+	return c.endActivity.CallUnary(ctx, req)
+}
+
+// PutPromotion calls tide.v1.CommerceService.PutPromotion.
+func (c *commerceServiceClient) PutPromotion(ctx context.Context, req *connect.Request[v1.PutPromotionRequest]) (*connect.Response[v1.PutPromotionResponse], error) {
+	return c.putPromotion.CallUnary(ctx, req)
+}
+
+// ListPromotions calls tide.v1.CommerceService.ListPromotions.
+func (c *commerceServiceClient) ListPromotions(ctx context.Context, req *connect.Request[v1.ListPromotionsRequest]) (*connect.Response[v1.ListPromotionsResponse], error) {
+	return c.listPromotions.CallUnary(ctx, req)
+}
+
+// EndPromotion calls tide.v1.CommerceService.EndPromotion.
+func (c *commerceServiceClient) EndPromotion(ctx context.Context, req *connect.Request[v1.EndPromotionRequest]) (*connect.Response[v1.EndPromotionResponse], error) {
+	return c.endPromotion.CallUnary(ctx, req)
+}
+
+// GrantCoupon calls tide.v1.CommerceService.GrantCoupon.
+func (c *commerceServiceClient) GrantCoupon(ctx context.Context, req *connect.Request[v1.GrantCouponRequest]) (*connect.Response[v1.GrantCouponResponse], error) {
+	return c.grantCoupon.CallUnary(ctx, req)
+}
+
 // CommerceServiceHandler is an implementation of the tide.v1.CommerceService service.
 type CommerceServiceHandler interface {
 	// Sets a SKU's quantity in the caller's cart (0 removes it).
@@ -307,6 +471,35 @@ type CommerceServiceHandler interface {
 	// Merchant: approves (the refund is sent to WeChat Pay) or rejects a
 	// refund request.
 	DecideRefund(context.Context, *connect.Request[v1.DecideRefundRequest]) (*connect.Response[v1.DecideRefundResponse], error)
+	// Presale (预售): Submit with presale_id makes the deposit (定金) order,
+	// paid with Pay in the deposit window. SubmitBalance makes the balance
+	// (尾款) order in the balance window — the price less the 定金膨胀
+	// deduction, never below 0, no coupons or 满减 — paid with Pay (a balance
+	// of 0 is paid at once). A balance not paid by the end of its window
+	// forfeits the deposit; if the merchant cancels, paid deposits and
+	// balances are refunded. A deposit is not refundable on request.
+	SubmitBalance(context.Context, *connect.Request[v1.SubmitBalanceRequest]) (*connect.Response[v1.SubmitBalanceResponse], error)
+	// The caller's presale purchase, named by its deposit order.
+	GetPresaleEntry(context.Context, *connect.Request[v1.GetPresaleEntryRequest]) (*connect.Response[v1.GetPresaleEntryResponse], error)
+	// Merchant: creates a flash sale (秒杀), group buy (拼团) or presale (预售)
+	// of one of its SKUs; another merchant's SKU is permission_denied.
+	CreateActivity(context.Context, *connect.Request[v1.CreateActivityRequest]) (*connect.Response[v1.CreateActivityResponse], error)
+	// Merchant: its activities, newest first.
+	ListActivities(context.Context, *connect.Request[v1.ListActivitiesRequest]) (*connect.Response[v1.ListActivitiesResponse], error)
+	// Merchant: ends an activity now. A flash sale stops selling (its unsold
+	// allotment goes back to the SKU's stock); a group buy opens and joins no
+	// more groups (open ones run to their window); a presale is cancelled
+	// (paid deposits and balances are refunded).
+	EndActivity(context.Context, *connect.Request[v1.EndActivityRequest]) (*connect.Response[v1.EndActivityResponse], error)
+	// Merchant: creates or replaces one of its promotions: a room's or the
+	// shop's 满减 / 折扣, or a coupon; a room must be the merchant's.
+	PutPromotion(context.Context, *connect.Request[v1.PutPromotionRequest]) (*connect.Response[v1.PutPromotionResponse], error)
+	// Merchant: its promotions, newest first.
+	ListPromotions(context.Context, *connect.Request[v1.ListPromotionsRequest]) (*connect.Response[v1.ListPromotionsResponse], error)
+	// Merchant: ends a promotion now (its valid_until becomes now).
+	EndPromotion(context.Context, *connect.Request[v1.EndPromotionRequest]) (*connect.Response[v1.EndPromotionResponse], error)
+	// Merchant: gives a user one of its coupons.
+	GrantCoupon(context.Context, *connect.Request[v1.GrantCouponRequest]) (*connect.Response[v1.GrantCouponResponse], error)
 }
 
 // NewCommerceServiceHandler builds an HTTP handler from the service implementation. It returns the
@@ -394,6 +587,60 @@ func NewCommerceServiceHandler(svc CommerceServiceHandler, opts ...connect.Handl
 		connect.WithSchema(commerceServiceMethods.ByName("DecideRefund")),
 		connect.WithHandlerOptions(opts...),
 	)
+	commerceServiceSubmitBalanceHandler := connect.NewUnaryHandler(
+		CommerceServiceSubmitBalanceProcedure,
+		svc.SubmitBalance,
+		connect.WithSchema(commerceServiceMethods.ByName("SubmitBalance")),
+		connect.WithHandlerOptions(opts...),
+	)
+	commerceServiceGetPresaleEntryHandler := connect.NewUnaryHandler(
+		CommerceServiceGetPresaleEntryProcedure,
+		svc.GetPresaleEntry,
+		connect.WithSchema(commerceServiceMethods.ByName("GetPresaleEntry")),
+		connect.WithHandlerOptions(opts...),
+	)
+	commerceServiceCreateActivityHandler := connect.NewUnaryHandler(
+		CommerceServiceCreateActivityProcedure,
+		svc.CreateActivity,
+		connect.WithSchema(commerceServiceMethods.ByName("CreateActivity")),
+		connect.WithHandlerOptions(opts...),
+	)
+	commerceServiceListActivitiesHandler := connect.NewUnaryHandler(
+		CommerceServiceListActivitiesProcedure,
+		svc.ListActivities,
+		connect.WithSchema(commerceServiceMethods.ByName("ListActivities")),
+		connect.WithHandlerOptions(opts...),
+	)
+	commerceServiceEndActivityHandler := connect.NewUnaryHandler(
+		CommerceServiceEndActivityProcedure,
+		svc.EndActivity,
+		connect.WithSchema(commerceServiceMethods.ByName("EndActivity")),
+		connect.WithHandlerOptions(opts...),
+	)
+	commerceServicePutPromotionHandler := connect.NewUnaryHandler(
+		CommerceServicePutPromotionProcedure,
+		svc.PutPromotion,
+		connect.WithSchema(commerceServiceMethods.ByName("PutPromotion")),
+		connect.WithHandlerOptions(opts...),
+	)
+	commerceServiceListPromotionsHandler := connect.NewUnaryHandler(
+		CommerceServiceListPromotionsProcedure,
+		svc.ListPromotions,
+		connect.WithSchema(commerceServiceMethods.ByName("ListPromotions")),
+		connect.WithHandlerOptions(opts...),
+	)
+	commerceServiceEndPromotionHandler := connect.NewUnaryHandler(
+		CommerceServiceEndPromotionProcedure,
+		svc.EndPromotion,
+		connect.WithSchema(commerceServiceMethods.ByName("EndPromotion")),
+		connect.WithHandlerOptions(opts...),
+	)
+	commerceServiceGrantCouponHandler := connect.NewUnaryHandler(
+		CommerceServiceGrantCouponProcedure,
+		svc.GrantCoupon,
+		connect.WithSchema(commerceServiceMethods.ByName("GrantCoupon")),
+		connect.WithHandlerOptions(opts...),
+	)
 	return "/tide.v1.CommerceService/", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		switch r.URL.Path {
 		case CommerceServiceSetCartItemProcedure:
@@ -422,6 +669,24 @@ func NewCommerceServiceHandler(svc CommerceServiceHandler, opts ...connect.Handl
 			commerceServiceShipHandler.ServeHTTP(w, r)
 		case CommerceServiceDecideRefundProcedure:
 			commerceServiceDecideRefundHandler.ServeHTTP(w, r)
+		case CommerceServiceSubmitBalanceProcedure:
+			commerceServiceSubmitBalanceHandler.ServeHTTP(w, r)
+		case CommerceServiceGetPresaleEntryProcedure:
+			commerceServiceGetPresaleEntryHandler.ServeHTTP(w, r)
+		case CommerceServiceCreateActivityProcedure:
+			commerceServiceCreateActivityHandler.ServeHTTP(w, r)
+		case CommerceServiceListActivitiesProcedure:
+			commerceServiceListActivitiesHandler.ServeHTTP(w, r)
+		case CommerceServiceEndActivityProcedure:
+			commerceServiceEndActivityHandler.ServeHTTP(w, r)
+		case CommerceServicePutPromotionProcedure:
+			commerceServicePutPromotionHandler.ServeHTTP(w, r)
+		case CommerceServiceListPromotionsProcedure:
+			commerceServiceListPromotionsHandler.ServeHTTP(w, r)
+		case CommerceServiceEndPromotionProcedure:
+			commerceServiceEndPromotionHandler.ServeHTTP(w, r)
+		case CommerceServiceGrantCouponProcedure:
+			commerceServiceGrantCouponHandler.ServeHTTP(w, r)
 		default:
 			http.NotFound(w, r)
 		}
@@ -481,4 +746,40 @@ func (UnimplementedCommerceServiceHandler) Ship(context.Context, *connect.Reques
 
 func (UnimplementedCommerceServiceHandler) DecideRefund(context.Context, *connect.Request[v1.DecideRefundRequest]) (*connect.Response[v1.DecideRefundResponse], error) {
 	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("tide.v1.CommerceService.DecideRefund is not implemented"))
+}
+
+func (UnimplementedCommerceServiceHandler) SubmitBalance(context.Context, *connect.Request[v1.SubmitBalanceRequest]) (*connect.Response[v1.SubmitBalanceResponse], error) {
+	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("tide.v1.CommerceService.SubmitBalance is not implemented"))
+}
+
+func (UnimplementedCommerceServiceHandler) GetPresaleEntry(context.Context, *connect.Request[v1.GetPresaleEntryRequest]) (*connect.Response[v1.GetPresaleEntryResponse], error) {
+	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("tide.v1.CommerceService.GetPresaleEntry is not implemented"))
+}
+
+func (UnimplementedCommerceServiceHandler) CreateActivity(context.Context, *connect.Request[v1.CreateActivityRequest]) (*connect.Response[v1.CreateActivityResponse], error) {
+	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("tide.v1.CommerceService.CreateActivity is not implemented"))
+}
+
+func (UnimplementedCommerceServiceHandler) ListActivities(context.Context, *connect.Request[v1.ListActivitiesRequest]) (*connect.Response[v1.ListActivitiesResponse], error) {
+	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("tide.v1.CommerceService.ListActivities is not implemented"))
+}
+
+func (UnimplementedCommerceServiceHandler) EndActivity(context.Context, *connect.Request[v1.EndActivityRequest]) (*connect.Response[v1.EndActivityResponse], error) {
+	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("tide.v1.CommerceService.EndActivity is not implemented"))
+}
+
+func (UnimplementedCommerceServiceHandler) PutPromotion(context.Context, *connect.Request[v1.PutPromotionRequest]) (*connect.Response[v1.PutPromotionResponse], error) {
+	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("tide.v1.CommerceService.PutPromotion is not implemented"))
+}
+
+func (UnimplementedCommerceServiceHandler) ListPromotions(context.Context, *connect.Request[v1.ListPromotionsRequest]) (*connect.Response[v1.ListPromotionsResponse], error) {
+	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("tide.v1.CommerceService.ListPromotions is not implemented"))
+}
+
+func (UnimplementedCommerceServiceHandler) EndPromotion(context.Context, *connect.Request[v1.EndPromotionRequest]) (*connect.Response[v1.EndPromotionResponse], error) {
+	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("tide.v1.CommerceService.EndPromotion is not implemented"))
+}
+
+func (UnimplementedCommerceServiceHandler) GrantCoupon(context.Context, *connect.Request[v1.GrantCouponRequest]) (*connect.Response[v1.GrantCouponResponse], error) {
+	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("tide.v1.CommerceService.GrantCoupon is not implemented"))
 }

@@ -2,15 +2,15 @@
 // @generated from file tide/v1/commerce.proto (package tide.v1, syntax proto3)
 /* eslint-disable */
 
-import type { GenFile, GenMessage, GenService } from "@bufbuild/protobuf/codegenv2";
-import { fileDesc, messageDesc, serviceDesc } from "@bufbuild/protobuf/codegenv2";
+import type { GenEnum, GenFile, GenMessage, GenService } from "@bufbuild/protobuf/codegenv2";
+import { enumDesc, fileDesc, messageDesc, serviceDesc } from "@bufbuild/protobuf/codegenv2";
 import type { Message } from "@bufbuild/protobuf";
 
 /**
  * Describes the file tide/v1/commerce.proto.
  */
 export const file_tide_v1_commerce: GenFile = /*@__PURE__*/
-  fileDesc("ChZ0aWRlL3YxL2NvbW1lcmNlLnByb3RvEgd0aWRlLnYxIiwKCExpbmVJdGVtEg4KBnNrdV9pZBgBIAEoCRIQCghxdWFudGl0eRgCIAEoAyKOAQoKUHJpY2VkTGluZRIOCgZza3VfaWQYASABKAkSEgoKcHJvZHVjdF9pZBgCIAEoCRIQCgh1bml0X2ZlbhgDIAEoAxIQCghxdWFudGl0eRgEIAEoAxIRCgl0b3RhbF9mZW4YBSABKAMSFAoMZGlzY291bnRfZmVuGAYgASgDEg8KB3BheV9mZW4YByABKAMiVQoPUHJvbW90aW9uUmVzdWx0EhQKDHByb21vdGlvbl9pZBgBIAEoCRIUCgxkaXNjb3VudF9mZW4YAiABKAMSFgoOc2tpcHBlZF9yZWFzb24YAyABKAkikwEKBVByaWNlEiIKBWxpbmVzGAEgAygLMhMudGlkZS52MS5QcmljZWRMaW5lEhEKCXRvdGFsX2ZlbhgCIAEoAxIUCgxkaXNjb3VudF9mZW4YAyABKAMSDwoHcGF5X2ZlbhgEIAEoAxIsCgpwcm9tb3Rpb25zGAUgAygLMhgudGlkZS52MS5Qcm9tb3Rpb25SZXN1bHQiNgoSU2V0Q2FydEl0ZW1SZXF1ZXN0Eg4KBnNrdV9pZBgBIAEoCRIQCghxdWFudGl0eRgCIAEoAyIVChNTZXRDYXJ0SXRlbVJlc3BvbnNlIg0KC0NhcnRSZXF1ZXN0IjAKDENhcnRSZXNwb25zZRIgCgVpdGVtcxgBIAMoCzIRLnRpZGUudjEuTGluZUl0ZW0ibQoOUHJldmlld1JlcXVlc3QSIAoFaXRlbXMYASADKAsyES50aWRlLnYxLkxpbmVJdGVtEg8KB3Jvb21faWQYAiABKAkSFQoNZmxhc2hfc2FsZV9pZBgDIAEoCRIRCgljb3Vwb25faWQYBCABKAkiMAoPUHJldmlld1Jlc3BvbnNlEh0KBXByaWNlGAEgASgLMg4udGlkZS52MS5QcmljZSKtAQoNU3VibWl0UmVxdWVzdBIgCgVpdGVtcxgBIAMoCzIRLnRpZGUudjEuTGluZUl0ZW0SDwoHcm9vbV9pZBgCIAEoCRIVCg1mbGFzaF9zYWxlX2lkGAMgASgJEhcKD2lkZW1wb3RlbmN5X2tleRgEIAEoCRIRCgljb3Vwb25faWQYBSABKAkSFAoMZ3JvdXBfYnV5X2lkGAYgASgJEhAKCGdyb3VwX2lkGAcgASgJIlIKDlN1Ym1pdFJlc3BvbnNlEh0KBW9yZGVyGAEgASgLMg4udGlkZS52MS5PcmRlchIPCgdjcmVhdGVkGAIgASgIEhAKCGdyb3VwX2lkGAMgASgJIjIKClBheVJlcXVlc3QSEAoIb3JkZXJfaWQYASABKAkSEgoKbG9naW5fY29kZRgCIAEoCSJ+CgtQYXlSZXNwb25zZRISCgp0aW1lX3N0YW1wGAEgASgJEhEKCW5vbmNlX3N0chgCIAEoCRIPCgdwYWNrYWdlGAMgASgJEhEKCXNpZ25fdHlwZRgEIAEoCRIQCghwYXlfc2lnbhgFIAEoCRISCgpleHBpcmVzX2F0GAYgASgJIswCCgVPcmRlchIKCgJpZBgBIAEoCRIPCgd1c2VyX2lkGAIgASgJEhMKC21lcmNoYW50X2lkGAMgASgJEg8KB3Jvb21faWQYBCABKAkSFQoNZmxhc2hfc2FsZV9pZBgFIAEoCRIiCgVsaW5lcxgGIAMoCzITLnRpZGUudjEuUHJpY2VkTGluZRIRCgl0b3RhbF9mZW4YByABKAMSFAoMZGlzY291bnRfZmVuGAggASgDEg8KB3BheV9mZW4YCSABKAMSEQoJcGF5X3N0YXRlGAogASgJEhQKDGZ1bGZpbF9zdGF0ZRgLIAEoCRIUCgxyZWZ1bmRfc3RhdGUYDCABKAkSEwoLdHJhY2tpbmdfbm8YDSABKAkSEgoKZXhwaXJlc19hdBgOIAEoCRISCgpjcmVhdGVkX2F0GA8gASgJEg8KB3BhaWRfYXQYECABKAkiNgoRTGlzdE9yZGVyc1JlcXVlc3QSEQoJcGFnZV9zaXplGAEgASgFEg4KBmJlZm9yZRgCIAEoCSI0ChJMaXN0T3JkZXJzUmVzcG9uc2USHgoGb3JkZXJzGAEgAygLMg4udGlkZS52MS5PcmRlciIjCg9HZXRPcmRlclJlcXVlc3QSEAoIb3JkZXJfaWQYASABKAkiMQoQR2V0T3JkZXJSZXNwb25zZRIdCgVvcmRlchgBIAEoCzIOLnRpZGUudjEuT3JkZXIiJgoSQ2FuY2VsT3JkZXJSZXF1ZXN0EhAKCG9yZGVyX2lkGAEgASgJIhUKE0NhbmNlbE9yZGVyUmVzcG9uc2UiOAoUUmVxdWVzdFJlZnVuZFJlcXVlc3QSEAoIb3JkZXJfaWQYASABKAkSDgoGcmVhc29uGAIgASgJIhcKFVJlcXVlc3RSZWZ1bmRSZXNwb25zZSI+ChlNZXJjaGFudExpc3RPcmRlcnNSZXF1ZXN0EhEKCXBhZ2Vfc2l6ZRgBIAEoBRIOCgZiZWZvcmUYAiABKAkiPAoaTWVyY2hhbnRMaXN0T3JkZXJzUmVzcG9uc2USHgoGb3JkZXJzGAEgAygLMg4udGlkZS52MS5PcmRlciIrChdNZXJjaGFudEdldE9yZGVyUmVxdWVzdBIQCghvcmRlcl9pZBgBIAEoCSI5ChhNZXJjaGFudEdldE9yZGVyUmVzcG9uc2USHQoFb3JkZXIYASABKAsyDi50aWRlLnYxLk9yZGVyIjQKC1NoaXBSZXF1ZXN0EhAKCG9yZGVyX2lkGAEgASgJEhMKC3RyYWNraW5nX25vGAIgASgJIg4KDFNoaXBSZXNwb25zZSJGChNEZWNpZGVSZWZ1bmRSZXF1ZXN0EhAKCG9yZGVyX2lkGAEgASgJEg8KB2FwcHJvdmUYAiABKAgSDAoEbm90ZRgDIAEoCSIWChREZWNpZGVSZWZ1bmRSZXNwb25zZTKXBwoPQ29tbWVyY2VTZXJ2aWNlEkgKC1NldENhcnRJdGVtEhsudGlkZS52MS5TZXRDYXJ0SXRlbVJlcXVlc3QaHC50aWRlLnYxLlNldENhcnRJdGVtUmVzcG9uc2USMwoEQ2FydBIULnRpZGUudjEuQ2FydFJlcXVlc3QaFS50aWRlLnYxLkNhcnRSZXNwb25zZRI8CgdQcmV2aWV3EhcudGlkZS52MS5QcmV2aWV3UmVxdWVzdBoYLnRpZGUudjEuUHJldmlld1Jlc3BvbnNlEjkKBlN1Ym1pdBIWLnRpZGUudjEuU3VibWl0UmVxdWVzdBoXLnRpZGUudjEuU3VibWl0UmVzcG9uc2USMAoDUGF5EhMudGlkZS52MS5QYXlSZXF1ZXN0GhQudGlkZS52MS5QYXlSZXNwb25zZRJFCgpMaXN0T3JkZXJzEhoudGlkZS52MS5MaXN0T3JkZXJzUmVxdWVzdBobLnRpZGUudjEuTGlzdE9yZGVyc1Jlc3BvbnNlEj8KCEdldE9yZGVyEhgudGlkZS52MS5HZXRPcmRlclJlcXVlc3QaGS50aWRlLnYxLkdldE9yZGVyUmVzcG9uc2USSAoLQ2FuY2VsT3JkZXISGy50aWRlLnYxLkNhbmNlbE9yZGVyUmVxdWVzdBocLnRpZGUudjEuQ2FuY2VsT3JkZXJSZXNwb25zZRJOCg1SZXF1ZXN0UmVmdW5kEh0udGlkZS52MS5SZXF1ZXN0UmVmdW5kUmVxdWVzdBoeLnRpZGUudjEuUmVxdWVzdFJlZnVuZFJlc3BvbnNlEl0KEk1lcmNoYW50TGlzdE9yZGVycxIiLnRpZGUudjEuTWVyY2hhbnRMaXN0T3JkZXJzUmVxdWVzdBojLnRpZGUudjEuTWVyY2hhbnRMaXN0T3JkZXJzUmVzcG9uc2USVwoQTWVyY2hhbnRHZXRPcmRlchIgLnRpZGUudjEuTWVyY2hhbnRHZXRPcmRlclJlcXVlc3QaIS50aWRlLnYxLk1lcmNoYW50R2V0T3JkZXJSZXNwb25zZRIzCgRTaGlwEhQudGlkZS52MS5TaGlwUmVxdWVzdBoVLnRpZGUudjEuU2hpcFJlc3BvbnNlEksKDERlY2lkZVJlZnVuZBIcLnRpZGUudjEuRGVjaWRlUmVmdW5kUmVxdWVzdBodLnRpZGUudjEuRGVjaWRlUmVmdW5kUmVzcG9uc2VCMFouZ2l0aHViLmNvbS90aWRlLWxpdmUvdGlkZS9wcm90by90aWRlL3YxO3RpZGV2MWIGcHJvdG8z");
+  fileDesc("ChZ0aWRlL3YxL2NvbW1lcmNlLnByb3RvEgd0aWRlLnYxIiwKCExpbmVJdGVtEg4KBnNrdV9pZBgBIAEoCRIQCghxdWFudGl0eRgCIAEoAyKOAQoKUHJpY2VkTGluZRIOCgZza3VfaWQYASABKAkSEgoKcHJvZHVjdF9pZBgCIAEoCRIQCgh1bml0X2ZlbhgDIAEoAxIQCghxdWFudGl0eRgEIAEoAxIRCgl0b3RhbF9mZW4YBSABKAMSFAoMZGlzY291bnRfZmVuGAYgASgDEg8KB3BheV9mZW4YByABKAMiVQoPUHJvbW90aW9uUmVzdWx0EhQKDHByb21vdGlvbl9pZBgBIAEoCRIUCgxkaXNjb3VudF9mZW4YAiABKAMSFgoOc2tpcHBlZF9yZWFzb24YAyABKAkikwEKBVByaWNlEiIKBWxpbmVzGAEgAygLMhMudGlkZS52MS5QcmljZWRMaW5lEhEKCXRvdGFsX2ZlbhgCIAEoAxIUCgxkaXNjb3VudF9mZW4YAyABKAMSDwoHcGF5X2ZlbhgEIAEoAxIsCgpwcm9tb3Rpb25zGAUgAygLMhgudGlkZS52MS5Qcm9tb3Rpb25SZXN1bHQiNgoSU2V0Q2FydEl0ZW1SZXF1ZXN0Eg4KBnNrdV9pZBgBIAEoCRIQCghxdWFudGl0eRgCIAEoAyIVChNTZXRDYXJ0SXRlbVJlc3BvbnNlIg0KC0NhcnRSZXF1ZXN0IjAKDENhcnRSZXNwb25zZRIgCgVpdGVtcxgBIAMoCzIRLnRpZGUudjEuTGluZUl0ZW0ibQoOUHJldmlld1JlcXVlc3QSIAoFaXRlbXMYASADKAsyES50aWRlLnYxLkxpbmVJdGVtEg8KB3Jvb21faWQYAiABKAkSFQoNZmxhc2hfc2FsZV9pZBgDIAEoCRIRCgljb3Vwb25faWQYBCABKAkiMAoPUHJldmlld1Jlc3BvbnNlEh0KBXByaWNlGAEgASgLMg4udGlkZS52MS5QcmljZSLBAQoNU3VibWl0UmVxdWVzdBIgCgVpdGVtcxgBIAMoCzIRLnRpZGUudjEuTGluZUl0ZW0SDwoHcm9vbV9pZBgCIAEoCRIVCg1mbGFzaF9zYWxlX2lkGAMgASgJEhcKD2lkZW1wb3RlbmN5X2tleRgEIAEoCRIRCgljb3Vwb25faWQYBSABKAkSFAoMZ3JvdXBfYnV5X2lkGAYgASgJEhAKCGdyb3VwX2lkGAcgASgJEhIKCnByZXNhbGVfaWQYCCABKAkiUgoOU3VibWl0UmVzcG9uc2USHQoFb3JkZXIYASABKAsyDi50aWRlLnYxLk9yZGVyEg8KB2NyZWF0ZWQYAiABKAgSEAoIZ3JvdXBfaWQYAyABKAkiMgoKUGF5UmVxdWVzdBIQCghvcmRlcl9pZBgBIAEoCRISCgpsb2dpbl9jb2RlGAIgASgJIn4KC1BheVJlc3BvbnNlEhIKCnRpbWVfc3RhbXAYASABKAkSEQoJbm9uY2Vfc3RyGAIgASgJEg8KB3BhY2thZ2UYAyABKAkSEQoJc2lnbl90eXBlGAQgASgJEhAKCHBheV9zaWduGAUgASgJEhIKCmV4cGlyZXNfYXQYBiABKAkizAIKBU9yZGVyEgoKAmlkGAEgASgJEg8KB3VzZXJfaWQYAiABKAkSEwoLbWVyY2hhbnRfaWQYAyABKAkSDwoHcm9vbV9pZBgEIAEoCRIVCg1mbGFzaF9zYWxlX2lkGAUgASgJEiIKBWxpbmVzGAYgAygLMhMudGlkZS52MS5QcmljZWRMaW5lEhEKCXRvdGFsX2ZlbhgHIAEoAxIUCgxkaXNjb3VudF9mZW4YCCABKAMSDwoHcGF5X2ZlbhgJIAEoAxIRCglwYXlfc3RhdGUYCiABKAkSFAoMZnVsZmlsX3N0YXRlGAsgASgJEhQKDHJlZnVuZF9zdGF0ZRgMIAEoCRITCgt0cmFja2luZ19ubxgNIAEoCRISCgpleHBpcmVzX2F0GA4gASgJEhIKCmNyZWF0ZWRfYXQYDyABKAkSDwoHcGFpZF9hdBgQIAEoCSI2ChFMaXN0T3JkZXJzUmVxdWVzdBIRCglwYWdlX3NpemUYASABKAUSDgoGYmVmb3JlGAIgASgJIjQKEkxpc3RPcmRlcnNSZXNwb25zZRIeCgZvcmRlcnMYASADKAsyDi50aWRlLnYxLk9yZGVyIiMKD0dldE9yZGVyUmVxdWVzdBIQCghvcmRlcl9pZBgBIAEoCSIxChBHZXRPcmRlclJlc3BvbnNlEh0KBW9yZGVyGAEgASgLMg4udGlkZS52MS5PcmRlciImChJDYW5jZWxPcmRlclJlcXVlc3QSEAoIb3JkZXJfaWQYASABKAkiFQoTQ2FuY2VsT3JkZXJSZXNwb25zZSI4ChRSZXF1ZXN0UmVmdW5kUmVxdWVzdBIQCghvcmRlcl9pZBgBIAEoCRIOCgZyZWFzb24YAiABKAkiFwoVUmVxdWVzdFJlZnVuZFJlc3BvbnNlIj4KGU1lcmNoYW50TGlzdE9yZGVyc1JlcXVlc3QSEQoJcGFnZV9zaXplGAEgASgFEg4KBmJlZm9yZRgCIAEoCSI8ChpNZXJjaGFudExpc3RPcmRlcnNSZXNwb25zZRIeCgZvcmRlcnMYASADKAsyDi50aWRlLnYxLk9yZGVyIisKF01lcmNoYW50R2V0T3JkZXJSZXF1ZXN0EhAKCG9yZGVyX2lkGAEgASgJIjkKGE1lcmNoYW50R2V0T3JkZXJSZXNwb25zZRIdCgVvcmRlchgBIAEoCzIOLnRpZGUudjEuT3JkZXIiNAoLU2hpcFJlcXVlc3QSEAoIb3JkZXJfaWQYASABKAkSEwoLdHJhY2tpbmdfbm8YAiABKAkiDgoMU2hpcFJlc3BvbnNlIkYKE0RlY2lkZVJlZnVuZFJlcXVlc3QSEAoIb3JkZXJfaWQYASABKAkSDwoHYXBwcm92ZRgCIAEoCBIMCgRub3RlGAMgASgJIhYKFERlY2lkZVJlZnVuZFJlc3BvbnNlIloKFFN1Ym1pdEJhbGFuY2VSZXF1ZXN0EhgKEGRlcG9zaXRfb3JkZXJfaWQYASABKAkSFwoPaWRlbXBvdGVuY3lfa2V5GAIgASgJEg8KB3Jvb21faWQYAyABKAkiRwoVU3VibWl0QmFsYW5jZVJlc3BvbnNlEh0KBW9yZGVyGAEgASgLMg4udGlkZS52MS5PcmRlchIPCgdjcmVhdGVkGAIgASgIIncKDFByZXNhbGVFbnRyeRIYChBkZXBvc2l0X29yZGVyX2lkGAEgASgJEhIKCnByZXNhbGVfaWQYAiABKAkSEAoIcXVhbnRpdHkYAyABKAMSDQoFc3RhdGUYBCABKAkSGAoQYmFsYW5jZV9vcmRlcl9pZBgFIAEoCSIyChZHZXRQcmVzYWxlRW50cnlSZXF1ZXN0EhgKEGRlcG9zaXRfb3JkZXJfaWQYASABKAkiYgoXR2V0UHJlc2FsZUVudHJ5UmVzcG9uc2USJAoFZW50cnkYASABKAsyFS50aWRlLnYxLlByZXNhbGVFbnRyeRIhCgdwcmVzYWxlGAIgASgLMhAudGlkZS52MS5QcmVzYWxlIpwBCglGbGFzaFNhbGUSCgoCaWQYASABKAkSDgoGc2t1X2lkGAIgASgJEhEKCXByaWNlX2ZlbhgDIAEoAxIRCglzdGFydHNfYXQYBCABKAkSDwoHZW5kc19hdBgFIAEoCRIRCglhbGxvdG1lbnQYBiABKAMSEQoJcmVtYWluaW5nGAcgASgDEhYKDnBlcl91c2VyX2xpbWl0GAggASgDIokBCghHcm91cEJ1eRIKCgJpZBgBIAEoCRIOCgZza3VfaWQYAiABKAkSEQoJcHJpY2VfZmVuGAMgASgDEhIKCmdyb3VwX3NpemUYBCABKAUSFgoOd2luZG93X3NlY29uZHMYBSABKAMSEQoJc3RhcnRzX2F0GAYgASgJEg8KB2VuZHNfYXQYByABKAkinQIKB1ByZXNhbGUSCgoCaWQYASABKAkSDgoGc2t1X2lkGAIgASgJEhEKCXByaWNlX2ZlbhgDIAEoAxITCgtkZXBvc2l0X2ZlbhgEIAEoAxIVCg1kZWR1Y3Rpb25fZmVuGAUgASgDEhkKEWRlcG9zaXRfc3RhcnRzX2F0GAYgASgJEhcKD2RlcG9zaXRfZW5kc19hdBgHIAEoCRIZChFiYWxhbmNlX3N0YXJ0c19hdBgIIAEoCRIXCg9iYWxhbmNlX2VuZHNfYXQYCSABKAkSEQoJYWxsb3RtZW50GAogASgDEhEKCXJlbWFpbmluZxgLIAEoAxIWCg5wZXJfdXNlcl9saW1pdBgMIAEoAxIRCgljYW5jZWxsZWQYDSABKAgiiQEKCEFjdGl2aXR5EigKCmZsYXNoX3NhbGUYASABKAsyEi50aWRlLnYxLkZsYXNoU2FsZUgAEiYKCWdyb3VwX2J1eRgCIAEoCzIRLnRpZGUudjEuR3JvdXBCdXlIABIjCgdwcmVzYWxlGAMgASgLMhAudGlkZS52MS5QcmVzYWxlSABCBgoEa2luZCI8ChVDcmVhdGVBY3Rpdml0eVJlcXVlc3QSIwoIYWN0aXZpdHkYASABKAsyES50aWRlLnYxLkFjdGl2aXR5Ij0KFkNyZWF0ZUFjdGl2aXR5UmVzcG9uc2USIwoIYWN0aXZpdHkYASABKAsyES50aWRlLnYxLkFjdGl2aXR5IioKFUxpc3RBY3Rpdml0aWVzUmVxdWVzdBIRCglwYWdlX3NpemUYASABKAUiPwoWTGlzdEFjdGl2aXRpZXNSZXNwb25zZRIlCgphY3Rpdml0aWVzGAEgAygLMhEudGlkZS52MS5BY3Rpdml0eSJOChJFbmRBY3Rpdml0eVJlcXVlc3QSIwoEa2luZBgBIAEoDjIVLnRpZGUudjEuQWN0aXZpdHlLaW5kEhMKC2FjdGl2aXR5X2lkGAIgASgJIhUKE0VuZEFjdGl2aXR5UmVzcG9uc2UiNwoNUHJvbW90aW9uVGllchIVCg10aHJlc2hvbGRfZmVuGAEgASgDEg8KB29mZl9mZW4YAiABKAMigwIKCVByb21vdGlvbhIKCgJpZBgBIAEoCRIOCgZzb3VyY2UYAiABKAkSDwoHcm9vbV9pZBgDIAEoCRIMCgRraW5kGAQgASgJEiUKBXRpZXJzGAUgAygLMhYudGlkZS52MS5Qcm9tb3Rpb25UaWVyEhgKEHBheV9iYXNpc19wb2ludHMYBiABKAMSDwoHY2FwX2ZlbhgHIAEoAxIVCg10aHJlc2hvbGRfZmVuGAggASgDEhIKCnZhbGlkX2Zyb20YCSABKAkSEwoLdmFsaWRfdW50aWwYCiABKAkSFgoOcGVyX3VzZXJfbGltaXQYCyABKAUSEQoJc3RhY2thYmxlGAwgASgIIjwKE1B1dFByb21vdGlvblJlcXVlc3QSJQoJcHJvbW90aW9uGAEgASgLMhIudGlkZS52MS5Qcm9tb3Rpb24iFgoUUHV0UHJvbW90aW9uUmVzcG9uc2UiKgoVTGlzdFByb21vdGlvbnNSZXF1ZXN0EhEKCXBhZ2Vfc2l6ZRgBIAEoBSJAChZMaXN0UHJvbW90aW9uc1Jlc3BvbnNlEiYKCnByb21vdGlvbnMYASADKAsyEi50aWRlLnYxLlByb21vdGlvbiIrChNFbmRQcm9tb3Rpb25SZXF1ZXN0EhQKDHByb21vdGlvbl9pZBgBIAEoCSIWChRFbmRQcm9tb3Rpb25SZXNwb25zZSI7ChJHcmFudENvdXBvblJlcXVlc3QSFAoMcHJvbW90aW9uX2lkGAEgASgJEg8KB3VzZXJfaWQYAiABKAkiFQoTR3JhbnRDb3Vwb25SZXNwb25zZSqDAQoMQWN0aXZpdHlLaW5kEh0KGUFDVElWSVRZX0tJTkRfVU5TUEVDSUZJRUQQABIcChhBQ1RJVklUWV9LSU5EX0ZMQVNIX1NBTEUQARIbChdBQ1RJVklUWV9LSU5EX0dST1VQX0JVWRACEhkKFUFDVElWSVRZX0tJTkRfUFJFU0FMRRADMuQMCg9Db21tZXJjZVNlcnZpY2USSAoLU2V0Q2FydEl0ZW0SGy50aWRlLnYxLlNldENhcnRJdGVtUmVxdWVzdBocLnRpZGUudjEuU2V0Q2FydEl0ZW1SZXNwb25zZRIzCgRDYXJ0EhQudGlkZS52MS5DYXJ0UmVxdWVzdBoVLnRpZGUudjEuQ2FydFJlc3BvbnNlEjwKB1ByZXZpZXcSFy50aWRlLnYxLlByZXZpZXdSZXF1ZXN0GhgudGlkZS52MS5QcmV2aWV3UmVzcG9uc2USOQoGU3VibWl0EhYudGlkZS52MS5TdWJtaXRSZXF1ZXN0GhcudGlkZS52MS5TdWJtaXRSZXNwb25zZRIwCgNQYXkSEy50aWRlLnYxLlBheVJlcXVlc3QaFC50aWRlLnYxLlBheVJlc3BvbnNlEkUKCkxpc3RPcmRlcnMSGi50aWRlLnYxLkxpc3RPcmRlcnNSZXF1ZXN0GhsudGlkZS52MS5MaXN0T3JkZXJzUmVzcG9uc2USPwoIR2V0T3JkZXISGC50aWRlLnYxLkdldE9yZGVyUmVxdWVzdBoZLnRpZGUudjEuR2V0T3JkZXJSZXNwb25zZRJICgtDYW5jZWxPcmRlchIbLnRpZGUudjEuQ2FuY2VsT3JkZXJSZXF1ZXN0GhwudGlkZS52MS5DYW5jZWxPcmRlclJlc3BvbnNlEk4KDVJlcXVlc3RSZWZ1bmQSHS50aWRlLnYxLlJlcXVlc3RSZWZ1bmRSZXF1ZXN0Gh4udGlkZS52MS5SZXF1ZXN0UmVmdW5kUmVzcG9uc2USXQoSTWVyY2hhbnRMaXN0T3JkZXJzEiIudGlkZS52MS5NZXJjaGFudExpc3RPcmRlcnNSZXF1ZXN0GiMudGlkZS52MS5NZXJjaGFudExpc3RPcmRlcnNSZXNwb25zZRJXChBNZXJjaGFudEdldE9yZGVyEiAudGlkZS52MS5NZXJjaGFudEdldE9yZGVyUmVxdWVzdBohLnRpZGUudjEuTWVyY2hhbnRHZXRPcmRlclJlc3BvbnNlEjMKBFNoaXASFC50aWRlLnYxLlNoaXBSZXF1ZXN0GhUudGlkZS52MS5TaGlwUmVzcG9uc2USSwoMRGVjaWRlUmVmdW5kEhwudGlkZS52MS5EZWNpZGVSZWZ1bmRSZXF1ZXN0Gh0udGlkZS52MS5EZWNpZGVSZWZ1bmRSZXNwb25zZRJOCg1TdWJtaXRCYWxhbmNlEh0udGlkZS52MS5TdWJtaXRCYWxhbmNlUmVxdWVzdBoeLnRpZGUudjEuU3VibWl0QmFsYW5jZVJlc3BvbnNlElQKD0dldFByZXNhbGVFbnRyeRIfLnRpZGUudjEuR2V0UHJlc2FsZUVudHJ5UmVxdWVzdBogLnRpZGUudjEuR2V0UHJlc2FsZUVudHJ5UmVzcG9uc2USUQoOQ3JlYXRlQWN0aXZpdHkSHi50aWRlLnYxLkNyZWF0ZUFjdGl2aXR5UmVxdWVzdBofLnRpZGUudjEuQ3JlYXRlQWN0aXZpdHlSZXNwb25zZRJRCg5MaXN0QWN0aXZpdGllcxIeLnRpZGUudjEuTGlzdEFjdGl2aXRpZXNSZXF1ZXN0Gh8udGlkZS52MS5MaXN0QWN0aXZpdGllc1Jlc3BvbnNlEkgKC0VuZEFjdGl2aXR5EhsudGlkZS52MS5FbmRBY3Rpdml0eVJlcXVlc3QaHC50aWRlLnYxLkVuZEFjdGl2aXR5UmVzcG9uc2USSwoMUHV0UHJvbW90aW9uEhwudGlkZS52MS5QdXRQcm9tb3Rpb25SZXF1ZXN0Gh0udGlkZS52MS5QdXRQcm9tb3Rpb25SZXNwb25zZRJRCg5MaXN0UHJvbW90aW9ucxIeLnRpZGUudjEuTGlzdFByb21vdGlvbnNSZXF1ZXN0Gh8udGlkZS52MS5MaXN0UHJvbW90aW9uc1Jlc3BvbnNlEksKDEVuZFByb21vdGlvbhIcLnRpZGUudjEuRW5kUHJvbW90aW9uUmVxdWVzdBodLnRpZGUudjEuRW5kUHJvbW90aW9uUmVzcG9uc2USSAoLR3JhbnRDb3Vwb24SGy50aWRlLnYxLkdyYW50Q291cG9uUmVxdWVzdBocLnRpZGUudjEuR3JhbnRDb3Vwb25SZXNwb25zZUIwWi5naXRodWIuY29tL3RpZGUtbGl2ZS90aWRlL3Byb3RvL3RpZGUvdjE7dGlkZXYxYgZwcm90bzM");
 
 /**
  * An item to buy: a SKU and how many.
@@ -319,6 +319,14 @@ export type SubmitRequest = Message<"tide.v1.SubmitRequest"> & {
    * @generated from field: string group_id = 7;
    */
   groupId: string;
+
+  /**
+   * A presale (预售) to pay the deposit of: one item, its SKU, at the
+   * deposit per unit (no coupon or 满减).
+   *
+   * @generated from field: string presale_id = 8;
+   */
+  presaleId: string;
 };
 
 /**
@@ -822,6 +830,749 @@ export const DecideRefundResponseSchema: GenMessage<DecideRefundResponse> = /*@_
   messageDesc(file_tide_v1_commerce, 30);
 
 /**
+ * @generated from message tide.v1.SubmitBalanceRequest
+ */
+export type SubmitBalanceRequest = Message<"tide.v1.SubmitBalanceRequest"> & {
+  /**
+   * The paid deposit order of the presale purchase.
+   *
+   * @generated from field: string deposit_order_id = 1;
+   */
+  depositOrderId: string;
+
+  /**
+   * @generated from field: string idempotency_key = 2;
+   */
+  idempotencyKey: string;
+
+  /**
+   * @generated from field: string room_id = 3;
+   */
+  roomId: string;
+};
+
+/**
+ * Describes the message tide.v1.SubmitBalanceRequest.
+ * Use `create(SubmitBalanceRequestSchema)` to create a new message.
+ */
+export const SubmitBalanceRequestSchema: GenMessage<SubmitBalanceRequest> = /*@__PURE__*/
+  messageDesc(file_tide_v1_commerce, 31);
+
+/**
+ * @generated from message tide.v1.SubmitBalanceResponse
+ */
+export type SubmitBalanceResponse = Message<"tide.v1.SubmitBalanceResponse"> & {
+  /**
+   * @generated from field: tide.v1.Order order = 1;
+   */
+  order?: Order | undefined;
+
+  /**
+   * @generated from field: bool created = 2;
+   */
+  created: boolean;
+};
+
+/**
+ * Describes the message tide.v1.SubmitBalanceResponse.
+ * Use `create(SubmitBalanceResponseSchema)` to create a new message.
+ */
+export const SubmitBalanceResponseSchema: GenMessage<SubmitBalanceResponse> = /*@__PURE__*/
+  messageDesc(file_tide_v1_commerce, 32);
+
+/**
+ * One buyer's presale purchase.
+ *
+ * @generated from message tide.v1.PresaleEntry
+ */
+export type PresaleEntry = Message<"tide.v1.PresaleEntry"> & {
+  /**
+   * @generated from field: string deposit_order_id = 1;
+   */
+  depositOrderId: string;
+
+  /**
+   * @generated from field: string presale_id = 2;
+   */
+  presaleId: string;
+
+  /**
+   * @generated from field: int64 quantity = 3;
+   */
+  quantity: bigint;
+
+  /**
+   * deposit_unpaid, deposit_paid, completed, released, forfeited, cancelled
+   *
+   * @generated from field: string state = 4;
+   */
+  state: string;
+
+  /**
+   * The current balance order, if one was submitted.
+   *
+   * @generated from field: string balance_order_id = 5;
+   */
+  balanceOrderId: string;
+};
+
+/**
+ * Describes the message tide.v1.PresaleEntry.
+ * Use `create(PresaleEntrySchema)` to create a new message.
+ */
+export const PresaleEntrySchema: GenMessage<PresaleEntry> = /*@__PURE__*/
+  messageDesc(file_tide_v1_commerce, 33);
+
+/**
+ * @generated from message tide.v1.GetPresaleEntryRequest
+ */
+export type GetPresaleEntryRequest = Message<"tide.v1.GetPresaleEntryRequest"> & {
+  /**
+   * @generated from field: string deposit_order_id = 1;
+   */
+  depositOrderId: string;
+};
+
+/**
+ * Describes the message tide.v1.GetPresaleEntryRequest.
+ * Use `create(GetPresaleEntryRequestSchema)` to create a new message.
+ */
+export const GetPresaleEntryRequestSchema: GenMessage<GetPresaleEntryRequest> = /*@__PURE__*/
+  messageDesc(file_tide_v1_commerce, 34);
+
+/**
+ * @generated from message tide.v1.GetPresaleEntryResponse
+ */
+export type GetPresaleEntryResponse = Message<"tide.v1.GetPresaleEntryResponse"> & {
+  /**
+   * @generated from field: tide.v1.PresaleEntry entry = 1;
+   */
+  entry?: PresaleEntry | undefined;
+
+  /**
+   * @generated from field: tide.v1.Presale presale = 2;
+   */
+  presale?: Presale | undefined;
+};
+
+/**
+ * Describes the message tide.v1.GetPresaleEntryResponse.
+ * Use `create(GetPresaleEntryResponseSchema)` to create a new message.
+ */
+export const GetPresaleEntryResponseSchema: GenMessage<GetPresaleEntryResponse> = /*@__PURE__*/
+  messageDesc(file_tide_v1_commerce, 35);
+
+/**
+ * A 秒杀: from starts_at until ends_at the SKU sells at price_fen out of an
+ * allotment taken from its stock, per_user_limit units per buyer.
+ *
+ * @generated from message tide.v1.FlashSale
+ */
+export type FlashSale = Message<"tide.v1.FlashSale"> & {
+  /**
+   * @generated from field: string id = 1;
+   */
+  id: string;
+
+  /**
+   * @generated from field: string sku_id = 2;
+   */
+  skuId: string;
+
+  /**
+   * @generated from field: int64 price_fen = 3;
+   */
+  priceFen: bigint;
+
+  /**
+   * RFC 3339
+   *
+   * @generated from field: string starts_at = 4;
+   */
+  startsAt: string;
+
+  /**
+   * @generated from field: string ends_at = 5;
+   */
+  endsAt: string;
+
+  /**
+   * @generated from field: int64 allotment = 6;
+   */
+  allotment: bigint;
+
+  /**
+   * Output only.
+   *
+   * @generated from field: int64 remaining = 7;
+   */
+  remaining: bigint;
+
+  /**
+   * @generated from field: int64 per_user_limit = 8;
+   */
+  perUserLimit: bigint;
+};
+
+/**
+ * Describes the message tide.v1.FlashSale.
+ * Use `create(FlashSaleSchema)` to create a new message.
+ */
+export const FlashSaleSchema: GenMessage<FlashSale> = /*@__PURE__*/
+  messageDesc(file_tide_v1_commerce, 36);
+
+/**
+ * A 拼团: from starts_at until ends_at the SKU sells at price_fen to groups
+ * of group_size buyers, each group filling within window_seconds.
+ *
+ * @generated from message tide.v1.GroupBuy
+ */
+export type GroupBuy = Message<"tide.v1.GroupBuy"> & {
+  /**
+   * @generated from field: string id = 1;
+   */
+  id: string;
+
+  /**
+   * @generated from field: string sku_id = 2;
+   */
+  skuId: string;
+
+  /**
+   * @generated from field: int64 price_fen = 3;
+   */
+  priceFen: bigint;
+
+  /**
+   * @generated from field: int32 group_size = 4;
+   */
+  groupSize: number;
+
+  /**
+   * @generated from field: int64 window_seconds = 5;
+   */
+  windowSeconds: bigint;
+
+  /**
+   * @generated from field: string starts_at = 6;
+   */
+  startsAt: string;
+
+  /**
+   * @generated from field: string ends_at = 7;
+   */
+  endsAt: string;
+};
+
+/**
+ * Describes the message tide.v1.GroupBuy.
+ * Use `create(GroupBuySchema)` to create a new message.
+ */
+export const GroupBuySchema: GenMessage<GroupBuy> = /*@__PURE__*/
+  messageDesc(file_tide_v1_commerce, 37);
+
+/**
+ * A 预售: deposit_fen per unit in the deposit window reserves units of its
+ * own allotment; the balance, price_fen − deduction_fen (≥ deposit_fen,
+ * 定金膨胀), is due in the balance window.
+ *
+ * @generated from message tide.v1.Presale
+ */
+export type Presale = Message<"tide.v1.Presale"> & {
+  /**
+   * @generated from field: string id = 1;
+   */
+  id: string;
+
+  /**
+   * @generated from field: string sku_id = 2;
+   */
+  skuId: string;
+
+  /**
+   * @generated from field: int64 price_fen = 3;
+   */
+  priceFen: bigint;
+
+  /**
+   * @generated from field: int64 deposit_fen = 4;
+   */
+  depositFen: bigint;
+
+  /**
+   * @generated from field: int64 deduction_fen = 5;
+   */
+  deductionFen: bigint;
+
+  /**
+   * @generated from field: string deposit_starts_at = 6;
+   */
+  depositStartsAt: string;
+
+  /**
+   * @generated from field: string deposit_ends_at = 7;
+   */
+  depositEndsAt: string;
+
+  /**
+   * @generated from field: string balance_starts_at = 8;
+   */
+  balanceStartsAt: string;
+
+  /**
+   * @generated from field: string balance_ends_at = 9;
+   */
+  balanceEndsAt: string;
+
+  /**
+   * @generated from field: int64 allotment = 10;
+   */
+  allotment: bigint;
+
+  /**
+   * Output only.
+   *
+   * @generated from field: int64 remaining = 11;
+   */
+  remaining: bigint;
+
+  /**
+   * @generated from field: int64 per_user_limit = 12;
+   */
+  perUserLimit: bigint;
+
+  /**
+   * Output only.
+   *
+   * @generated from field: bool cancelled = 13;
+   */
+  cancelled: boolean;
+};
+
+/**
+ * Describes the message tide.v1.Presale.
+ * Use `create(PresaleSchema)` to create a new message.
+ */
+export const PresaleSchema: GenMessage<Presale> = /*@__PURE__*/
+  messageDesc(file_tide_v1_commerce, 38);
+
+/**
+ * A merchant's activity: one of its kinds.
+ *
+ * @generated from message tide.v1.Activity
+ */
+export type Activity = Message<"tide.v1.Activity"> & {
+  /**
+   * @generated from oneof tide.v1.Activity.kind
+   */
+  kind: {
+    /**
+     * @generated from field: tide.v1.FlashSale flash_sale = 1;
+     */
+    value: FlashSale;
+    case: "flashSale";
+  } | {
+    /**
+     * @generated from field: tide.v1.GroupBuy group_buy = 2;
+     */
+    value: GroupBuy;
+    case: "groupBuy";
+  } | {
+    /**
+     * @generated from field: tide.v1.Presale presale = 3;
+     */
+    value: Presale;
+    case: "presale";
+  } | { case: undefined; value?: undefined };
+};
+
+/**
+ * Describes the message tide.v1.Activity.
+ * Use `create(ActivitySchema)` to create a new message.
+ */
+export const ActivitySchema: GenMessage<Activity> = /*@__PURE__*/
+  messageDesc(file_tide_v1_commerce, 39);
+
+/**
+ * @generated from message tide.v1.CreateActivityRequest
+ */
+export type CreateActivityRequest = Message<"tide.v1.CreateActivityRequest"> & {
+  /**
+   * @generated from field: tide.v1.Activity activity = 1;
+   */
+  activity?: Activity | undefined;
+};
+
+/**
+ * Describes the message tide.v1.CreateActivityRequest.
+ * Use `create(CreateActivityRequestSchema)` to create a new message.
+ */
+export const CreateActivityRequestSchema: GenMessage<CreateActivityRequest> = /*@__PURE__*/
+  messageDesc(file_tide_v1_commerce, 40);
+
+/**
+ * @generated from message tide.v1.CreateActivityResponse
+ */
+export type CreateActivityResponse = Message<"tide.v1.CreateActivityResponse"> & {
+  /**
+   * @generated from field: tide.v1.Activity activity = 1;
+   */
+  activity?: Activity | undefined;
+};
+
+/**
+ * Describes the message tide.v1.CreateActivityResponse.
+ * Use `create(CreateActivityResponseSchema)` to create a new message.
+ */
+export const CreateActivityResponseSchema: GenMessage<CreateActivityResponse> = /*@__PURE__*/
+  messageDesc(file_tide_v1_commerce, 41);
+
+/**
+ * @generated from message tide.v1.ListActivitiesRequest
+ */
+export type ListActivitiesRequest = Message<"tide.v1.ListActivitiesRequest"> & {
+  /**
+   * @generated from field: int32 page_size = 1;
+   */
+  pageSize: number;
+};
+
+/**
+ * Describes the message tide.v1.ListActivitiesRequest.
+ * Use `create(ListActivitiesRequestSchema)` to create a new message.
+ */
+export const ListActivitiesRequestSchema: GenMessage<ListActivitiesRequest> = /*@__PURE__*/
+  messageDesc(file_tide_v1_commerce, 42);
+
+/**
+ * @generated from message tide.v1.ListActivitiesResponse
+ */
+export type ListActivitiesResponse = Message<"tide.v1.ListActivitiesResponse"> & {
+  /**
+   * @generated from field: repeated tide.v1.Activity activities = 1;
+   */
+  activities: Activity[];
+};
+
+/**
+ * Describes the message tide.v1.ListActivitiesResponse.
+ * Use `create(ListActivitiesResponseSchema)` to create a new message.
+ */
+export const ListActivitiesResponseSchema: GenMessage<ListActivitiesResponse> = /*@__PURE__*/
+  messageDesc(file_tide_v1_commerce, 43);
+
+/**
+ * @generated from message tide.v1.EndActivityRequest
+ */
+export type EndActivityRequest = Message<"tide.v1.EndActivityRequest"> & {
+  /**
+   * @generated from field: tide.v1.ActivityKind kind = 1;
+   */
+  kind: ActivityKind;
+
+  /**
+   * @generated from field: string activity_id = 2;
+   */
+  activityId: string;
+};
+
+/**
+ * Describes the message tide.v1.EndActivityRequest.
+ * Use `create(EndActivityRequestSchema)` to create a new message.
+ */
+export const EndActivityRequestSchema: GenMessage<EndActivityRequest> = /*@__PURE__*/
+  messageDesc(file_tide_v1_commerce, 44);
+
+/**
+ * @generated from message tide.v1.EndActivityResponse
+ */
+export type EndActivityResponse = Message<"tide.v1.EndActivityResponse"> & {
+};
+
+/**
+ * Describes the message tide.v1.EndActivityResponse.
+ * Use `create(EndActivityResponseSchema)` to create a new message.
+ */
+export const EndActivityResponseSchema: GenMessage<EndActivityResponse> = /*@__PURE__*/
+  messageDesc(file_tide_v1_commerce, 45);
+
+/**
+ * One 满减 step: at threshold_fen or more, off_fen off.
+ *
+ * @generated from message tide.v1.PromotionTier
+ */
+export type PromotionTier = Message<"tide.v1.PromotionTier"> & {
+  /**
+   * @generated from field: int64 threshold_fen = 1;
+   */
+  thresholdFen: bigint;
+
+  /**
+   * @generated from field: int64 off_fen = 2;
+   */
+  offFen: bigint;
+};
+
+/**
+ * Describes the message tide.v1.PromotionTier.
+ * Use `create(PromotionTierSchema)` to create a new message.
+ */
+export const PromotionTierSchema: GenMessage<PromotionTier> = /*@__PURE__*/
+  messageDesc(file_tide_v1_commerce, 46);
+
+/**
+ * A promotion, priced by commerce/pricing.
+ *
+ * @generated from message tide.v1.Promotion
+ */
+export type Promotion = Message<"tide.v1.Promotion"> & {
+  /**
+   * @generated from field: string id = 1;
+   */
+  id: string;
+
+  /**
+   * room, shop or coupon
+   *
+   * @generated from field: string source = 2;
+   */
+  source: string;
+
+  /**
+   * The room of a room promotion.
+   *
+   * @generated from field: string room_id = 3;
+   */
+  roomId: string;
+
+  /**
+   * tiered (满减) or percent (折扣)
+   *
+   * @generated from field: string kind = 4;
+   */
+  kind: string;
+
+  /**
+   * @generated from field: repeated tide.v1.PromotionTier tiers = 5;
+   */
+  tiers: PromotionTier[];
+
+  /**
+   * What a percent promotion leaves to pay: 1..9999 (8折 = 8000).
+   *
+   * @generated from field: int64 pay_basis_points = 6;
+   */
+  payBasisPoints: bigint;
+
+  /**
+   * Caps a percent discount; 0 is no cap.
+   *
+   * @generated from field: int64 cap_fen = 7;
+   */
+  capFen: bigint;
+
+  /**
+   * What a percent promotion needs the order to reach.
+   *
+   * @generated from field: int64 threshold_fen = 8;
+   */
+  thresholdFen: bigint;
+
+  /**
+   * RFC 3339; empty is an open end.
+   *
+   * @generated from field: string valid_from = 9;
+   */
+  validFrom: string;
+
+  /**
+   * @generated from field: string valid_until = 10;
+   */
+  validUntil: string;
+
+  /**
+   * Orders per user; 0 is no limit.
+   *
+   * @generated from field: int32 per_user_limit = 11;
+   */
+  perUserLimit: number;
+
+  /**
+   * @generated from field: bool stackable = 12;
+   */
+  stackable: boolean;
+};
+
+/**
+ * Describes the message tide.v1.Promotion.
+ * Use `create(PromotionSchema)` to create a new message.
+ */
+export const PromotionSchema: GenMessage<Promotion> = /*@__PURE__*/
+  messageDesc(file_tide_v1_commerce, 47);
+
+/**
+ * @generated from message tide.v1.PutPromotionRequest
+ */
+export type PutPromotionRequest = Message<"tide.v1.PutPromotionRequest"> & {
+  /**
+   * @generated from field: tide.v1.Promotion promotion = 1;
+   */
+  promotion?: Promotion | undefined;
+};
+
+/**
+ * Describes the message tide.v1.PutPromotionRequest.
+ * Use `create(PutPromotionRequestSchema)` to create a new message.
+ */
+export const PutPromotionRequestSchema: GenMessage<PutPromotionRequest> = /*@__PURE__*/
+  messageDesc(file_tide_v1_commerce, 48);
+
+/**
+ * @generated from message tide.v1.PutPromotionResponse
+ */
+export type PutPromotionResponse = Message<"tide.v1.PutPromotionResponse"> & {
+};
+
+/**
+ * Describes the message tide.v1.PutPromotionResponse.
+ * Use `create(PutPromotionResponseSchema)` to create a new message.
+ */
+export const PutPromotionResponseSchema: GenMessage<PutPromotionResponse> = /*@__PURE__*/
+  messageDesc(file_tide_v1_commerce, 49);
+
+/**
+ * @generated from message tide.v1.ListPromotionsRequest
+ */
+export type ListPromotionsRequest = Message<"tide.v1.ListPromotionsRequest"> & {
+  /**
+   * @generated from field: int32 page_size = 1;
+   */
+  pageSize: number;
+};
+
+/**
+ * Describes the message tide.v1.ListPromotionsRequest.
+ * Use `create(ListPromotionsRequestSchema)` to create a new message.
+ */
+export const ListPromotionsRequestSchema: GenMessage<ListPromotionsRequest> = /*@__PURE__*/
+  messageDesc(file_tide_v1_commerce, 50);
+
+/**
+ * @generated from message tide.v1.ListPromotionsResponse
+ */
+export type ListPromotionsResponse = Message<"tide.v1.ListPromotionsResponse"> & {
+  /**
+   * @generated from field: repeated tide.v1.Promotion promotions = 1;
+   */
+  promotions: Promotion[];
+};
+
+/**
+ * Describes the message tide.v1.ListPromotionsResponse.
+ * Use `create(ListPromotionsResponseSchema)` to create a new message.
+ */
+export const ListPromotionsResponseSchema: GenMessage<ListPromotionsResponse> = /*@__PURE__*/
+  messageDesc(file_tide_v1_commerce, 51);
+
+/**
+ * @generated from message tide.v1.EndPromotionRequest
+ */
+export type EndPromotionRequest = Message<"tide.v1.EndPromotionRequest"> & {
+  /**
+   * @generated from field: string promotion_id = 1;
+   */
+  promotionId: string;
+};
+
+/**
+ * Describes the message tide.v1.EndPromotionRequest.
+ * Use `create(EndPromotionRequestSchema)` to create a new message.
+ */
+export const EndPromotionRequestSchema: GenMessage<EndPromotionRequest> = /*@__PURE__*/
+  messageDesc(file_tide_v1_commerce, 52);
+
+/**
+ * @generated from message tide.v1.EndPromotionResponse
+ */
+export type EndPromotionResponse = Message<"tide.v1.EndPromotionResponse"> & {
+};
+
+/**
+ * Describes the message tide.v1.EndPromotionResponse.
+ * Use `create(EndPromotionResponseSchema)` to create a new message.
+ */
+export const EndPromotionResponseSchema: GenMessage<EndPromotionResponse> = /*@__PURE__*/
+  messageDesc(file_tide_v1_commerce, 53);
+
+/**
+ * @generated from message tide.v1.GrantCouponRequest
+ */
+export type GrantCouponRequest = Message<"tide.v1.GrantCouponRequest"> & {
+  /**
+   * @generated from field: string promotion_id = 1;
+   */
+  promotionId: string;
+
+  /**
+   * @generated from field: string user_id = 2;
+   */
+  userId: string;
+};
+
+/**
+ * Describes the message tide.v1.GrantCouponRequest.
+ * Use `create(GrantCouponRequestSchema)` to create a new message.
+ */
+export const GrantCouponRequestSchema: GenMessage<GrantCouponRequest> = /*@__PURE__*/
+  messageDesc(file_tide_v1_commerce, 54);
+
+/**
+ * @generated from message tide.v1.GrantCouponResponse
+ */
+export type GrantCouponResponse = Message<"tide.v1.GrantCouponResponse"> & {
+};
+
+/**
+ * Describes the message tide.v1.GrantCouponResponse.
+ * Use `create(GrantCouponResponseSchema)` to create a new message.
+ */
+export const GrantCouponResponseSchema: GenMessage<GrantCouponResponse> = /*@__PURE__*/
+  messageDesc(file_tide_v1_commerce, 55);
+
+/**
+ * Which kind of activity an id names.
+ *
+ * @generated from enum tide.v1.ActivityKind
+ */
+export enum ActivityKind {
+  /**
+   * @generated from enum value: ACTIVITY_KIND_UNSPECIFIED = 0;
+   */
+  UNSPECIFIED = 0,
+
+  /**
+   * @generated from enum value: ACTIVITY_KIND_FLASH_SALE = 1;
+   */
+  FLASH_SALE = 1,
+
+  /**
+   * @generated from enum value: ACTIVITY_KIND_GROUP_BUY = 2;
+   */
+  GROUP_BUY = 2,
+
+  /**
+   * @generated from enum value: ACTIVITY_KIND_PRESALE = 3;
+   */
+  PRESALE = 3,
+}
+
+/**
+ * Describes the enum tide.v1.ActivityKind.
+ */
+export const ActivityKindSchema: GenEnum<ActivityKind> = /*@__PURE__*/
+  enumDesc(file_tide_v1_commerce, 0);
+
+/**
  * CommerceService is the checkout: for mini-program users (session token)
  * the cart, price preview, submit, WeChat Pay, their orders, cancel and
  * refund requests; for merchants (API key) their orders, shipping and
@@ -970,6 +1721,107 @@ export const CommerceService: GenService<{
     methodKind: "unary";
     input: typeof DecideRefundRequestSchema;
     output: typeof DecideRefundResponseSchema;
+  },
+  /**
+   * Presale (预售): Submit with presale_id makes the deposit (定金) order,
+   * paid with Pay in the deposit window. SubmitBalance makes the balance
+   * (尾款) order in the balance window — the price less the 定金膨胀
+   * deduction, never below 0, no coupons or 满减 — paid with Pay (a balance
+   * of 0 is paid at once). A balance not paid by the end of its window
+   * forfeits the deposit; if the merchant cancels, paid deposits and
+   * balances are refunded. A deposit is not refundable on request.
+   *
+   * @generated from rpc tide.v1.CommerceService.SubmitBalance
+   */
+  submitBalance: {
+    methodKind: "unary";
+    input: typeof SubmitBalanceRequestSchema;
+    output: typeof SubmitBalanceResponseSchema;
+  },
+  /**
+   * The caller's presale purchase, named by its deposit order.
+   *
+   * @generated from rpc tide.v1.CommerceService.GetPresaleEntry
+   */
+  getPresaleEntry: {
+    methodKind: "unary";
+    input: typeof GetPresaleEntryRequestSchema;
+    output: typeof GetPresaleEntryResponseSchema;
+  },
+  /**
+   * Merchant: creates a flash sale (秒杀), group buy (拼团) or presale (预售)
+   * of one of its SKUs; another merchant's SKU is permission_denied.
+   *
+   * @generated from rpc tide.v1.CommerceService.CreateActivity
+   */
+  createActivity: {
+    methodKind: "unary";
+    input: typeof CreateActivityRequestSchema;
+    output: typeof CreateActivityResponseSchema;
+  },
+  /**
+   * Merchant: its activities, newest first.
+   *
+   * @generated from rpc tide.v1.CommerceService.ListActivities
+   */
+  listActivities: {
+    methodKind: "unary";
+    input: typeof ListActivitiesRequestSchema;
+    output: typeof ListActivitiesResponseSchema;
+  },
+  /**
+   * Merchant: ends an activity now. A flash sale stops selling (its unsold
+   * allotment goes back to the SKU's stock); a group buy opens and joins no
+   * more groups (open ones run to their window); a presale is cancelled
+   * (paid deposits and balances are refunded).
+   *
+   * @generated from rpc tide.v1.CommerceService.EndActivity
+   */
+  endActivity: {
+    methodKind: "unary";
+    input: typeof EndActivityRequestSchema;
+    output: typeof EndActivityResponseSchema;
+  },
+  /**
+   * Merchant: creates or replaces one of its promotions: a room's or the
+   * shop's 满减 / 折扣, or a coupon; a room must be the merchant's.
+   *
+   * @generated from rpc tide.v1.CommerceService.PutPromotion
+   */
+  putPromotion: {
+    methodKind: "unary";
+    input: typeof PutPromotionRequestSchema;
+    output: typeof PutPromotionResponseSchema;
+  },
+  /**
+   * Merchant: its promotions, newest first.
+   *
+   * @generated from rpc tide.v1.CommerceService.ListPromotions
+   */
+  listPromotions: {
+    methodKind: "unary";
+    input: typeof ListPromotionsRequestSchema;
+    output: typeof ListPromotionsResponseSchema;
+  },
+  /**
+   * Merchant: ends a promotion now (its valid_until becomes now).
+   *
+   * @generated from rpc tide.v1.CommerceService.EndPromotion
+   */
+  endPromotion: {
+    methodKind: "unary";
+    input: typeof EndPromotionRequestSchema;
+    output: typeof EndPromotionResponseSchema;
+  },
+  /**
+   * Merchant: gives a user one of its coupons.
+   *
+   * @generated from rpc tide.v1.CommerceService.GrantCoupon
+   */
+  grantCoupon: {
+    methodKind: "unary";
+    input: typeof GrantCouponRequestSchema;
+    output: typeof GrantCouponResponseSchema;
   },
 }> = /*@__PURE__*/
   serviceDesc(file_tide_v1_commerce, 0);
