@@ -56,22 +56,40 @@ func run(ctx context.Context) error {
 	batch := flag.Int("batch", 200_000, "rows per INSERT while loading")
 	keep := flag.Bool("keep", false, "keep the benchmark database")
 	seed := flag.Int64("seed", 1, "simulation seed")
+	dbName := flag.String("db", "", "database to load into (default: a fresh bench_report_<unix> dropped at the end)")
+	reuse := flag.Bool("reuse", false, "with -db: time the events already loaded there (migrations are still applied) instead of loading; the database is kept")
 	flag.Parse()
+	if *reuse && *dbName == "" {
+		return fmt.Errorf("-reuse needs -db")
+	}
 
 	conn, err := ingest.OpenClickHouse(ctx, *addr)
 	if err != nil {
 		return err
 	}
 	defer conn.Close()
-	db := fmt.Sprintf("bench_report_%d", time.Now().Unix())
+	db := *dbName
+	if db == "" {
+		db = fmt.Sprintf("bench_report_%d", time.Now().Unix())
+	}
+	if !*reuse {
+		if err := conn.Exec(ctx, "DROP DATABASE IF EXISTS "+db); err != nil {
+			return err
+		}
+	}
+	start := time.Now()
 	if _, err := chschema.Migrate(ctx, conn, db); err != nil {
 		return err
 	}
-	if !*keep {
-		defer func() { _ = conn.Exec(context.Background(), "DROP DATABASE IF EXISTS "+db) }()
-	}
-	if err := load(ctx, conn, db, *events, *batch, *seed); err != nil {
-		return err
+	if *reuse {
+		fmt.Fprintf(os.Stderr, "reusing %s (migrations applied in %s)\n", db, time.Since(start).Round(time.Millisecond))
+	} else {
+		if !*keep {
+			defer func() { _ = conn.Exec(context.Background(), "DROP DATABASE IF EXISTS "+db) }()
+		}
+		if err := load(ctx, conn, db, *events, *batch, *seed); err != nil {
+			return err
+		}
 	}
 	var merchant, room, session string
 	var n uint64
