@@ -39,11 +39,13 @@ func (a ArmSums) GMVPerUser() abstat.Sums {
 }
 
 // Experiment sums experiment's arms over scope's time range. A viewer's arm
-// is the one any of their events in the range carries (exposures and
-// stamped events; experiments are platform-wide, so without a merchant
-// filter); the viewer counts for the merchant when they saw at least one of
-// the merchant's room or product cards in the range, and their outcomes are
-// the merchant's (clicks on its cards, its paid orders).
+// is the one any of their events of the range's Asia/Shanghai days carries
+// (exposures and stamped events, read from experiment_arms; experiments are
+// platform-wide, so without a merchant filter); scope's From and To are
+// taken to be day starts, as ReportService sets them. The viewer counts for
+// the merchant when they saw at least one of the merchant's room or product
+// cards in the range, and their outcomes are the merchant's (clicks on its
+// cards, its paid orders).
 func (s *Store) Experiment(ctx context.Context, sc Scope, experiment string) ([]ArmSums, error) {
 	if err := s.flagsReady(ctx); err != nil {
 		return nil, err
@@ -52,10 +54,9 @@ func (s *Store) Experiment(ctx context.Context, sc Scope, experiment string) ([]
 	q := `SELECT arm, count(), sum(imp), sum(clk), sum(imp * imp), sum(clk * clk), sum(clk * imp),
     sum(buy), sum(gmv), sum(toFloat64(gmv) * gmv)
 FROM (
-    SELECT if(user_id != '', user_id, concat('d:', device_id)) AS u,
-        any(experiments.arm[indexOf(experiments.name, ?)]) AS arm
-    FROM ` + s.db + `.events
-    WHERE has(experiments.name, ?) AND date >= toDate(?) AND date <= toDate(?) AND ts >= ? AND ts < ?
+    SELECT u, anyMerge(arm) AS arm
+    FROM ` + s.db + `.experiment_arms
+    WHERE experiment = ? AND day >= ? AND day <= ?
     GROUP BY u
 ) ANY INNER JOIN (
     SELECT eu AS u,
@@ -66,7 +67,7 @@ FROM (
     FROM (` + sub + `) GROUP BY u HAVING imp > 0
 ) USING u
 GROUP BY arm ORDER BY arm`
-	all := append([]any{experiment, experiment, utcDate(sc.From), utcDate(sc.To - 1), sc.From, sc.To}, args...)
+	all := append([]any{experiment, uint32(ShanghaiDay(sc.From)), uint32(ShanghaiDay(sc.To - 1))}, args...)
 	rows, err := s.conn.Query(ctx, q, all...)
 	if err != nil {
 		return nil, fmt.Errorf("chreport: experiment: %w", err)

@@ -37,7 +37,7 @@ func (s *Store) sessions(ctx context.Context, merchantID, roomID string) ([]sess
 	q := `SELECT room_id, live_session_id, min(ts), max(ts),
     maxIf(ts, type = 'stream_start'), maxIf(ts, type = 'stream_end'),
     uniqExactIf(if(user_id != '', user_id, concat('d:', device_id)), type = 'room_enter' AND ` + s.exclude + `)
-FROM ` + s.db + `.events
+FROM ` + s.db + `.report_events
 WHERE merchant_id = ? AND room_id != '' AND live_session_id != ''`
 	args := []any{merchantID}
 	if roomID != "" {

@@ -3,12 +3,16 @@
 // minute series and A/B sums. Every query is scoped by a merchant id the
 // caller took from credentials.
 //
-// Exactly-once: events is a ReplacingMergeTree whose duplicates collapse only
-// when parts merge, so every count and sum here reads the events through
-// one subquery (Store.deduped) that keeps one row per event_id with
-// GROUP BY event_id and any() — never FINAL. Distinct-user counts
-// (uniqExact) are duplicate-proof on their own. When the exact tables of
-// ingest/chschema land, deduped is the one place to change.
+// Exactly-once: the reports read report_events (ClickHouse migration
+// 0007), the report columns of events ordered by (merchant_id,
+// live_session_id, event_id), so a merchant's or a session's rows are found
+// by the primary key instead of scanned out of every row of their days. Its
+// duplicates, like events', collapse only when parts merge, so every count
+// and sum here reads it through one subquery (Store.deduped) that keeps one
+// row per event hash (eh) with GROUP BY eh and any() — never FINAL.
+// Distinct-user counts (uniqExact) are duplicate-proof on their own. The
+// A/B report takes a viewer's arm from experiment_arms (migration 0008),
+// whose any() states absorb duplicates.
 //
 // Fraud: every figure leaves out the events of accounts and devices in
 // fraud_flags (fraudch.ExcludePredicate, applied in deduped); Exclusion says
@@ -118,20 +122,20 @@ func (sc Scope) where() (string, []any) {
 // utcDate is the UTC calendar day of ms, as the events table's date column has it.
 func utcDate(ms int64) string { return time.UnixMilli(ms).UTC().Format(time.DateOnly) }
 
-// deduped is the one reading of events: one row per event_id of scope,
+// deduped is the one reading of events: one row per event (eh) of scope,
 // flagged accounts and devices left out, with columns et (type), ets (ts),
 // eu (user, or "d:"+device when anonymous), ev (value), ep (product), er
 // (room), es (session).
 func (s *Store) deduped(sc Scope) (string, []any) {
 	where, args := sc.where()
 	where += " AND " + s.exclude
-	return `SELECT event_id,
+	return `SELECT eh,
     any(type) AS et, any(ts) AS ets,
     any(if(user_id != '', user_id, concat('d:', device_id))) AS eu,
     any(value) AS ev, any(product_id) AS ep, any(room_id) AS er, any(live_session_id) AS es
-FROM ` + s.db + `.events
+FROM ` + s.db + `.report_events
 WHERE ` + where + `
-GROUP BY event_id`, args
+GROUP BY eh`, args
 }
 
 // ShanghaiDay is the Asia/Shanghai day number of Unix ms (days since
@@ -193,8 +197,8 @@ func (s *Store) Exclusion(ctx context.Context, sc Scope) (*tidev1.FraudExclusion
 	q := `SELECT count(), countIf(NOT ` + s.exclude + `),
     uniqExact(if(user_id != '', user_id, concat('d:', device_id))),
     uniqExactIf(if(user_id != '', user_id, concat('d:', device_id)), NOT ` + s.exclude + `)
-FROM (SELECT event_id, user_id, device_id FROM ` + s.db + `.events WHERE ` + where + `
-    GROUP BY event_id, user_id, device_id)`
+FROM (SELECT eh, user_id, device_id FROM ` + s.db + `.report_events WHERE ` + where + `
+    GROUP BY eh, user_id, device_id)`
 	var total, excl, viewers, exclViewers uint64
 	if err := s.conn.QueryRow(ctx, q, args...).Scan(&total, &excl, &viewers, &exclViewers); err != nil {
 		return nil, fmt.Errorf("chreport: fraud exclusion: %w", err)
