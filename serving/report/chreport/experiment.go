@@ -50,7 +50,7 @@ func (s *Store) Experiment(ctx context.Context, sc Scope, experiment string) ([]
 	if err := s.flagsReady(ctx); err != nil {
 		return nil, err
 	}
-	sub, args := s.deduped(sc)
+	sub, args := s.rows(sc)
 	q := `SELECT arm, count(), sum(imp), sum(clk), sum(imp * imp), sum(clk * clk), sum(clk * imp),
     sum(buy), sum(gmv), sum(toFloat64(gmv) * gmv)
 FROM (
@@ -60,10 +60,10 @@ FROM (
     GROUP BY u
 ) ANY INNER JOIN (
     SELECT eu AS u,
-        toFloat64(countIf(et IN ('room_impression', 'product_impression'))) AS imp,
-        toFloat64(countIf(et IN ('room_enter', 'product_click'))) AS clk,
+        toFloat64(` + countOf("et IN ('room_impression', 'product_impression')") + `) AS imp,
+        toFloat64(` + countOf("et IN ('room_enter', 'product_click')") + `) AS clk,
         toUInt64(countIf(et = 'order_paid') > 0) AS buy,
-        sumIf(ev, et = 'order_paid') AS gmv
+        ` + sumOf("ev", "et = 'order_paid'") + ` AS gmv
     FROM (` + sub + `) GROUP BY u HAVING imp > 0
 ) USING u
 GROUP BY arm ORDER BY arm`

@@ -174,9 +174,9 @@ func figure(name, label string, last, prev float64) *tidev1.WindowFigure {
 
 // topProducts is the top k products of scope by clicks and by GMV.
 func (s *Store) topProducts(ctx context.Context, sc Scope, k int) (byClicks, byGMV []*tidev1.ProductFigure, err error) {
-	sub, args := s.deduped(sc)
-	rows, err := s.conn.Query(ctx, `SELECT ep, countIf(et = 'product_click') AS clicks,
-    countIf(et = 'order_paid') AS orders, sumIf(ev, et = 'order_paid') AS gmv
+	sub, args := s.rows(sc)
+	rows, err := s.conn.Query(ctx, `SELECT ep, `+countOf("et = 'product_click'")+` AS clicks,
+    `+countOf("et = 'order_paid'")+` AS orders, `+sumOf("ev", "et = 'order_paid'")+` AS gmv
 FROM (`+sub+`) WHERE ep != '' GROUP BY ep HAVING clicks > 0 OR orders > 0`, args...)
 	if err != nil {
 		return nil, nil, fmt.Errorf("chreport: top products: %w", err)

@@ -27,19 +27,20 @@ const presenceTypes = `'room_enter', 'room_leave', 'chat', 'like', 'gift', 'shar
     'product_impression', 'product_click', 'add_to_cart'`
 
 // metricsSelect is the aggregate list of one ReportMetrics row (scanned by
-// scanMetrics), over the columns of deduped.
-const metricsSelect = `countIf(et = 'room_enter') AS pv,
+// scanMetrics), over the columns of rows; n_rows counts copies too (it is
+// only ever compared with zero).
+var metricsSelect = countOf("et = 'room_enter'") + ` AS pv,
     uniqExactIf(eu, et IN (` + presenceTypes + `)) AS uv,
-    sumIf(ev, et = 'room_leave') AS dwell_ms,
+    ` + sumOf("ev", "et = 'room_leave'") + ` AS dwell_ms,
     uniqExactIf(eu, et IN ('chat', 'like', 'share', 'follow')) AS interacting,
     uniqExactIf(eu, et = 'follow') AS followers,
-    countIf(et = 'chat') AS chats,
-    sumIf(greatest(ev, 1), et = 'like') AS likes,
-    sumIf(ev, et = 'order_paid') AS gmv,
-    countIf(et = 'order_paid') AS orders,
+    ` + countOf("et = 'chat'") + ` AS chats,
+    ` + sumOf("greatest(ev, 1)", "et = 'like'") + ` AS likes,
+    ` + sumOf("ev", "et = 'order_paid'") + ` AS gmv,
+    ` + countOf("et = 'order_paid'") + ` AS orders,
     uniqExactIf(eu, et = 'order_paid') AS buyers,
-    countIf(et = 'order_refunded') AS refunds,
-    sumIf(ev, et = 'order_refunded') AS refund_fen,
+    ` + countOf("et = 'order_refunded'") + ` AS refunds,
+    ` + sumOf("ev", "et = 'order_refunded'") + ` AS refund_fen,
     uniqExactIf(eu, et = 'room_impression') AS f0,
     uniqExactIf(eu, et = 'room_enter') AS f1,
     uniqExactIf(eu, et = 'product_impression') AS f2,
@@ -47,7 +48,7 @@ const metricsSelect = `countIf(et = 'room_enter') AS pv,
     uniqExactIf(eu, et = 'add_to_cart') AS f4,
     uniqExactIf(eu, et = 'order_created') AS f5,
     uniqExactIf(eu, et = 'order_paid') AS f6,
-    min(ets) AS first_ts, max(ets) AS last_ts, any(er) AS a_room, count() AS n_events`
+    min(ets) AS first_ts, max(ets) AS last_ts, any(er) AS a_room, count() AS n_rows`
 
 // metricsRow is what metricsSelect scans into.
 type metricsRow struct {
@@ -133,7 +134,7 @@ func (s *Store) metricsRow(ctx context.Context, sc Scope) (*tidev1.ReportMetrics
 	}
 	g, gctx := errgroup.WithContext(ctx)
 	g.Go(func() error {
-		sub, args := s.deduped(sc)
+		sub, args := s.rows(sc)
 		if err := s.conn.QueryRow(gctx, "SELECT "+metricsSelect+" FROM ("+sub+")", args...).Scan(r.dest()...); err != nil {
 			return fmt.Errorf("chreport: metrics: %w", err)
 		}
@@ -160,7 +161,7 @@ func (s *Store) Minutes(ctx context.Context, sc Scope) ([]*tidev1.MinutePoint, e
 	if err := s.flagsReady(ctx); err != nil {
 		return nil, err
 	}
-	sub, args := s.deduped(sc)
+	sub, args := s.rows(sc)
 	var delta map[int64]int64
 	g, gctx := errgroup.WithContext(ctx)
 	g.Go(func() (err error) {
@@ -191,9 +192,9 @@ func (s *Store) Minutes(ctx context.Context, sc Scope) ([]*tidev1.MinutePoint, e
 // minuteCounts is the per-minute counts of Minutes, quiet minutes filled in.
 func (s *Store) minuteCounts(ctx context.Context, sub string, args []any) ([]*tidev1.MinutePoint, error) {
 	rows, err := s.conn.Query(ctx, `SELECT intDiv(ets, 60000) AS m,
-    countIf(et = 'room_enter'), countIf(et = 'chat'),
-    sumIf(greatest(ev, 1), et = 'like'), countIf(et = 'follow'),
-    countIf(et = 'order_paid'), sumIf(ev, et = 'order_paid')
+    `+countOf("et = 'room_enter'")+`, `+countOf("et = 'chat'")+`,
+    `+sumOf("greatest(ev, 1)", "et = 'like'")+`, `+countOf("et = 'follow'")+`,
+    `+countOf("et = 'order_paid'")+`, `+sumOf("ev", "et = 'order_paid'")+`
 FROM (`+sub+`) GROUP BY m ORDER BY m`, args...)
 	if err != nil {
 		return nil, fmt.Errorf("chreport: minutes: %w", err)
@@ -302,7 +303,7 @@ func (s *Store) Daily(ctx context.Context, merchantID, roomID string, fromDay, t
 	if err := s.flagsReady(ctx); err != nil {
 		return nil, err
 	}
-	sub, args := s.deduped(sc)
+	sub, args := s.rows(sc)
 	rows, err := s.conn.Query(ctx, "SELECT intDiv(ets + ?, ?) AS day, "+metricsSelect+" FROM ("+sub+") GROUP BY day",
 		append([]any{shanghaiOffMS, dayMS}, args...)...)
 	if err != nil {
