@@ -4,13 +4,18 @@
 -- merchant's range there is a scan of every row of its days; here it is the
 -- rows of that merchant (and session) only, found by the primary key.
 --
+-- eh is cityHash64(event_id) and uh cityHash64 of the viewer (user_id, or
+-- 'd:'+device_id when anonymous), computed once here so that reads count
+-- distinct events and distinct people over UInt64s instead of hashing
+-- strings on every read.
+--
 -- Exact under duplicates the way events is: a copy of an event (same
 -- event_id) shares every column, hence the sorting and partition keys, and
 -- ReplacingMergeTree collapses the copies when parts merge. Readers never
--- depend on the merge: they keep one row per eh (cityHash64(event_id))
--- with GROUP BY eh and any() — never FINAL. The 64-bit hash needs to be
--- distinct only among the events of one read (a merchant's range); a
--- collision among a million events has a chance near 3e-8.
+-- depend on the merge: they read only aggregates that copies cannot change
+-- (distinct eh, distinct (eh, value) pairs) — never FINAL. A 64-bit hash
+-- needs to be distinct only among the events (people) of one read (a
+-- merchant's range); a collision among a million has a chance near 3e-8.
 --
 -- Fraud exclusion stays at read time (user_id and device_id are kept), so a
 -- flag written after the events still removes them.
@@ -34,6 +39,7 @@ CREATE TABLE IF NOT EXISTS {db}.report_events
     live_session_id String,
     event_id        String,
     eh              UInt64,
+    uh              UInt64,
     type            Enum8(
         'unspecified' = 0, 'room_impression' = 1, 'room_enter' = 2, 'room_leave' = 3,
         'chat' = 4, 'like' = 5, 'gift' = 6, 'share' = 7, 'follow' = 8, 'unfollow' = 9,
@@ -54,14 +60,16 @@ ORDER BY (merchant_id, live_session_id, event_id);
 
 CREATE MATERIALIZED VIEW IF NOT EXISTS {db}.report_events_mv TO {db}.report_events
 AS SELECT date, merchant_id, live_session_id, event_id, cityHash64(event_id) AS eh,
+    cityHash64(if(user_id != '', user_id, concat('d:', device_id))) AS uh,
     type AS type,
     ts, user_id, device_id, room_id, product_id, value
 FROM {db}.events
 WHERE merchant_id != '';
 
-INSERT INTO {db}.report_events (date, merchant_id, live_session_id, event_id, eh, type, ts, user_id,
+INSERT INTO {db}.report_events (date, merchant_id, live_session_id, event_id, eh, uh, type, ts, user_id,
     device_id, room_id, product_id, value)
 SELECT date, merchant_id, live_session_id, event_id, cityHash64(event_id),
+    cityHash64(if(user_id != '', user_id, concat('d:', device_id))),
     type,
     ts, user_id, device_id, room_id, product_id, value
 FROM {db}.events

@@ -54,18 +54,18 @@ func (s *Store) Experiment(ctx context.Context, sc Scope, experiment string) ([]
 	q := `SELECT arm, count(), sum(imp), sum(clk), sum(imp * imp), sum(clk * clk), sum(clk * imp),
     sum(buy), sum(gmv), sum(toFloat64(gmv) * gmv)
 FROM (
-    SELECT u, anyMerge(arm) AS arm
+    SELECT cityHash64(u) AS uh, anyMerge(arm) AS arm
     FROM ` + s.db + `.experiment_arms
     WHERE experiment = ? AND day >= ? AND day <= ?
-    GROUP BY u
+    GROUP BY uh
 ) ANY INNER JOIN (
-    SELECT eu AS u,
+    SELECT uh,
         toFloat64(` + countOf("et IN ('room_impression', 'product_impression')") + `) AS imp,
         toFloat64(` + countOf("et IN ('room_enter', 'product_click')") + `) AS clk,
         toUInt64(countIf(et = 'order_paid') > 0) AS buy,
         ` + sumOf("ev", "et = 'order_paid'") + ` AS gmv
-    FROM (` + sub + `) GROUP BY u HAVING imp > 0
-) USING u
+    FROM (` + sub + `) GROUP BY uh HAVING imp > 0
+) USING uh
 GROUP BY arm ORDER BY arm`
 	all := append([]any{experiment, uint32(ShanghaiDay(sc.From)), uint32(ShanghaiDay(sc.To - 1))}, args...)
 	rows, err := s.conn.Query(ctx, q, all...)

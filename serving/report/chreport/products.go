@@ -15,9 +15,9 @@ func (s *Store) Products(ctx context.Context, sc Scope) ([]*tidev1.ProductRow, e
 	}
 	sub, args := s.rows(sc)
 	rows, err := s.conn.Query(ctx, `SELECT ep,
-    uniqExactIf(eu, et = 'product_impression'), uniqExactIf(eu, et = 'product_click'),
-    uniqExactIf(eu, et = 'add_to_cart'), uniqExactIf(eu, et = 'order_created'),
-    uniqExactIf(eu, et = 'order_paid'),
+    uniqExactIf(uh, et = 'product_impression'), uniqExactIf(uh, et = 'product_click'),
+    uniqExactIf(uh, et = 'add_to_cart'), uniqExactIf(uh, et = 'order_created'),
+    uniqExactIf(uh, et = 'order_paid'),
     `+countOf("et = 'product_click'")+` AS clicks, `+countOf("et = 'order_paid'")+`,
     `+sumOf("ev", "et = 'order_paid'")+` AS gmv,
     `+countOf("et = 'order_refunded'")+`, `+sumOf("ev", "et = 'order_refunded'")+`

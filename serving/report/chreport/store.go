@@ -126,16 +126,15 @@ func utcDate(ms int64) string { return time.UnixMilli(ms).UTC().Format(time.Date
 
 // rows is the one reading of events: every row of scope in report_events
 // (copies of an event included), flagged accounts and devices left out,
-// with columns eh (event hash), et (type), ets (ts), eu (user, or
-// "d:"+device when anonymous), ev (value), ep (product), er (room). Read it
-// only with aggregates that copies cannot change: countOf, sumOf,
-// uniqExact, min, max, any.
+// with columns eh (event hash), uh (viewer hash: user, or "d:"+device
+// when anonymous), et (type), ets (ts), ev (value), ep (product), er
+// (room). Read it only with aggregates that copies cannot change: countOf,
+// sumOf (for few events: it keeps every pair), uniqExact, min, max, any —
+// or after GROUP BY eh (valuedMinutes).
 func (s *Store) rows(sc Scope) (string, []any) {
 	where, args := sc.where()
 	where += " AND " + s.exclude
-	return `SELECT eh, type AS et, ts AS ets,
-    if(user_id != '', user_id, concat('d:', device_id)) AS eu,
-    value AS ev, product_id AS ep, room_id AS er
+	return `SELECT eh, uh, type AS et, ts AS ets, value AS ev, product_id AS ep, room_id AS er
 FROM ` + s.db + `.report_events
 WHERE ` + where, args
 }
@@ -204,8 +203,7 @@ func (s *Store) Exclusion(ctx context.Context, sc Scope) (*tidev1.FraudExclusion
 	}
 	where, args := sc.where()
 	q := `SELECT uniqExact(eh), uniqExactIf(eh, NOT ` + s.exclude + `),
-    uniqExact(if(user_id != '', user_id, concat('d:', device_id))),
-    uniqExactIf(if(user_id != '', user_id, concat('d:', device_id)), NOT ` + s.exclude + `)
+    uniqExact(uh), uniqExactIf(uh, NOT ` + s.exclude + `)
 FROM ` + s.db + `.report_events WHERE ` + where
 	var total, excl, viewers, exclViewers uint64
 	if err := s.conn.QueryRow(ctx, q, args...).Scan(&total, &excl, &viewers, &exclViewers); err != nil {
