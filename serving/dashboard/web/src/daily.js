@@ -63,8 +63,8 @@ function render(out, r) {
   const option = (title, series, yuanAxis) => ({
     title: { text: title, textStyle: { fontSize: 14 } },
     tooltip: { trigger: 'axis' },
-    legend: { bottom: 0 },
-    grid: { left: 56, right: 12, top: 36, bottom: 52 },
+    legend: { bottom: 0, type: 'scroll' },
+    grid: { left: 56, right: 12, top: 36, bottom: 56 },
     xAxis: { type: 'category', data: labels },
     yAxis: { type: 'value', ...(yuanAxis ? { axisLabel: { formatter: (x) => '¥' + x / 100 } } : { minInterval: 1 }) },
     series,
