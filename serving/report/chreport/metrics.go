@@ -201,6 +201,43 @@ func (s *Store) Daily(ctx context.Context, merchantID, roomID string, fromDay, t
 	if err := s.flagsReady(ctx); err != nil {
 		return nil, err
 	}
+	var (
+		byDay map[int64]*metricsRow
+		mins  []minuteRow
+	)
+	g, gctx := errgroup.WithContext(ctx)
+	g.Go(func() (err error) {
+		byDay, err = s.dailyRows(gctx, sc)
+		return err
+	})
+	g.Go(func() (err error) {
+		mins, err = s.minutes(gctx, sc)
+		return err
+	})
+	if err := g.Wait(); err != nil {
+		return nil, err
+	}
+	perDay := map[int64][]minuteRow{}
+	for _, p := range mins {
+		d := ShanghaiDay(p.Minute)
+		perDay[d] = append(perDay[d], p)
+	}
+	var out []*tidev1.DayRow
+	for d := fromDay; d <= toDay; d++ {
+		r := byDay[d]
+		if r == nil {
+			r = &metricsRow{}
+		}
+		r.addSums(perDay[d])
+		m := r.proto()
+		m.PeakConcurrent, m.AvgConcurrent = concurrency(minutePoints(perDay[d]))
+		out = append(out, &tidev1.DayRow{Date: DayLabel(d), Metrics: m})
+	}
+	return out, nil
+}
+
+// dailyRows is the metrics row of each Shanghai day of sc that has events.
+func (s *Store) dailyRows(ctx context.Context, sc Scope) (map[int64]*metricsRow, error) {
 	sub, args := s.rows(sc)
 	rows, err := s.conn.Query(ctx, "SELECT intDiv(ets + ?, ?) AS day, "+metricsSelect+" FROM ("+sub+") GROUP BY day",
 		append([]any{shanghaiOffMS, dayMS}, args...)...)
@@ -222,25 +259,5 @@ func (s *Store) Daily(ctx context.Context, merchantID, roomID string, fromDay, t
 	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("chreport: daily: %w", err)
 	}
-	mins, err := s.minutes(ctx, sc)
-	if err != nil {
-		return nil, err
-	}
-	perDay := map[int64][]minuteRow{}
-	for _, p := range mins {
-		d := ShanghaiDay(p.Minute)
-		perDay[d] = append(perDay[d], p)
-	}
-	var out []*tidev1.DayRow
-	for d := fromDay; d <= toDay; d++ {
-		r := byDay[d]
-		if r == nil {
-			r = &metricsRow{}
-		}
-		r.addSums(perDay[d])
-		m := r.proto()
-		m.PeakConcurrent, m.AvgConcurrent = concurrency(minutePoints(perDay[d]))
-		out = append(out, &tidev1.DayRow{Date: DayLabel(d), Metrics: m})
-	}
-	return out, nil
+	return byDay, nil
 }

@@ -3,7 +3,6 @@ package chreport
 import (
 	"context"
 	"fmt"
-	"slices"
 
 	"golang.org/x/sync/errgroup"
 
@@ -75,24 +74,22 @@ func (s *Store) minutes(ctx context.Context, sc Scope) ([]minuteRow, error) {
 }
 
 // minuteCounts is the per-minute counts and sums of minutes, quiet minutes
-// filled in. Counts are distinct event hashes per minute (small sets); the
-// sums add the value of each valued event once, after one GROUP BY eh over
-// the valued events only (a copy of an event is in the same minute).
+// filled in, in one pass over the counted and valued events: it counts the
+// distinct events (uniqExact(eh)) of each minute, type and value — a copy
+// of an event has all three, so it is counted once — and a sum is value
+// times that count. (Small sets per group; one hash of every event with an
+// any() state each was twice as slow.)
 func (s *Store) minuteCounts(ctx context.Context, sub string, args []any) ([]minuteRow, error) {
-	rows, err := s.conn.Query(ctx, `SELECT m, enters, chats, likes, follows, orders, gmv, dwell, refund_fen FROM (
-    SELECT intDiv(ets, 60000) AS m,
-        `+countOf("et = 'room_enter'")+` AS enters, `+countOf("et = 'chat'")+` AS chats,
-        `+countOf("et = 'follow'")+` AS follows, `+countOf("et = 'order_paid'")+` AS orders
-    FROM (`+sub+`) GROUP BY m
-) ANY LEFT JOIN (
-    SELECT m, sumIf(v, t = 'like') AS likes, sumIf(v, t = 'order_paid') AS gmv,
-        sumIf(v, t = 'room_leave') AS dwell, sumIf(v, t = 'order_refunded') AS refund_fen
-    FROM (
-        SELECT eh, any(intDiv(ets, 60000)) AS m, any(et) AS t, any(if(et = 'like', greatest(ev, 1), ev)) AS v
-        FROM (`+sub+`) WHERE et IN (`+valuedTypes+`) GROUP BY eh
-    ) GROUP BY m
-) USING m
-ORDER BY m`, append(slices.Clone(args), args...)...)
+	rows, err := s.conn.Query(ctx, `SELECT m,
+    toUInt64(sumIf(c, t = 'room_enter')), toUInt64(sumIf(c, t = 'chat')), toInt64(sumIf(v * c, t = 'like')),
+    toUInt64(sumIf(c, t = 'follow')), toUInt64(sumIf(c, t = 'order_paid')), toInt64(sumIf(v * c, t = 'order_paid')),
+    toInt64(sumIf(v * c, t = 'room_leave')), toInt64(sumIf(v * c, t = 'order_refunded'))
+FROM (
+    SELECT intDiv(ets, 60000) AS m, et AS t,
+        toInt64(multiIf(et = 'like', greatest(ev, 1), et IN (`+valuedTypes+`), ev, 0)) AS v, uniqExact(eh) AS c
+    FROM (`+sub+`) WHERE et IN ('room_enter', 'chat', 'follow', `+valuedTypes+`)
+    GROUP BY m, t, v
+) GROUP BY m ORDER BY m`, args...)
 	if err != nil {
 		return nil, fmt.Errorf("chreport: minutes: %w", err)
 	}
