@@ -129,8 +129,8 @@ func utcDate(ms int64) string { return time.UnixMilli(ms).UTC().Format(time.Date
 // with columns eh (event hash), uh (viewer hash: user, or "d:"+device
 // when anonymous), et (type), ets (ts), ev (value), ep (product), er
 // (room). Read it only with aggregates that copies cannot change: countOf,
-// sumOf (for few events: it keeps every pair), uniqExact, min, max, any —
-// or after GROUP BY eh (valuedMinutes).
+// sumOf (for few events: it keeps every pair), uniqExact, min, max, any, or
+// distinct events per (minute, type, value) times the value (minuteCounts).
 func (s *Store) rows(sc Scope) (string, []any) {
 	where, args := sc.where()
 	where += " AND " + s.exclude
