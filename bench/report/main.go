@@ -8,7 +8,9 @@
 //  2. picks the session with the most events and its merchant;
 //  3. in interleaved rounds times SessionReport (with its room, as the
 //     dashboard asks) and ExperimentReport (the queries ReportService runs)
-//     and a raw scan of the same columns of the same rows (no dedup, no aggregation beyond a checksum), and reports
+//     and a raw scan of the same columns of the same rows in the table the
+//     reports read (report_events; no dedup, no aggregation beyond a
+//     checksum; the same scan of events is printed beside it), and reports
 //     the p99 of the reports and the median of the raw scan.
 //
 // Its last line is
@@ -56,22 +58,40 @@ func run(ctx context.Context) error {
 	batch := flag.Int("batch", 200_000, "rows per INSERT while loading")
 	keep := flag.Bool("keep", false, "keep the benchmark database")
 	seed := flag.Int64("seed", 1, "simulation seed")
+	dbName := flag.String("db", "", "database to load into (default: a fresh bench_report_<unix> dropped at the end)")
+	reuse := flag.Bool("reuse", false, "with -db: time the events already loaded there (migrations are still applied) instead of loading; the database is kept")
 	flag.Parse()
+	if *reuse && *dbName == "" {
+		return fmt.Errorf("-reuse needs -db")
+	}
 
 	conn, err := ingest.OpenClickHouse(ctx, *addr)
 	if err != nil {
 		return err
 	}
 	defer conn.Close()
-	db := fmt.Sprintf("bench_report_%d", time.Now().Unix())
+	db := *dbName
+	if db == "" {
+		db = fmt.Sprintf("bench_report_%d", time.Now().Unix())
+	}
+	if !*reuse {
+		if err := conn.Exec(ctx, "DROP DATABASE IF EXISTS "+db); err != nil {
+			return err
+		}
+	}
+	start := time.Now()
 	if _, err := chschema.Migrate(ctx, conn, db); err != nil {
 		return err
 	}
-	if !*keep {
-		defer func() { _ = conn.Exec(context.Background(), "DROP DATABASE IF EXISTS "+db) }()
-	}
-	if err := load(ctx, conn, db, *events, *batch, *seed); err != nil {
-		return err
+	if *reuse {
+		fmt.Fprintf(os.Stderr, "reusing %s (migrations applied in %s)\n", db, time.Since(start).Round(time.Millisecond))
+	} else {
+		if !*keep {
+			defer func() { _ = conn.Exec(context.Background(), "DROP DATABASE IF EXISTS "+db) }()
+		}
+		if err := load(ctx, conn, db, *events, *batch, *seed); err != nil {
+			return err
+		}
 	}
 	var merchant, room, session string
 	var n uint64
@@ -90,7 +110,7 @@ func run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	var sess, exp, raw []float64
+	var sess, exp, raw, rawEvents []float64
 	for r := range *rounds {
 		t0 := time.Now()
 		rep, err := store.Session(ctx, merchant, room, session) // as the dashboard asks, with the room
@@ -107,13 +127,20 @@ func run(ctx context.Context) error {
 			return err
 		}
 		t3 := time.Now()
+		if err := checksum(ctx, conn, db+".events", merchant, room, session); err != nil {
+			return err
+		}
+		t4 := time.Now()
 		sess, exp, raw = append(sess, ms(t1.Sub(t0))), append(exp, ms(t2.Sub(t1))), append(raw, ms(t3.Sub(t2)))
+		rawEvents = append(rawEvents, ms(t4.Sub(t3)))
 		if r == 0 {
 			fmt.Fprintf(os.Stderr, "session: pv %d uv %d gmv %d fen; experiment: %d arms\n",
 				rep.Metrics.PageViews, rep.Metrics.UniqueViewers, rep.Metrics.GmvFen, len(arms))
 		}
 	}
 	sp99, ep99, rawMed := quantile(sess, 0.99), quantile(exp, 0.99), quantile(raw, 0.5)
+	fmt.Fprintf(os.Stderr, "medians: session %.1f ms, experiment %.1f ms; raw scan of the same rows in events (ordered by date, type, room): %.1f ms\n",
+		quantile(sess, 0.5), quantile(exp, 0.5), quantile(rawEvents, 0.5))
 	fmt.Printf("session_p99_ms=%.1f experiment_p99_ms=%.1f raw_scan_ms=%.1f ratio=%.3f\n", sp99, ep99, rawMed, rawMed/sp99)
 	return nil
 }
@@ -152,15 +179,21 @@ func load(ctx context.Context, conn driver.Conn, db string, n, batch int, seed i
 	return nil
 }
 
-// rawScan reads the columns the session report reads, of the same rows,
-// with a checksum in place of the report's dedup and aggregation.
+// rawScan reads the columns the session report reads, of the same rows of
+// the table it reads them from (report_events), with a checksum in place
+// of the report's dedup and aggregation.
 func rawScan(ctx context.Context, conn driver.Conn, db, merchant, room, session string) error {
+	return checksum(ctx, conn, db+".report_events", merchant, room, session)
+}
+
+// checksum sums the report's columns of one session's rows of table.
+func checksum(ctx context.Context, conn driver.Conn, table, merchant, room, session string) error {
 	var (
 		a, b, d uint64
 		c       int64
 	)
 	return conn.QueryRow(ctx, "SELECT sum(length(event_id)), sum(toUInt64(type)), sum(ts + value), sum(length(user_id) + length(device_id) + length(product_id)) FROM "+
-		db+".events WHERE merchant_id = ? AND room_id = ? AND live_session_id = ?", merchant, room, session).Scan(&a, &b, &c, &d)
+		table+" WHERE merchant_id = ? AND room_id = ? AND live_session_id = ?", merchant, room, session).Scan(&a, &b, &c, &d)
 }
 
 func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }

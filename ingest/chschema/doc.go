@@ -48,6 +48,19 @@
 // leads with it) and date (the partition key). The table room_minute of
 // migration 0003 counted copies forever and is dropped by 0004.
 //
+// report_events (0007) — the columns of events the merchant reports read
+// (serving/report/chreport), with eh = cityHash64(event_id) and uh =
+// cityHash64 of the viewer, ordered by (merchant_id, live_session_id,
+// event_id) so a merchant's or a session's rows are found by the key. Fed by
+// a view from events (merchant traffic only) and backfilled by its
+// migration. It holds copies as events does: read it with aggregates that
+// copies cannot change (uniqExact(eh), uniqExact(uh), min/max, or distinct
+// events per (minute, type, value) times the value for sums).
+//
+// experiment_arms (0008) — per experiment, Asia/Shanghai day number and
+// viewer u, an any() state of the arm their events carried that day; read
+// anyMerge(arm) ... GROUP BY u. Fed by a view, backfilled by its migration.
+//
 // kafka_offsets — per topic partition, maxMerge(max_offset) is the highest
 // offset events holds (where ingest resumes) and countMerge(rows) the number
 // of rows ever inserted, copies included: what the fault tests compare with

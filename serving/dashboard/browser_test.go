@@ -311,6 +311,36 @@ func TestDashboardInBrowser(t *testing.T) {
 	}
 	shot("session.png")
 
+	// The daily report: the row of today (Asia/Shanghai) agrees with ClickHouse.
+	nowDay := chreport.ShanghaiDay(time.Now().UnixMilli())
+	today := chreport.DayLabel(nowDay)
+	if err := chromedp.Do(bctx, chromedp.Navigate(hs.URL+"/dashboard/#/daily/"+chreport.DayLabel(nowDay-1)+"/"+today)); err != nil {
+		t.Fatal(err)
+	}
+	row := fmt.Sprintf(`#daily tr[data-date=%q]`, today)
+	waitFor("the daily report", fmt.Sprintf(`!!document.querySelector(%q)`, row), 10*time.Second)
+	day, err := dayTruth(ctx, conn, db, nowDay)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for k, want := range map[string]string{"gmv": yuan(day.gmv), "orders": grouped(day.orders), "pv": grouped(day.pv),
+		"uv": grouped(day.uv), "refunds": grouped(day.refunds)} {
+		if got := text(row + fmt.Sprintf(` td[data-k=%q]`, k)); got != want {
+			t.Errorf("daily report %s %s = %q, ClickHouse %q", today, k, got, want)
+		}
+	}
+	if got := text("#daily-fraud-excluded"); !strings.Contains(got, "事件 2 /") || !strings.Contains(got, "观看人数 1 /") {
+		t.Errorf("daily excluded share = %q, want bot1's 2 events and 1 viewer", got)
+	}
+	shot("daily.png")
+	if err := chromedp.Do(bctx, chromedp.EmulateViewport(390, 844, chromedp.EmulateScale(2)), chromedp.Sleep(1000*time.Millisecond)); err != nil {
+		t.Fatal(err)
+	}
+	shot("daily-phone.png")
+	if err := chromedp.Do(bctx, chromedp.EmulateViewport(1280, 900)); err != nil {
+		t.Fatal(err)
+	}
+
 	// The A/B report: the viewers so far exposed to two arms, about one in
 	// five to treat; the page shows what ClickHouse holds per arm and warns
 	// of the broken split.
@@ -359,4 +389,25 @@ func entered(l *liveTraffic, u string) bool {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	return l.entered[u]
+}
+
+// dayFigures are one Shanghai day's figures as ClickHouse holds them.
+type dayFigures struct{ pv, uv, orders, gmv, refunds int64 }
+
+// dayTruth is merchant m1's figures of Shanghai day d, computed on
+// ClickHouse apart from the reports: each event_id once, flagged accounts
+// and devices left out, viewers as the distinct people with a presence event.
+func dayTruth(ctx context.Context, conn driver.Conn, db string, d int64) (dayFigures, error) {
+	var pv, uv, orders, refunds uint64
+	var f dayFigures
+	err := conn.QueryRow(ctx, `SELECT countIf(t = 'room_enter'),
+    uniqExactIf(u, t IN ('room_enter', 'room_leave', 'chat', 'like', 'gift', 'share', 'follow',
+        'product_impression', 'product_click', 'add_to_cart')),
+    countIf(t = 'order_paid'), sumIf(v, t = 'order_paid'), countIf(t = 'order_refunded')
+FROM (SELECT event_id, any(type) AS t, any(value) AS v, any(ts) AS at,
+        any(if(user_id != '', user_id, concat('d:', device_id))) AS u
+      FROM `+db+`.events WHERE merchant_id = 'm1' AND `+fraudch.ExcludePredicate(db)+` GROUP BY event_id)
+WHERE intDiv(at + 28800000, 86400000) = ?`, d).Scan(&pv, &uv, &orders, &f.gmv, &refunds)
+	f.pv, f.uv, f.orders, f.refunds = int64(pv), int64(uv), int64(orders), int64(refunds)
+	return f, err
 }

@@ -39,34 +39,35 @@ func (a ArmSums) GMVPerUser() abstat.Sums {
 }
 
 // Experiment sums experiment's arms over scope's time range. A viewer's arm
-// is the one any of their events in the range carries (exposures and
-// stamped events; experiments are platform-wide, so without a merchant
-// filter); the viewer counts for the merchant when they saw at least one of
-// the merchant's room or product cards in the range, and their outcomes are
-// the merchant's (clicks on its cards, its paid orders).
+// is the one any of their events of the range's Asia/Shanghai days carries
+// (exposures and stamped events, read from experiment_arms; experiments are
+// platform-wide, so without a merchant filter); scope's From and To are
+// taken to be day starts, as ReportService sets them. The viewer counts for
+// the merchant when they saw at least one of the merchant's room or product
+// cards in the range, and their outcomes are the merchant's (clicks on its
+// cards, its paid orders).
 func (s *Store) Experiment(ctx context.Context, sc Scope, experiment string) ([]ArmSums, error) {
 	if err := s.flagsReady(ctx); err != nil {
 		return nil, err
 	}
-	sub, args := s.deduped(sc)
+	sub, args := s.rows(sc)
 	q := `SELECT arm, count(), sum(imp), sum(clk), sum(imp * imp), sum(clk * clk), sum(clk * imp),
     sum(buy), sum(gmv), sum(toFloat64(gmv) * gmv)
 FROM (
-    SELECT if(user_id != '', user_id, concat('d:', device_id)) AS u,
-        any(experiments.arm[indexOf(experiments.name, ?)]) AS arm
-    FROM ` + s.db + `.events
-    WHERE has(experiments.name, ?) AND date >= toDate(?) AND date <= toDate(?) AND ts >= ? AND ts < ?
-    GROUP BY u
+    SELECT cityHash64(u) AS uh, anyMerge(arm) AS arm
+    FROM ` + s.db + `.experiment_arms
+    WHERE experiment = ? AND day >= ? AND day <= ?
+    GROUP BY uh
 ) ANY INNER JOIN (
-    SELECT eu AS u,
-        toFloat64(countIf(et IN ('room_impression', 'product_impression'))) AS imp,
-        toFloat64(countIf(et IN ('room_enter', 'product_click'))) AS clk,
+    SELECT uh,
+        toFloat64(` + countOf("et IN ('room_impression', 'product_impression')") + `) AS imp,
+        toFloat64(` + countOf("et IN ('room_enter', 'product_click')") + `) AS clk,
         toUInt64(countIf(et = 'order_paid') > 0) AS buy,
-        sumIf(ev, et = 'order_paid') AS gmv
-    FROM (` + sub + `) GROUP BY u HAVING imp > 0
-) USING u
+        ` + sumOf("ev", "et = 'order_paid'") + ` AS gmv
+    FROM (` + sub + `) GROUP BY uh HAVING imp > 0
+) USING uh
 GROUP BY arm ORDER BY arm`
-	all := append([]any{experiment, experiment, utcDate(sc.From), utcDate(sc.To - 1), sc.From, sc.To}, args...)
+	all := append([]any{experiment, uint32(ShanghaiDay(sc.From)), uint32(ShanghaiDay(sc.To - 1))}, args...)
 	rows, err := s.conn.Query(ctx, q, all...)
 	if err != nil {
 		return nil, fmt.Errorf("chreport: experiment: %w", err)

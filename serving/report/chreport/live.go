@@ -37,7 +37,7 @@ func (s *Store) sessions(ctx context.Context, merchantID, roomID string) ([]sess
 	q := `SELECT room_id, live_session_id, min(ts), max(ts),
     maxIf(ts, type = 'stream_start'), maxIf(ts, type = 'stream_end'),
     uniqExactIf(if(user_id != '', user_id, concat('d:', device_id)), type = 'room_enter' AND ` + s.exclude + `)
-FROM ` + s.db + `.events
+FROM ` + s.db + `.report_events
 WHERE merchant_id = ? AND room_id != '' AND live_session_id != ''`
 	args := []any{merchantID}
 	if roomID != "" {
@@ -174,9 +174,9 @@ func figure(name, label string, last, prev float64) *tidev1.WindowFigure {
 
 // topProducts is the top k products of scope by clicks and by GMV.
 func (s *Store) topProducts(ctx context.Context, sc Scope, k int) (byClicks, byGMV []*tidev1.ProductFigure, err error) {
-	sub, args := s.deduped(sc)
-	rows, err := s.conn.Query(ctx, `SELECT ep, countIf(et = 'product_click') AS clicks,
-    countIf(et = 'order_paid') AS orders, sumIf(ev, et = 'order_paid') AS gmv
+	sub, args := s.rows(sc)
+	rows, err := s.conn.Query(ctx, `SELECT ep, `+countOf("et = 'product_click'")+` AS clicks,
+    `+countOf("et = 'order_paid'")+` AS orders, `+sumOf("ev", "et = 'order_paid'")+` AS gmv
 FROM (`+sub+`) WHERE ep != '' GROUP BY ep HAVING clicks > 0 OR orders > 0`, args...)
 	if err != nil {
 		return nil, nil, fmt.Errorf("chreport: top products: %w", err)

@@ -26,28 +26,37 @@ var funnelSteps = []struct{ step, label string }{
 const presenceTypes = `'room_enter', 'room_leave', 'chat', 'like', 'gift', 'share', 'follow',
     'product_impression', 'product_click', 'add_to_cart'`
 
+// metricsByType is the inner aggregate list of a ReportMetrics row, over
+// the columns of rows grouped by type (t): the type's viewers as a
+// uniqExact state (s), its distinct events when a figure counts them (n),
+// first and last ts, a room and its rows (copies too). Each row goes into
+// one set, of its type; metricsSelect merges them (a third faster than a
+// uniqExactIf per figure over every row).
+const metricsByType = `et AS t, uniqExactState(uh) AS s,
+    uniqExactIf(eh, et IN ('room_enter', 'chat', 'order_paid', 'order_refunded')) AS n,
+    min(ets) AS f, max(ets) AS l, any(er) AS r, count() AS c`
+
 // metricsSelect is the aggregate list of one ReportMetrics row (scanned by
-// scanMetrics), over the columns of deduped.
-const metricsSelect = `countIf(et = 'room_enter') AS pv,
-    uniqExactIf(eu, et IN (` + presenceTypes + `)) AS uv,
-    sumIf(ev, et = 'room_leave') AS dwell_ms,
-    uniqExactIf(eu, et IN ('chat', 'like', 'share', 'follow')) AS interacting,
-    uniqExactIf(eu, et = 'follow') AS followers,
-    countIf(et = 'chat') AS chats,
-    sumIf(greatest(ev, 1), et = 'like') AS likes,
-    sumIf(ev, et = 'order_paid') AS gmv,
-    countIf(et = 'order_paid') AS orders,
-    uniqExactIf(eu, et = 'order_paid') AS buyers,
-    countIf(et = 'order_refunded') AS refunds,
-    sumIf(ev, et = 'order_refunded') AS refund_fen,
-    uniqExactIf(eu, et = 'room_impression') AS f0,
-    uniqExactIf(eu, et = 'room_enter') AS f1,
-    uniqExactIf(eu, et = 'product_impression') AS f2,
-    uniqExactIf(eu, et = 'product_click') AS f3,
-    uniqExactIf(eu, et = 'add_to_cart') AS f4,
-    uniqExactIf(eu, et = 'order_created') AS f5,
-    uniqExactIf(eu, et = 'order_paid') AS f6,
-    min(ets) AS first_ts, max(ets) AS last_ts, any(er) AS a_room, count() AS n_events`
+// metricsRow.dest), over the groups of metricsByType; n_rows counts copies
+// too (it is only ever compared with zero). The sums (watch time, likes,
+// GMV, refunds) come from the minutes (minuteRow), which add each event
+// once.
+const metricsSelect = `sumIf(n, t = 'room_enter') AS pv,
+    uniqExactMergeIf(s, t IN (` + presenceTypes + `)) AS uv,
+    uniqExactMergeIf(s, t IN ('chat', 'like', 'share', 'follow')) AS interacting,
+    uniqExactMergeIf(s, t = 'follow') AS followers,
+    sumIf(n, t = 'chat') AS chats,
+    sumIf(n, t = 'order_paid') AS orders,
+    uniqExactMergeIf(s, t = 'order_paid') AS buyers,
+    sumIf(n, t = 'order_refunded') AS refunds,
+    uniqExactMergeIf(s, t = 'room_impression') AS f0,
+    uniqExactMergeIf(s, t = 'room_enter') AS f1,
+    uniqExactMergeIf(s, t = 'product_impression') AS f2,
+    uniqExactMergeIf(s, t = 'product_click') AS f3,
+    uniqExactMergeIf(s, t = 'add_to_cart') AS f4,
+    uniqExactMergeIf(s, t = 'order_created') AS f5,
+    uniqExactMergeIf(s, t = 'order_paid') AS f6,
+    min(f) AS first_ts, max(l) AS last_ts, any(r) AS a_room, sum(c) AS n_rows`
 
 // metricsRow is what metricsSelect scans into.
 type metricsRow struct {
@@ -64,12 +73,21 @@ type metricsRow struct {
 }
 
 func (r *metricsRow) dest() []any {
-	d := []any{&r.pv, &r.uv, &r.dwell, &r.interacting, &r.followers, &r.chats, &r.likes, &r.gmv,
-		&r.orders, &r.buyers, &r.refunds, &r.refundFen}
+	d := []any{&r.pv, &r.uv, &r.interacting, &r.followers, &r.chats, &r.orders, &r.buyers, &r.refunds}
 	for i := range r.funnel {
 		d = append(d, &r.funnel[i])
 	}
 	return append(d, &r.first, &r.last, &r.room, &r.events)
+}
+
+// addSums adds the sums of mins (of the row's scope) to the row.
+func (r *metricsRow) addSums(mins []minuteRow) {
+	for _, p := range mins {
+		r.dwell += p.dwell
+		r.likes += p.Likes
+		r.gmv += p.GmvFen
+		r.refundFen += p.refundFen
+	}
 }
 
 // proto turns the row into ReportMetrics, with the concurrency figures
@@ -126,139 +144,31 @@ func (s *Store) metricsAndMinutes(ctx context.Context, sc Scope) (*tidev1.Report
 func (s *Store) metricsRow(ctx context.Context, sc Scope) (*tidev1.ReportMetrics, metricsRow, []*tidev1.MinutePoint, error) {
 	var (
 		r    metricsRow
-		mins []*tidev1.MinutePoint
+		mins []minuteRow
 	)
 	if err := s.flagsReady(ctx); err != nil {
 		return nil, r, nil, err
 	}
 	g, gctx := errgroup.WithContext(ctx)
 	g.Go(func() error {
-		sub, args := s.deduped(sc)
-		if err := s.conn.QueryRow(gctx, "SELECT "+metricsSelect+" FROM ("+sub+")", args...).Scan(r.dest()...); err != nil {
+		sub, args := s.rows(sc)
+		if err := s.conn.QueryRow(gctx, "SELECT "+metricsSelect+" FROM (SELECT "+metricsByType+" FROM ("+sub+") GROUP BY t)", args...).Scan(r.dest()...); err != nil {
 			return fmt.Errorf("chreport: metrics: %w", err)
 		}
 		return nil
 	})
 	g.Go(func() (err error) {
-		mins, err = s.Minutes(gctx, sc)
+		mins, err = s.minutes(gctx, sc)
 		return err
 	})
 	if err := g.Wait(); err != nil {
 		return nil, r, nil, err
 	}
+	r.addSums(mins)
 	m := r.proto()
-	m.PeakConcurrent, m.AvgConcurrent = concurrency(mins)
-	return m, r, mins, nil
-}
-
-// Minutes is scope minute by minute, every minute from the first event's to
-// the last's (empty minutes included). Online is the viewers in the room at
-// the end of the minute: a viewer is in from the minute of their first
-// presence event until the minute of their leave, when the leave is their
-// last presence event, else to the end.
-func (s *Store) Minutes(ctx context.Context, sc Scope) ([]*tidev1.MinutePoint, error) {
-	if err := s.flagsReady(ctx); err != nil {
-		return nil, err
-	}
-	sub, args := s.deduped(sc)
-	var delta map[int64]int64
-	g, gctx := errgroup.WithContext(ctx)
-	g.Go(func() (err error) {
-		delta, err = s.presence(gctx, sub, args)
-		return err
-	})
-	out, err := s.minuteCounts(gctx, sub, args)
-	if werr := g.Wait(); err == nil {
-		err = werr
-	}
-	if err != nil || len(out) == 0 {
-		return nil, err
-	}
-	first := out[0].Minute / 60000
-	var online int64
-	for m, d := range delta { // viewers who came before the first minute
-		if m < first {
-			online += d
-		}
-	}
-	for _, p := range out {
-		online += delta[p.Minute/60000]
-		p.Online = max(0, online)
-	}
-	return out, nil
-}
-
-// minuteCounts is the per-minute counts of Minutes, quiet minutes filled in.
-func (s *Store) minuteCounts(ctx context.Context, sub string, args []any) ([]*tidev1.MinutePoint, error) {
-	rows, err := s.conn.Query(ctx, `SELECT intDiv(ets, 60000) AS m,
-    countIf(et = 'room_enter'), countIf(et = 'chat'),
-    sumIf(greatest(ev, 1), et = 'like'), countIf(et = 'follow'),
-    countIf(et = 'order_paid'), sumIf(ev, et = 'order_paid')
-FROM (`+sub+`) GROUP BY m ORDER BY m`, args...)
-	if err != nil {
-		return nil, fmt.Errorf("chreport: minutes: %w", err)
-	}
-	defer rows.Close()
-	var out []*tidev1.MinutePoint
-	for rows.Next() {
-		var (
-			m                           int64
-			enters, chats, follows, ord uint64
-			likes, gmv                  int64
-		)
-		if err := rows.Scan(&m, &enters, &chats, &likes, &follows, &ord, &gmv); err != nil {
-			return nil, fmt.Errorf("chreport: minutes: %w", err)
-		}
-		for len(out) > 0 && out[len(out)-1].Minute/60000+1 < m { // quiet minutes
-			out = append(out, &tidev1.MinutePoint{Minute: out[len(out)-1].Minute + 60000})
-		}
-		out = append(out, &tidev1.MinutePoint{Minute: m * 60000, Enters: int64(enters),
-			Chats: int64(chats), Likes: likes, Follows: int64(follows), Orders: int64(ord), GmvFen: gmv})
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("chreport: minutes: %w", err)
-	}
-	return out, nil
-}
-
-// presence is the change of online viewers per minute: +1 at a viewer's
-// first presence minute, −1 at the minute they left for good.
-func (s *Store) presence(ctx context.Context, sub string, args []any) (map[int64]int64, error) {
-	rows, err := s.conn.Query(ctx, `SELECT tupleElement(p, 1) AS m, sum(tupleElement(p, 2)) AS d
-FROM (
-    SELECT arrayJoin([(intDiv(first, 60000), toInt64(1)),
-        (if(left_at > 0 AND left_at >= last, intDiv(left_at, 60000), toInt64(0)), toInt64(-1))]) AS p
-    FROM (
-        SELECT eu, min(ets) AS first, max(ets) AS last, maxIf(ets, et = 'room_leave') AS left_at
-        FROM (`+sub+`) WHERE et IN (`+presenceTypes+`) GROUP BY eu
-    )
-) WHERE m != 0 GROUP BY m`, args...)
-	if err != nil {
-		return nil, fmt.Errorf("chreport: presence: %w", err)
-	}
-	defer rows.Close()
-	out := map[int64]int64{}
-	for rows.Next() {
-		var m, d int64
-		if err := rows.Scan(&m, &d); err != nil {
-			return nil, fmt.Errorf("chreport: presence: %w", err)
-		}
-		out[m] = d
-	}
-	return out, rows.Err()
-}
-
-// concurrency is the peak and the mean of the online viewers over minutes.
-func concurrency(mins []*tidev1.MinutePoint) (peak int64, avg float64) {
-	if len(mins) == 0 {
-		return 0, 0
-	}
-	var sum int64
-	for _, p := range mins {
-		peak = max(peak, p.Online)
-		sum += p.Online
-	}
-	return peak, float64(sum) / float64(len(mins))
+	points := minutePoints(mins)
+	m.PeakConcurrent, m.AvgConcurrent = concurrency(points)
+	return m, r, points, nil
 }
 
 // Session is the report of one live session of the merchant; ErrNotFound
@@ -302,14 +212,51 @@ func (s *Store) Daily(ctx context.Context, merchantID, roomID string, fromDay, t
 	if err := s.flagsReady(ctx); err != nil {
 		return nil, err
 	}
-	sub, args := s.deduped(sc)
-	rows, err := s.conn.Query(ctx, "SELECT intDiv(ets + ?, ?) AS day, "+metricsSelect+" FROM ("+sub+") GROUP BY day",
+	var (
+		byDay map[int64]*metricsRow
+		mins  []minuteRow
+	)
+	g, gctx := errgroup.WithContext(ctx)
+	g.Go(func() (err error) {
+		byDay, err = s.dailyRows(gctx, sc)
+		return err
+	})
+	g.Go(func() (err error) {
+		mins, err = s.minutes(gctx, sc)
+		return err
+	})
+	if err := g.Wait(); err != nil {
+		return nil, err
+	}
+	perDay := map[int64][]minuteRow{}
+	for _, p := range mins {
+		d := ShanghaiDay(p.Minute)
+		perDay[d] = append(perDay[d], p)
+	}
+	var out []*tidev1.DayRow
+	for d := fromDay; d <= toDay; d++ {
+		r := byDay[d]
+		if r == nil {
+			r = &metricsRow{}
+		}
+		r.addSums(perDay[d])
+		m := r.proto()
+		m.PeakConcurrent, m.AvgConcurrent = concurrency(minutePoints(perDay[d]))
+		out = append(out, &tidev1.DayRow{Date: DayLabel(d), Metrics: m})
+	}
+	return out, nil
+}
+
+// dailyRows is the metrics row of each Shanghai day of sc that has events.
+func (s *Store) dailyRows(ctx context.Context, sc Scope) (map[int64]*metricsRow, error) {
+	sub, args := s.rows(sc)
+	rows, err := s.conn.Query(ctx, "SELECT day, "+metricsSelect+" FROM (SELECT intDiv(ets + ?, ?) AS day, "+metricsByType+" FROM ("+sub+") GROUP BY day, t) GROUP BY day",
 		append([]any{shanghaiOffMS, dayMS}, args...)...)
 	if err != nil {
 		return nil, fmt.Errorf("chreport: daily: %w", err)
 	}
 	defer rows.Close()
-	byDay := map[int64]*tidev1.ReportMetrics{}
+	byDay := map[int64]*metricsRow{}
 	for rows.Next() {
 		var (
 			day int64
@@ -318,29 +265,10 @@ func (s *Store) Daily(ctx context.Context, merchantID, roomID string, fromDay, t
 		if err := rows.Scan(append([]any{&day}, r.dest()...)...); err != nil {
 			return nil, fmt.Errorf("chreport: daily: %w", err)
 		}
-		byDay[day] = r.proto()
+		byDay[day] = &r
 	}
 	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("chreport: daily: %w", err)
 	}
-	mins, err := s.Minutes(ctx, sc)
-	if err != nil {
-		return nil, err
-	}
-	perDay := map[int64][]*tidev1.MinutePoint{}
-	for _, p := range mins {
-		d := ShanghaiDay(p.Minute)
-		perDay[d] = append(perDay[d], p)
-	}
-	var out []*tidev1.DayRow
-	for d := fromDay; d <= toDay; d++ {
-		m := byDay[d]
-		if m == nil {
-			var empty metricsRow
-			m = empty.proto()
-		}
-		m.PeakConcurrent, m.AvgConcurrent = concurrency(perDay[d])
-		out = append(out, &tidev1.DayRow{Date: DayLabel(d), Metrics: m})
-	}
-	return out, nil
+	return byDay, nil
 }

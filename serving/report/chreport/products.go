@@ -13,13 +13,14 @@ func (s *Store) Products(ctx context.Context, sc Scope) ([]*tidev1.ProductRow, e
 	if err := s.flagsReady(ctx); err != nil {
 		return nil, err
 	}
-	sub, args := s.deduped(sc)
+	sub, args := s.rows(sc)
 	rows, err := s.conn.Query(ctx, `SELECT ep,
-    uniqExactIf(eu, et = 'product_impression'), uniqExactIf(eu, et = 'product_click'),
-    uniqExactIf(eu, et = 'add_to_cart'), uniqExactIf(eu, et = 'order_created'),
-    uniqExactIf(eu, et = 'order_paid'),
-    countIf(et = 'product_click') AS clicks, countIf(et = 'order_paid'), sumIf(ev, et = 'order_paid') AS gmv,
-    countIf(et = 'order_refunded'), sumIf(ev, et = 'order_refunded')
+    uniqExactIf(uh, et = 'product_impression'), uniqExactIf(uh, et = 'product_click'),
+    uniqExactIf(uh, et = 'add_to_cart'), uniqExactIf(uh, et = 'order_created'),
+    uniqExactIf(uh, et = 'order_paid'),
+    `+countOf("et = 'product_click'")+` AS clicks, `+countOf("et = 'order_paid'")+`,
+    `+sumOf("ev", "et = 'order_paid'")+` AS gmv,
+    `+countOf("et = 'order_refunded'")+`, `+sumOf("ev", "et = 'order_refunded'")+`
 FROM (`+sub+`) WHERE ep != '' GROUP BY ep ORDER BY gmv DESC, clicks DESC, ep LIMIT 500`, args...)
 	if err != nil {
 		return nil, fmt.Errorf("chreport: products: %w", err)

@@ -3,15 +3,21 @@
 // minute series and A/B sums. Every query is scoped by a merchant id the
 // caller took from credentials.
 //
-// Exactly-once: events is a ReplacingMergeTree whose duplicates collapse only
-// when parts merge, so every count and sum here reads the events through
-// one subquery (Store.deduped) that keeps one row per event_id with
-// GROUP BY event_id and any() — never FINAL. Distinct-user counts
-// (uniqExact) are duplicate-proof on their own. When the exact tables of
-// ingest/chschema land, deduped is the one place to change.
+// Exactly-once: the reports read report_events (ClickHouse migration
+// 0007), the report columns of events ordered by (merchant_id,
+// live_session_id, event_id), so a merchant's or a session's rows are found
+// by the primary key instead of scanned out of every row of their days. Its
+// duplicates, like events', collapse only when parts merge, so every figure
+// is an aggregate that a copy of an event cannot change — never FINAL, and
+// no GROUP BY event_id over all of a session's rows (that hash was most of
+// a report's time): counts are distinct event hashes (countOf), sums are
+// over distinct (event hash, value) pairs (sumOf), people are distinct
+// (uniqExact), times are min and max. Store.rows is the one reading of the
+// table. The A/B report takes a viewer's arm from experiment_arms
+// (migration 0008), whose any() states absorb duplicates.
 //
 // Fraud: every figure leaves out the events of accounts and devices in
-// fraud_flags (fraudch.ExcludePredicate, applied in deduped); Exclusion says
+// fraud_flags (fraudch.ExcludePredicate, applied in rows); Exclusion says
 // how much was left out. fraud_flags is created by the ClickHouse migration
 // 0020_fraud_flags, so a database without it was not migrated: the reports
 // refuse it (ErrNoFlagsTable) rather than show unfiltered figures as
@@ -118,20 +124,28 @@ func (sc Scope) where() (string, []any) {
 // utcDate is the UTC calendar day of ms, as the events table's date column has it.
 func utcDate(ms int64) string { return time.UnixMilli(ms).UTC().Format(time.DateOnly) }
 
-// deduped is the one reading of events: one row per event_id of scope,
-// flagged accounts and devices left out, with columns et (type), ets (ts),
-// eu (user, or "d:"+device when anonymous), ev (value), ep (product), er
-// (room), es (session).
-func (s *Store) deduped(sc Scope) (string, []any) {
+// rows is the one reading of events: every row of scope in report_events
+// (copies of an event included), flagged accounts and devices left out,
+// with columns eh (event hash), uh (viewer hash: user, or "d:"+device
+// when anonymous), et (type), ets (ts), ev (value), ep (product), er
+// (room). Read it only with aggregates that copies cannot change: countOf,
+// sumOf (for few events: it keeps every pair), uniqExact, min, max, any, or
+// distinct events per (minute, type, value) times the value (minuteCounts).
+func (s *Store) rows(sc Scope) (string, []any) {
 	where, args := sc.where()
 	where += " AND " + s.exclude
-	return `SELECT event_id,
-    any(type) AS et, any(ts) AS ets,
-    any(if(user_id != '', user_id, concat('d:', device_id))) AS eu,
-    any(value) AS ev, any(product_id) AS ep, any(room_id) AS er, any(live_session_id) AS es
-FROM ` + s.db + `.events
-WHERE ` + where + `
-GROUP BY event_id`, args
+	return `SELECT eh, uh, type AS et, ts AS ets, value AS ev, product_id AS ep, room_id AS er
+FROM ` + s.db + `.report_events
+WHERE ` + where, args
+}
+
+// countOf is the SQL count of the distinct events of rows where cond holds.
+func countOf(cond string) string { return "uniqExactIf(eh, " + cond + ")" }
+
+// sumOf is the SQL sum of expr over the distinct events of rows where cond
+// holds (a copy of an event has its value, so the pair is the same).
+func sumOf(expr, cond string) string {
+	return "arraySum(arrayMap(x -> tupleElement(x, 2), groupUniqArrayIf((eh, " + expr + "), " + cond + ")))"
 }
 
 // ShanghaiDay is the Asia/Shanghai day number of Unix ms (days since
@@ -188,13 +202,9 @@ func (s *Store) Exclusion(ctx context.Context, sc Scope) (*tidev1.FraudExclusion
 		return nil, err
 	}
 	where, args := sc.where()
-	// Duplicates of one event share its user and device, so grouping by
-	// the three keeps one row per event.
-	q := `SELECT count(), countIf(NOT ` + s.exclude + `),
-    uniqExact(if(user_id != '', user_id, concat('d:', device_id))),
-    uniqExactIf(if(user_id != '', user_id, concat('d:', device_id)), NOT ` + s.exclude + `)
-FROM (SELECT event_id, user_id, device_id FROM ` + s.db + `.events WHERE ` + where + `
-    GROUP BY event_id, user_id, device_id)`
+	q := `SELECT uniqExact(eh), uniqExactIf(eh, NOT ` + s.exclude + `),
+    uniqExact(uh), uniqExactIf(uh, NOT ` + s.exclude + `)
+FROM ` + s.db + `.report_events WHERE ` + where
 	var total, excl, viewers, exclViewers uint64
 	if err := s.conn.QueryRow(ctx, q, args...).Scan(&total, &excl, &viewers, &exclViewers); err != nil {
 		return nil, fmt.Errorf("chreport: fraud exclusion: %w", err)

@@ -1,5 +1,5 @@
 // The merchant dashboard: hash routes #/signin, #/rooms, #/live/<room>,
-// #/session/<id>, #/experiment.
+// #/session/<id>, #/daily[/<from>/<to>], #/experiment.
 import { call, session, n } from './api.js';
 import { disposeAll } from './charts.js';
 import { esc, time } from './format.js';
@@ -7,6 +7,7 @@ import { showError } from './errors.js';
 import { livePage } from './live.js';
 import { sessionPage } from './session.js';
 import { experimentPage } from './experiment.js';
+import { dailyPage } from './daily.js';
 
 const app = document.getElementById('app');
 let stopPage = () => {};
@@ -18,6 +19,8 @@ const routes = [
   [/^#\/live\/(.+)$/, livePage],
   [/^#\/session\/([^/]+)\/([^/]+)$/, sessionPage],
   [/^#\/session\/([^/]+)$/, sessionPage],
+  [/^#\/daily$/, dailyPage],
+  [/^#\/daily\/(\d{4}-\d{2}-\d{2})\/(\d{4}-\d{2}-\d{2})$/, dailyPage],
   [/^#\/experiment$/, experimentPage],
 ];
 
