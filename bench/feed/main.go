@@ -48,6 +48,7 @@ import (
 	"github.com/tide-live/tide/proto/tide/v1/tidev1connect"
 	"github.com/tide-live/tide/ranker"
 	"github.com/tide-live/tide/serving"
+	"github.com/tide-live/tide/serving/auth"
 	"github.com/tide-live/tide/serving/feed"
 )
 
@@ -64,7 +65,7 @@ type flags struct {
 	page, rounds                         int
 	levels                               string
 	duration, fixedFor, refresh          time.Duration
-	rate, writeRate                      int
+	rate, writeRate, verifiedTokens      int
 	seed                                 int64
 	cpuprofile, memprofile               string
 	rawFixed, gzip                       bool
@@ -104,6 +105,7 @@ func run(ctx context.Context) error {
 	flag.StringVar(&f.tracefile, "trace", "", "write an execution trace of the load at 70% of the peak")
 	flag.BoolVar(&f.gzip, "gzip", false, "clients accept gzip-compressed responses (both endpoints)")
 	flag.DurationVar(&f.refresh, "refresh", feed.DefaultTuning().RefreshEvery, "how often the feed rebuilds its room snapshot besides live-set changes")
+	flag.IntVar(&f.verifiedTokens, "verified-tokens", auth.DefaultVerifiedTokens, "verified session tokens the server remembers (0: verify every call in full)")
 	flag.BoolVar(&f.loadgen, "loadgen", false, "run as the load generator process (the bench starts it; commands on stdin)")
 	flag.Parse()
 	if f.loadgen {
@@ -145,7 +147,7 @@ func run(ctx context.Context) error {
 	if len(sample.GetItems()) != f.page {
 		return fmt.Errorf("the feed returned %d items, want %d", len(sample.GetItems()), f.page)
 	}
-	tokens, userTokens, err := benchTokens(w.users)
+	tokens, userTokens, err := benchTokens(w.users, f.verifiedTokens)
 	if err != nil {
 		return err
 	}
@@ -231,10 +233,12 @@ func run(ctx context.Context) error {
 		pf.Close()
 	}
 	say("feed at a fixed %d requests/s for %v:", f.rate, f.fixedFor)
+	ps := sampleProc()
 	fixed, err := g.open("feed", f.rate, f.fixedFor)
 	if err != nil {
 		return err
 	}
+	sayServerCost(ps, len(fixed.Lat))
 	if err := report(fixed, "feed", f.rate); err != nil {
 		return err
 	}
@@ -261,11 +265,13 @@ func run(ctx context.Context) error {
 		}
 		stopTrace = func() { trace.Stop(); tf.Close() }
 	}
+	ps = sampleProc()
 	res70, err := g.open("feed", at70, f.fixedFor)
 	stopTrace()
 	if err != nil {
 		return err
 	}
+	sayServerCost(ps, len(res70.Lat))
 	if err := report(res70, "feed", at70); err != nil {
 		return err
 	}
