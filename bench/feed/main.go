@@ -204,16 +204,9 @@ func run(ctx context.Context) error {
 	}
 	say("highest sustained throughput, the raw Connect endpoint (a fixed page of %d) and the feed (%d live rooms, %d users) taking turns:",
 		f.page, len(w.live), len(w.users))
-	stopProf := func() {}
-	if f.cpuprofile != "" {
-		pf, err := os.Create(f.cpuprofile)
-		if err != nil {
-			return err
-		}
-		if err := pprof.StartCPUProfile(pf); err != nil {
-			return err
-		}
-		stopProf = func() { pprof.StopCPUProfile(); pf.Close() }
+	stopProf, err := record(f.cpuprofile, pprof.StartCPUProfile, pprof.StopCPUProfile)
+	if err != nil {
+		return err
 	}
 	rawT, feedT := &target{name: "raw"}, &target{name: "feed"}
 	err = maxThroughput(g, []*target{rawT, feedT}, levels, f.duration, f.rounds)
@@ -254,16 +247,9 @@ func run(ctx context.Context) error {
 	}
 	at70 := max(1, int(0.7*feedQPS))
 	say("feed at 70%% of its peak, %d requests/s for %v:", at70, f.fixedFor)
-	stopTrace := func() {}
-	if f.tracefile != "" {
-		tf, err := os.Create(f.tracefile)
-		if err != nil {
-			return err
-		}
-		if err := trace.Start(tf); err != nil {
-			return err
-		}
-		stopTrace = func() { trace.Stop(); tf.Close() }
+	stopTrace, err := record(f.tracefile, trace.Start, trace.Stop)
+	if err != nil {
+		return err
 	}
 	ps = sampleProc()
 	res70, err := g.open("feed", at70, f.fixedFor)
@@ -292,6 +278,23 @@ func run(ctx context.Context) error {
 	fmt.Printf("feed_qps=%d feed_p99_ms=%.2f feed_p99_at70_ms=%.2f raw_qps=%d ratio=%.3f\n",
 		int(feedQPS), p99ms, p99at70ms, int(rawQPS), ratio)
 	return nil
+}
+
+// record starts a CPU profile or execution trace into the file at path
+// (nothing for an empty path) and returns what stops it.
+func record(path string, start func(io.Writer) error, stop func()) (func(), error) {
+	if path == "" {
+		return func() {}, nil
+	}
+	f, err := os.Create(path)
+	if err != nil {
+		return nil, err
+	}
+	if err := start(f); err != nil {
+		f.Close()
+		return nil, err
+	}
+	return func() { stop(); f.Close() }, nil
 }
 
 // report prints what an open loop at rate measured, and fails the run if
