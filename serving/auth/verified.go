@@ -6,8 +6,9 @@ import (
 )
 
 // DefaultVerifiedTokens is how many verified session tokens Tokens keeps
-// (WithVerifiedTokens): about 30 MB at most, enough for the users active on
-// one replica at once.
+// (WithVerifiedTokens): about 50 MB at most (a token of ~220 bytes, its
+// principal and the map entry), enough for the users active on one replica
+// at once.
 const DefaultVerifiedTokens = 1 << 17
 
 // verifiedToken is what a full verification of a token established: who it
