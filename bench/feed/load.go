@@ -24,21 +24,23 @@ import (
 func sessionUser(u string) string { return "u_" + u }
 
 // benchTokens issues a real session token for every user, checked by the
-// production authentication interceptor on both endpoints.
-func benchTokens(users []string) (*auth.Tokens, map[string]string, error) {
-	tokens, err := auth.NewTokens([]auth.SigningKey{{ID: "bench", Secret: []byte("bench-feed-session-key-0123456789")}})
+// production authentication interceptor on both endpoints, which remembers
+// up to remember verified tokens (auth.WithVerifiedTokens).
+func benchTokens(users []string, remember int) (*auth.Tokens, []string, error) {
+	tokens, err := auth.NewTokens([]auth.SigningKey{{ID: "bench", Secret: []byte("bench-feed-session-key-0123456789")}},
+		auth.WithVerifiedTokens(remember))
 	if err != nil {
 		return nil, nil, err
 	}
-	byUser := make(map[string]string, len(users))
+	all := make([]string, 0, len(users))
 	for _, u := range users {
 		tok, _, err := tokens.Issue(sessionUser(u))
 		if err != nil {
 			return nil, nil, err
 		}
-		byUser[u] = tok
+		all = append(all, tok)
 	}
-	return tokens, byUser, nil
+	return tokens, all, nil
 }
 
 // rawFeed is the framework's limit: a FeedService whose Rooms returns a
@@ -70,11 +72,16 @@ func startServer(ctx context.Context, tokens *auth.Tokens, mount func(srv *servi
 	return "http://" + ln.Addr().String(), nil
 }
 
-// client is a Connect client (binary protobuf over HTTP/1.1) with enough
-// idle connections for conns concurrent callers. Without gzip it does not
-// ask for compressed responses: on loopback compression only burns CPU.
+// client is a Connect client (binary protobuf over HTTP/1.1). It keeps
+// every connection it opened for reuse (up to maxIdleConns), as each user's
+// phone keeps its own: an open loop that outruns the conns callers it was
+// sized for must not close and redial connections, which would leave
+// loopback ports in TIME_WAIT and charge the server for handshakes no real
+// client makes per request. Without gzip it does not ask for compressed
+// responses: on loopback compression only burns CPU.
 func client(url string, conns int, gzip bool) tidev1connect.FeedServiceClient {
-	tr := &http.Transport{MaxIdleConns: conns * 2, MaxIdleConnsPerHost: conns * 2, IdleConnTimeout: time.Minute}
+	idle := max(conns*2, maxIdleConns)
+	tr := &http.Transport{MaxIdleConns: idle, MaxIdleConnsPerHost: idle, IdleConnTimeout: time.Minute}
 	var opts []connect.ClientOption
 	if !gzip {
 		opts = append(opts, connect.WithAcceptCompression("gzip", nil, nil))
@@ -82,13 +89,17 @@ func client(url string, conns int, gzip bool) tidev1connect.FeedServiceClient {
 	return tidev1connect.NewFeedServiceClient(&http.Client{Transport: tr}, url, opts...)
 }
 
+// maxIdleConns bounds the connections a client keeps open between requests.
+const maxIdleConns = 4096
+
 // caller makes one request as a random user.
 type caller func(ctx context.Context, rng *rand.Rand) error
 
-func roomsCaller(cl tidev1connect.FeedServiceClient, users []string, tokens map[string]string, page int32) caller {
+// roomsCaller asks for a page of the room feed with a random user's token.
+func roomsCaller(cl tidev1connect.FeedServiceClient, tokens []string, page int32) caller {
 	return func(ctx context.Context, rng *rand.Rand) error {
 		req := connect.NewRequest(&tidev1.RoomsRequest{PageSize: page})
-		req.Header().Set("Authorization", "Bearer "+tokens[users[rng.IntN(len(users))]])
+		req.Header().Set("Authorization", "Bearer "+tokens[rng.IntN(len(tokens))])
 		res, err := cl.Rooms(ctx, req)
 		if err != nil {
 			return err
@@ -107,7 +118,7 @@ func closedLoop(ctx context.Context, call caller, conc int, d time.Duration) (fl
 	// travel to the server as a timeout and fail the requests in flight.
 	end := time.Now().Add(d)
 	var done atomic.Int64
-	var firstErr atomic.Value
+	var first firstError
 	var wg sync.WaitGroup
 	start := time.Now()
 	for g := range conc {
@@ -118,7 +129,7 @@ func closedLoop(ctx context.Context, call caller, conc int, d time.Duration) (fl
 			for ctx.Err() == nil && time.Now().Before(end) {
 				if err := call(ctx, rng); err != nil {
 					if ctx.Err() == nil {
-						firstErr.CompareAndSwap(nil, err)
+						first.set(err)
 					}
 					return
 				}
@@ -127,7 +138,7 @@ func closedLoop(ctx context.Context, call caller, conc int, d time.Duration) (fl
 		}()
 	}
 	wg.Wait()
-	if err, _ := firstErr.Load().(error); err != nil {
+	if err := first.get(); err != nil {
 		return 0, err
 	}
 	return float64(done.Load()) / time.Since(start).Seconds(), nil
@@ -136,8 +147,9 @@ func closedLoop(ctx context.Context, call caller, conc int, d time.Duration) (fl
 // target is one endpoint under test.
 type target struct {
 	name string
-	call caller
 	best float64
+	cpu  time.Duration // server CPU time while it was driven
+	reqs float64       // requests it answered meanwhile
 }
 
 // maxThroughput drives each target at each concurrency and keeps its
@@ -145,17 +157,20 @@ type target struct {
 // or unlucky slice does not decide), the best level. The targets take turns
 // in short slices (rounds per level, a different one first each round), so
 // that other load on the machine hits them alike.
-func maxThroughput(ctx context.Context, targets []*target, levels []int, d time.Duration, rounds int) error {
+func maxThroughput(g *loadgen, targets []*target, levels []int, d time.Duration, rounds int) error {
 	for _, c := range levels {
 		runs := make([][]float64, len(targets))
 		for round := range rounds {
 			for i := range targets { // a different target goes first each round
 				k := (round + i) % len(targets)
 				t := targets[k]
-				qps, err := closedLoop(ctx, t.call, c, d/time.Duration(rounds))
+				ps := sampleProc()
+				qps, err := g.closed(t.name, c, d/time.Duration(rounds))
 				if err != nil {
 					return fmt.Errorf("%s at concurrency %d: %w", t.name, c, err)
 				}
+				t.cpu += sampleProc().cpu - ps.cpu
+				t.reqs += qps * (d / time.Duration(rounds)).Seconds()
 				runs[k] = append(runs[k], qps)
 			}
 		}
@@ -166,23 +181,38 @@ func maxThroughput(ctx context.Context, targets []*target, levels []int, d time.
 			t.best = max(t.best, med)
 		}
 	}
+	for _, t := range targets {
+		say("%-4s server CPU per request, all levels: %.0f µs", t.name, float64(t.cpu.Microseconds())/max(t.reqs, 1))
+	}
 	return nil
+}
+
+// openResult is what an open loop measured.
+type openResult struct {
+	lat      []time.Duration // from each request's scheduled time, sorted
+	failed   int             // requests that got an error
+	firstErr error
+	maxLate  time.Duration // the latest the generator sent a request after its time
 }
 
 // openLoop offers rate requests per second for d (each on schedule, however
 // slow the previous ones are) and returns the latencies measured from each
 // request's scheduled time, so queueing counts (no coordinated omission).
-func openLoop(ctx context.Context, call caller, rate int, d time.Duration) ([]time.Duration, int, error) {
+func openLoop(ctx context.Context, call caller, rate int, d time.Duration) openResult {
 	n := int(float64(rate) * d.Seconds())
 	lat := make([]time.Duration, n)
 	interval := time.Second / time.Duration(rate)
 	var errs atomic.Int64
+	var first firstError
+	var maxLate time.Duration
 	var wg sync.WaitGroup
 	start := time.Now()
 	for i := range n {
 		at := start.Add(time.Duration(i) * interval)
 		if w := time.Until(at); w > 0 {
 			time.Sleep(w)
+		} else {
+			maxLate = max(maxLate, -w)
 		}
 		wg.Add(1)
 		go func() {
@@ -190,6 +220,7 @@ func openLoop(ctx context.Context, call caller, rate int, d time.Duration) ([]ti
 			rng := rand.New(rand.NewPCG(uint64(i), 2))
 			if err := call(ctx, rng); err != nil {
 				errs.Add(1)
+				first.set(err)
 			}
 			lat[i] = time.Since(at)
 		}()
@@ -199,7 +230,27 @@ func openLoop(ctx context.Context, call caller, rate int, d time.Duration) ([]ti
 	}
 	wg.Wait()
 	slices.Sort(lat)
-	return lat, int(errs.Load()), nil
+	return openResult{lat: lat, failed: int(errs.Load()), firstErr: first.get(), maxLate: maxLate}
+}
+
+// firstError keeps the first error of many goroutines.
+type firstError struct {
+	mu  sync.Mutex
+	err error
+}
+
+func (f *firstError) set(err error) {
+	f.mu.Lock()
+	if f.err == nil {
+		f.err = err
+	}
+	f.mu.Unlock()
+}
+
+func (f *firstError) get() error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.err
 }
 
 func percentile(sorted []time.Duration, p float64) time.Duration {

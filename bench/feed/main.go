@@ -37,6 +37,7 @@ import (
 	"os/signal"
 	"runtime"
 	"runtime/pprof"
+	"runtime/trace"
 	"strconv"
 	"strings"
 	"time"
@@ -47,6 +48,7 @@ import (
 	"github.com/tide-live/tide/proto/tide/v1/tidev1connect"
 	"github.com/tide-live/tide/ranker"
 	"github.com/tide-live/tide/serving"
+	"github.com/tide-live/tide/serving/auth"
 	"github.com/tide-live/tide/serving/feed"
 )
 
@@ -63,11 +65,12 @@ type flags struct {
 	page, rounds                         int
 	levels                               string
 	duration, fixedFor, refresh          time.Duration
-	rate, writeRate                      int
+	rate, writeRate, verifiedTokens      int
 	seed                                 int64
 	cpuprofile, memprofile               string
 	rawFixed, gzip                       bool
-	inprof                               string
+	inprof, tracefile                    string
+	loadgen                              bool
 }
 
 func main() {
@@ -99,9 +102,15 @@ func run(ctx context.Context) error {
 	flag.StringVar(&f.memprofile, "memprofile", "", "write an allocation profile after the throughput phase")
 	flag.BoolVar(&f.rawFixed, "raw-fixed", false, "also measure the raw endpoint's latency at the fixed load (for comparison)")
 	flag.StringVar(&f.inprof, "inprocess-profile", "", "write a CPU profile of in-process feed requests")
+	flag.StringVar(&f.tracefile, "trace", "", "write an execution trace of the load at 70% of the peak")
 	flag.BoolVar(&f.gzip, "gzip", false, "clients accept gzip-compressed responses (both endpoints)")
 	flag.DurationVar(&f.refresh, "refresh", feed.DefaultTuning().RefreshEvery, "how often the feed rebuilds its room snapshot besides live-set changes")
+	flag.IntVar(&f.verifiedTokens, "verified-tokens", auth.DefaultVerifiedTokens, "verified session tokens the server remembers (0: verify every call in full)")
+	flag.BoolVar(&f.loadgen, "loadgen", false, "run as the load generator process (the bench starts it; commands on stdin)")
 	flag.Parse()
+	if f.loadgen {
+		return runLoadgen(ctx)
+	}
 	if f.rounds < 5 {
 		return fmt.Errorf("-rounds %d: at least 5, so a median is not one lucky slice", f.rounds)
 	}
@@ -138,7 +147,7 @@ func run(ctx context.Context) error {
 	if len(sample.GetItems()) != f.page {
 		return fmt.Errorf("the feed returned %d items, want %d", len(sample.GetItems()), f.page)
 	}
-	tokens, byUser, err := benchTokens(w.users)
+	tokens, userTokens, err := benchTokens(w.users, f.verifiedTokens)
 	if err != nil {
 		return err
 	}
@@ -163,15 +172,19 @@ func run(ctx context.Context) error {
 	for _, c := range levels {
 		maxConc = max(maxConc, c)
 	}
-	feedCall := roomsCaller(client(feedURL, maxConc, f.gzip), w.users, byUser, int32(f.page))
-	rawCall := roomsCaller(client(rawURL, maxConc, f.gzip), w.users, byUser, int32(f.page))
-	say("clients: binary Connect over HTTP/1.1 on loopback with session tokens, gzip responses %v", f.gzip)
+	g, err := startLoadgen(sctx, loadSetup{URLs: map[string]string{"feed": feedURL, "raw": rawURL},
+		Tokens: userTokens, Page: int32(f.page), Conns: maxConc, Gzip: f.gzip})
+	if err != nil {
+		return err
+	}
+	defer g.close()
+	say("clients: a load generator process, binary Connect over HTTP/1.1 on loopback with session tokens, gzip responses %v", f.gzip)
 
 	say("warming up")
-	if _, err := closedLoop(ctx, feedCall, 8, time.Second); err != nil {
+	if _, err := g.closed("feed", 8, time.Second); err != nil {
 		return fmt.Errorf("feed: %w", err)
 	}
-	if _, err := closedLoop(ctx, rawCall, 8, time.Second); err != nil {
+	if _, err := g.closed("raw", 8, time.Second); err != nil {
 		return fmt.Errorf("raw: %w", err)
 	}
 	if f.inprof != "" {
@@ -191,19 +204,12 @@ func run(ctx context.Context) error {
 	}
 	say("highest sustained throughput, the raw Connect endpoint (a fixed page of %d) and the feed (%d live rooms, %d users) taking turns:",
 		f.page, len(w.live), len(w.users))
-	stopProf := func() {}
-	if f.cpuprofile != "" {
-		pf, err := os.Create(f.cpuprofile)
-		if err != nil {
-			return err
-		}
-		if err := pprof.StartCPUProfile(pf); err != nil {
-			return err
-		}
-		stopProf = func() { pprof.StopCPUProfile(); pf.Close() }
+	stopProf, err := record(f.cpuprofile, pprof.StartCPUProfile, pprof.StopCPUProfile)
+	if err != nil {
+		return err
 	}
-	rawT, feedT := &target{name: "raw", call: rawCall}, &target{name: "feed", call: feedCall}
-	err = maxThroughput(ctx, []*target{rawT, feedT}, levels, f.duration, f.rounds)
+	rawT, feedT := &target{name: "raw"}, &target{name: "feed"}
+	err = maxThroughput(g, []*target{rawT, feedT}, levels, f.duration, f.rounds)
 	stopProf()
 	if err != nil {
 		return err
@@ -220,31 +226,42 @@ func run(ctx context.Context) error {
 		pf.Close()
 	}
 	say("feed at a fixed %d requests/s for %v:", f.rate, f.fixedFor)
-	lat, errs, err := openLoop(ctx, feedCall, f.rate, f.fixedFor)
+	ps := sampleProc()
+	fixed, err := g.open("feed", f.rate, f.fixedFor)
 	if err != nil {
 		return err
 	}
-	if errs > 0 {
-		return fmt.Errorf("feed: %d of %d requests failed at the fixed load", errs, len(lat))
+	sayServerCost(ps, len(fixed.Lat))
+	if err := report(fixed, "feed", f.rate); err != nil {
+		return err
 	}
-	p50, p99, p999 := percentile(lat, 0.5), percentile(lat, 0.99), percentile(lat, 0.999)
+	p99 := percentile(fixed.Lat, 0.99)
 	if f.rawFixed {
-		rl, _, _ := openLoop(ctx, rawCall, f.rate, f.fixedFor)
-		say("raw latency at %d/s: p50 %v, p99 %v, p99.9 %v", f.rate, percentile(rl, 0.5), percentile(rl, 0.99), percentile(rl, 0.999))
+		rf, err := g.open("raw", f.rate, f.fixedFor)
+		if err != nil {
+			return err
+		}
+		if err := report(rf, "raw", f.rate); err != nil {
+			return err
+		}
 	}
-	say("feed latency at %d/s: p50 %v, p99 %v, p99.9 %v, max %v", f.rate, p50, p99, p999, lat[len(lat)-1])
 	at70 := max(1, int(0.7*feedQPS))
 	say("feed at 70%% of its peak, %d requests/s for %v:", at70, f.fixedFor)
-	lat70, errs70, err := openLoop(ctx, feedCall, at70, f.fixedFor)
+	stopTrace, err := record(f.tracefile, trace.Start, trace.Stop)
 	if err != nil {
 		return err
 	}
-	if errs70 > 0 {
-		return fmt.Errorf("feed: %d of %d requests failed at 70%% of the peak", errs70, len(lat70))
+	ps = sampleProc()
+	res70, err := g.open("feed", at70, f.fixedFor)
+	stopTrace()
+	if err != nil {
+		return err
 	}
-	p99at70 := percentile(lat70, 0.99)
-	say("feed latency at %d/s: p50 %v, p99 %v, p99.9 %v, max %v", at70, percentile(lat70, 0.5), p99at70,
-		percentile(lat70, 0.999), lat70[len(lat70)-1])
+	sayServerCost(ps, len(res70.Lat))
+	if err := report(res70, "feed", at70); err != nil {
+		return err
+	}
+	p99at70 := percentile(res70.Lat, 0.99)
 	say("the writer applied %d events to the features during the run", writer.applied.Load())
 	ratio := feedQPS / rawQPS
 	p99ms := float64(p99.Microseconds()) / 1000
@@ -260,6 +277,38 @@ func run(ctx context.Context) error {
 		ratio, targetRatio, verdict(ratio >= targetRatio))
 	fmt.Printf("feed_qps=%d feed_p99_ms=%.2f feed_p99_at70_ms=%.2f raw_qps=%d ratio=%.3f\n",
 		int(feedQPS), p99ms, p99at70ms, int(rawQPS), ratio)
+	return nil
+}
+
+// record starts a CPU profile or execution trace into the file at path
+// (nothing for an empty path) and returns what stops it.
+func record(path string, start func(io.Writer) error, stop func()) (func(), error) {
+	if path == "" {
+		return func() {}, nil
+	}
+	f, err := os.Create(path)
+	if err != nil {
+		return nil, err
+	}
+	if err := start(f); err != nil {
+		f.Close()
+		return nil, err
+	}
+	return func() { stop(); f.Close() }, nil
+}
+
+// report prints what an open loop at rate measured, and fails the run if
+// any request failed: a run that lost requests has no p99 to show.
+func report(r loadResult, name string, rate int) error {
+	lat := r.Lat
+	if len(lat) == 0 {
+		return fmt.Errorf("%s: no requests measured at %d/s", name, rate)
+	}
+	say("%s latency at %d/s: p50 %v, p99 %v, p99.9 %v, max %v (the generator sent requests at most %v late)", name, rate,
+		percentile(lat, 0.5), percentile(lat, 0.99), percentile(lat, 0.999), lat[len(lat)-1], r.MaxLate.Round(time.Microsecond))
+	if r.Failed > 0 {
+		return fmt.Errorf("%s: %d of %d requests failed at %d/s (first: %s)", name, r.Failed, len(lat), rate, r.FirstErr)
+	}
 	return nil
 }
 

@@ -86,6 +86,8 @@ type Tokens struct {
 	issuer string
 	now    func() time.Time
 	parser *jwt.Parser
+	cached int             // WithVerifiedTokens
+	seen   *verifiedTokens // nil: every Verify checks in full
 }
 
 // TokenOption configures Tokens.
@@ -100,6 +102,12 @@ func WithIssuer(iss string) TokenOption { return func(t *Tokens) { t.issuer = is
 // WithTokenClock sets the clock tokens are issued and checked against.
 func WithTokenClock(now func() time.Time) TokenOption { return func(t *Tokens) { t.now = now } }
 
+// WithVerifiedTokens sets how many verified tokens Verify remembers, so that
+// a user's later calls skip the signature and claims parsing (expiry is
+// still checked on every call); 0 verifies every call in full. Default
+// DefaultVerifiedTokens.
+func WithVerifiedTokens(n int) TokenOption { return func(t *Tokens) { t.cached = n } }
+
 // NewTokens signs with keys[0] and verifies with any of keys. Every secret
 // must be at least MinSecretBytes long and every id distinct.
 func NewTokens(keys []SigningKey, opts ...TokenOption) (*Tokens, error) {
@@ -107,7 +115,7 @@ func NewTokens(keys []SigningKey, opts ...TokenOption) (*Tokens, error) {
 		return nil, errors.New("session tokens: no signing keys")
 	}
 	t := &Tokens{signer: keys[0], keys: make(map[string][]byte, len(keys)),
-		ttl: DefaultTokenTTL, issuer: DefaultIssuer, now: time.Now}
+		ttl: DefaultTokenTTL, issuer: DefaultIssuer, now: time.Now, cached: DefaultVerifiedTokens}
 	for _, k := range keys {
 		if k.ID == "" {
 			return nil, errors.New("session tokens: a signing key has no id")
@@ -123,6 +131,7 @@ func NewTokens(keys []SigningKey, opts ...TokenOption) (*Tokens, error) {
 	for _, o := range opts {
 		o(t)
 	}
+	t.seen = newVerifiedTokens(t.cached)
 	t.parser = jwt.NewParser(
 		jwt.WithValidMethods([]string{jwt.SigningMethodHS256.Alg()}),
 		jwt.WithIssuer(t.issuer),
@@ -176,8 +185,31 @@ func (t *Tokens) IssueAccount(userID string, created time.Time) (token string, e
 
 // Verify checks token's signature, key id, issuer and expiry and returns the
 // user it was issued to. Every failure wraps ErrInvalidToken; an expired
-// token also wraps jwt.ErrTokenExpired.
+// token also wraps jwt.ErrTokenExpired. A token verified before (the very
+// same string) is not parsed again, but its expiry and issue time are
+// checked against the clock as on the first call.
 func (t *Tokens) Verify(token string) (Principal, error) {
+	if t.seen == nil {
+		p, _, err := t.verify(token)
+		return p, err
+	}
+	if v, ok := t.seen.get(token); ok {
+		now := t.now()
+		if !now.After(v.p.Expires.Add(tokenLeeway)) && !now.Before(v.issuedAt.Add(-tokenLeeway)) {
+			return v.p, nil
+		}
+		t.seen.drop(token) // expired: the full check says so with the right error
+	}
+	p, iat, err := t.verify(token)
+	if err != nil {
+		return Principal{}, err
+	}
+	t.seen.put(token, verifiedToken{p: p, issuedAt: iat})
+	return p, nil
+}
+
+// verify checks token in full and returns its principal and issue time.
+func (t *Tokens) verify(token string) (Principal, time.Time, error) {
 	var claims sessionClaims
 	_, err := t.parser.ParseWithClaims(token, &claims, func(tok *jwt.Token) (any, error) {
 		kid, _ := tok.Header["kid"].(string)
@@ -188,16 +220,20 @@ func (t *Tokens) Verify(token string) (Principal, error) {
 		return secret, nil
 	})
 	if err != nil {
-		return Principal{}, fmt.Errorf("%w: %w", ErrInvalidToken, err)
+		return Principal{}, time.Time{}, fmt.Errorf("%w: %w", ErrInvalidToken, err)
 	}
 	if !strings.HasPrefix(claims.Subject, userIDPrefix) {
-		return Principal{}, fmt.Errorf("%w: subject is not a user id", ErrInvalidToken)
+		return Principal{}, time.Time{}, fmt.Errorf("%w: subject is not a user id", ErrInvalidToken)
 	}
 	p := Principal{Role: RoleUser, UserID: claims.Subject, Expires: claims.ExpiresAt.Time}
 	if claims.AccountCreated > 0 {
 		p.AccountCreated = time.UnixMilli(claims.AccountCreated).UTC()
 	}
-	return p, nil
+	var iat time.Time
+	if claims.IssuedAt != nil {
+		iat = claims.IssuedAt.Time
+	}
+	return p, iat, nil
 }
 
 // userIDEncoding is lower-case base32 without padding: ids stay short,

@@ -1,0 +1,67 @@
+package main
+
+import (
+	"runtime/metrics"
+	"syscall"
+	"time"
+)
+
+// procSample is the server process's garbage collection and CPU so far,
+// from runtime/metrics (the runtime's estimates).
+type procSample struct {
+	cpu      time.Duration // CPU time of the process (user and system, getrusage)
+	user, gc float64       // runtime estimates, CPU seconds: Go code, and GC work that took CPU from it (assists, dedicated workers, pauses)
+	alloc    uint64        // heap bytes allocated
+	cycles   uint64        // GC cycles completed
+}
+
+var procMetrics = []string{
+	"/cpu/classes/user:cpu-seconds",
+	"/cpu/classes/gc/mark/assist:cpu-seconds",
+	"/cpu/classes/gc/mark/dedicated:cpu-seconds",
+	"/cpu/classes/gc/pause:cpu-seconds",
+	"/gc/heap/allocs:bytes",
+	"/gc/cycles/total:gc-cycles",
+}
+
+func sampleProc() procSample {
+	s := make([]metrics.Sample, len(procMetrics))
+	for i, name := range procMetrics {
+		s[i].Name = name
+	}
+	metrics.Read(s)
+	f := func(i int) float64 {
+		if s[i].Value.Kind() == metrics.KindFloat64 {
+			return s[i].Value.Float64()
+		}
+		return 0
+	}
+	u := func(i int) uint64 {
+		if s[i].Value.Kind() == metrics.KindUint64 {
+			return s[i].Value.Uint64()
+		}
+		return 0
+	}
+	var ru syscall.Rusage
+	var cpu time.Duration
+	if syscall.Getrusage(syscall.RUSAGE_SELF, &ru) == nil {
+		cpu = time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+	}
+	return procSample{cpu: cpu, user: f(0), gc: f(1) + f(2) + f(3), alloc: u(4), cycles: u(5)}
+}
+
+// sayServerCost prints what n requests since before cost the server
+// process: GC cycles, the share of its busy CPU spent in GC (the runtime's
+// estimate, which counts time the OS ran other processes alike), and its
+// CPU time and heap bytes per request. The writer's and snapshot's work is
+// in these too.
+func sayServerCost(before procSample, n int) {
+	after := sampleProc()
+	user, gc := after.user-before.user, after.gc-before.gc
+	if n <= 0 || user+gc <= 0 {
+		return
+	}
+	say("server: %d GC cycles, %.0f%% of its busy CPU in GC; per request %.0f µs of CPU, %.1f KB allocated",
+		after.cycles-before.cycles, 100*gc/(user+gc), float64((after.cpu-before.cpu).Microseconds())/float64(n),
+		float64(after.alloc-before.alloc)/1024/float64(n))
+}
