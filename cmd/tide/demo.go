@@ -156,7 +156,7 @@ func runDemo(ctx context.Context, log *slog.Logger, args []string) error {
 		defer dl.close()
 		tr.divert = dl.divert
 	}
-	dc, err := openDemoCommerce(ctx, log, base, tokens, catalog)
+	dc, err := openDemoCommerce(ctx, log, base, tokens, merchantKeys, catalog)
 	if err != nil {
 		return err
 	}

@@ -28,6 +28,12 @@ import (
 	tidev1 "github.com/tide-live/tide/proto/tide/v1"
 )
 
+// UserIDPrefix begins every simulated user id ("u_00042", attackers
+// "u_cf3"): the prefix of tide's own user ids (serving/auth), so a
+// simulated user's session token, its checkout orders and its Track events
+// all name it the same way and join in features, fraud rules and reports.
+const UserIDPrefix = "u_"
+
 // Product is one item of the catalog the simulated users see and buy.
 type Product struct {
 	ID         string
