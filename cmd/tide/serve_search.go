@@ -113,20 +113,10 @@ func openSearchCatalog(ctx context.Context, log *slog.Logger) (searchCatalog, er
 		}}, nil
 }
 
-// followCatalog runs the outbox relay and the index follower until ctx ends.
+// followCatalog runs the index follower until ctx ends. The catalog's
+// product changes reach the topic through the one outbox relay of the
+// server (serve_outbox.go).
 func followCatalog(ctx context.Context, log *slog.Logger, store *postgres.Store, ix *search.Index, cfg serveConfig, start time.Time) {
-	kc, err := postgres.NewKafkaClient(cfg.brokers)
-	if err != nil {
-		log.Error("catalog relay not running: product changes are not published", "err", err)
-	} else {
-		defer kc.Close()
-		relay := postgres.NewRelay(store, kc, postgres.WithTopic(cfg.topic), postgres.WithRelayLogger(log))
-		go func() {
-			if err := relay.Run(ctx); err != nil && ctx.Err() == nil {
-				log.Error("catalog relay stopped", "err", err)
-			}
-		}()
-	}
 	f, err := follow.New(cfg.brokers, searchfeed.New(store), ix, follow.WithTopic(cfg.topic),
 		follow.StartAt(start), follow.WithLogger(log))
 	if err != nil {
