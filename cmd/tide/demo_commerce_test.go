@@ -22,6 +22,59 @@ import (
 	"github.com/tide-live/tide/serving/auth"
 )
 
+// demoCheckout is a tide server with checkout on a fresh database and a
+// topic of its own, and the demo's buyer (demo_commerce.go) of catalog
+// on it, with an API key for every merchant of catalog.
+type demoCheckout struct {
+	brokers    []string
+	dsn, topic string
+	url        string // the server's base URL
+	admin      string // an admin API key
+	dc         *demoCommerce
+}
+
+func startDemoCheckout(t *testing.T, ctx context.Context, catalog []livesim.Product) *demoCheckout {
+	t.Helper()
+	f := &demoCheckout{brokers: testenv.Kafka(t), dsn: pgtest.Database(t)}
+	t.Setenv("TIDE_POSTGRES_URL", f.dsn)
+	t.Setenv(envSessionKeys, "") // demoSessionKeys makes one, as in `tide demo`
+	t.Setenv(envRateLimit, "off")
+	t.Setenv("TIDE_CLICKHOUSE_ADDR", "")
+	tokens, err := demoSessionKeys()
+	if err != nil || tokens == nil {
+		t.Fatalf("session keys: %v %v", tokens, err)
+	}
+	if f.admin, err = auth.NewAPIKey(); err != nil {
+		t.Fatal(err)
+	}
+	keys := map[string]string{}
+	for _, p := range catalog {
+		if keys[p.MerchantID] == "" {
+			if keys[p.MerchantID], err = auth.NewAPIKey(); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	var b [4]byte
+	_, _ = rand.Read(b[:])
+	f.topic = "tide-test-demo-commerce-" + hex.EncodeToString(b[:])
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	srv, closeFn, err := newServer(ctx, log, serveConfig{addr: "127.0.0.1:0", brokers: f.brokers, topic: f.topic, partitions: 1,
+		adminKeys: demoBuiltinKeys(f.admin, keys)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(closeFn)
+	hs := httptest.NewServer(srv.Handler())
+	t.Cleanup(hs.Close)
+	f.url = hs.URL
+	if f.dc, err = openDemoCommerce(ctx, log, hs.URL, tokens, keys, catalog); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(f.dc.close)
+	return f
+}
+
 // With PostgreSQL, the simulation's order_created and order_paid become a
 // Submit on CommerceService by the simulated user and the order's paid
 // transition, and its order_refunded the buyer's refund request, the
@@ -29,48 +82,13 @@ import (
 // orders, refunds and their outbox events are checkout's, at the SKU's
 // price, under the simulation's own user id.
 func TestDemoCommerceBuysThroughCheckout(t *testing.T) {
-	brokers := testenv.Kafka(t)
-	dsn := pgtest.Database(t)
-	t.Setenv("TIDE_POSTGRES_URL", dsn)
-	t.Setenv(envSessionKeys, "") // demoSessionKeys makes one, as in `tide demo`
-	t.Setenv(envRateLimit, "off")
-	t.Setenv("TIDE_CLICKHOUSE_ADDR", "")
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	tokens, err := demoSessionKeys()
-	if err != nil || tokens == nil {
-		t.Fatalf("session keys: %v %v", tokens, err)
-	}
-	var b [4]byte
-	_, _ = rand.Read(b[:])
-	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	topic := "tide-test-demo-commerce-" + hex.EncodeToString(b[:])
 	sim := livesim.New(livesim.WithSeed(5), livesim.WithUsers(50), livesim.WithStart(time.Now().UTC()))
 	catalog := sim.Products()
 	p := catalog[0]
-	admin, err := auth.NewAPIKey()
-	if err != nil {
-		t.Fatal(err)
-	}
-	merchant, err := auth.NewAPIKey()
-	if err != nil {
-		t.Fatal(err)
-	}
-	keys := map[string]string{p.MerchantID: merchant}
-	srv, closeFn, err := newServer(ctx, log, serveConfig{addr: "127.0.0.1:0", brokers: brokers, topic: topic, partitions: 1,
-		adminKeys: demoBuiltinKeys(admin, keys)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer closeFn()
-	hs := httptest.NewServer(srv.Handler())
-	defer hs.Close()
-
-	dc, err := openDemoCommerce(ctx, log, hs.URL, tokens, keys, catalog)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer dc.close()
+	f := startDemoCheckout(t, ctx, catalog)
+	brokers, dsn, topic, dc := f.brokers, f.dsn, f.topic, f.dc
 
 	const simUser = "u_00001" // livesim's ids are tide user ids
 	ev := func(typ tidev1.EventType, id string, value int64) *tidev1.Event {
