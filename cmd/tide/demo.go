@@ -83,9 +83,6 @@ func runDemo(ctx context.Context, log *slog.Logger, args []string) error {
 	if err != nil {
 		return err
 	}
-	if err := migrateDemoCommerce(ctx, log, tokens); err != nil {
-		return err
-	}
 	srv, closeProducer, err := newServer(ctx, log, serveConfig{addr: *addr, brokers: brokers, topic: topic,
 		partitions: ingest.DefaultPartitions, pyroscope: os.Getenv("TIDE_PYROSCOPE_ADDR"),
 		adminKeys: demoBuiltinKeys(demoKey, merchantKeys), reportAddr: *chAddr, reportDB: *db,
@@ -289,10 +286,11 @@ func demoRows(ctx context.Context, ch driver.Conn, db string) (int64, error) {
 	return int64(n), nil
 }
 
-// demoReady waits for /readyz: a minute, for the search index of a large
-// catalog in PostgreSQL on a busy machine.
+// demoReady waits for /readyz: up to two minutes, since building the search
+// index (its dictionaries, then the catalog) took 36s for an empty catalog
+// on a busy machine.
 func demoReady(ctx context.Context, base string) error {
-	deadline := time.Now().Add(time.Minute)
+	deadline := time.Now().Add(2 * time.Minute)
 	for {
 		resp, err := http.Get(base + "/readyz")
 		if err == nil {

@@ -86,25 +86,6 @@ func demoSessionKeys() (*auth.Tokens, error) {
 	return auth.NewTokens(keys)
 }
 
-// migrateDemoCommerce applies the catalog's and checkout's migrations (and
-// the shared outbox's) before the demo's server starts, when tokens is set
-// (TIDE_POSTGRES_URL): the server builds its search index from the catalog
-// at start, and a fresh database would leave search unavailable.
-func migrateDemoCommerce(ctx context.Context, log *slog.Logger, tokens *auth.Tokens) error {
-	if tokens == nil {
-		return nil
-	}
-	store, err := postgres.Open(ctx, os.Getenv("TIDE_POSTGRES_URL"), postgres.WithLogger(log))
-	if err != nil {
-		return fmt.Errorf("demo checkout: %w", err)
-	}
-	defer store.Close()
-	if err := store.Migrate(ctx); err != nil {
-		return fmt.Errorf("demo checkout: %w", err)
-	}
-	return nil
-}
-
 // openDemoCommerce writes the simulation's products with one SKU each (at
 // the product's price, unlimited stock) and returns the buyer calling
 // CommerceService at base, deciding refunds with the merchants' keys; nil

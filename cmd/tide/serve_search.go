@@ -91,8 +91,8 @@ type searchCatalog struct {
 	close  func()
 }
 
-// openSearchCatalog opens PostgreSQL's catalog when TIDE_POSTGRES_URL is
-// set, else the embedded demo catalog.
+// openSearchCatalog opens PostgreSQL's catalog, migrated, when
+// TIDE_POSTGRES_URL is set, else the embedded demo catalog.
 func openSearchCatalog(ctx context.Context, log *slog.Logger) (searchCatalog, error) {
 	url := os.Getenv("TIDE_POSTGRES_URL")
 	if url == "" {
@@ -101,6 +101,12 @@ func openSearchCatalog(ctx context.Context, log *slog.Logger) (searchCatalog, er
 	}
 	store, err := postgres.Open(ctx, url, postgres.WithLogger(log))
 	if err != nil {
+		return searchCatalog{}, fmt.Errorf("search catalog: %w", err)
+	}
+	// The index is built from the catalog at once: on a fresh database its
+	// tables must exist first (checkout applies the same migrations later).
+	if err := store.Migrate(ctx); err != nil {
+		store.Close()
 		return searchCatalog{}, fmt.Errorf("search catalog: %w", err)
 	}
 	return searchCatalog{source: "PostgreSQL catalog", store: store, close: store.Close,
