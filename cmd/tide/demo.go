@@ -156,7 +156,7 @@ func runDemo(ctx context.Context, log *slog.Logger, args []string) error {
 		defer dl.close()
 		tr.divert = dl.divert
 	}
-	dc, err := openDemoCommerce(ctx, log, base, tokens, catalog)
+	dc, err := openDemoCommerce(ctx, log, base, tokens, merchantKeys, catalog)
 	if err != nil {
 		return err
 	}
@@ -286,9 +286,11 @@ func demoRows(ctx context.Context, ch driver.Conn, db string) (int64, error) {
 	return int64(n), nil
 }
 
-// demoReady waits for /readyz.
+// demoReady waits for /readyz: up to two minutes, since building the search
+// index (its dictionaries, then the catalog) took 36s for an empty catalog
+// on a busy machine.
 func demoReady(ctx context.Context, base string) error {
-	deadline := time.Now().Add(20 * time.Second)
+	deadline := time.Now().Add(2 * time.Minute)
 	for {
 		resp, err := http.Get(base + "/readyz")
 		if err == nil {

@@ -9,7 +9,6 @@ import (
 	"net/http"
 	"os"
 	"strconv"
-	"strings"
 	"sync"
 	"time"
 
@@ -29,24 +28,36 @@ const demoStock = 1 << 40
 
 // demoCommerce makes the simulation buy through CommerceService: a
 // simulated order_created becomes a Submit by that user (with a session
-// token signed by the server's key), and its order_paid completes the
-// payment, so the demo's orders, their events and its GMV are checkout's.
+// token signed by the server's key), its order_paid completes the payment,
+// and its order_refunded becomes the buyer's RequestRefund, the merchant's
+// DecideRefund (with the merchant's API key) and the refund's success, so
+// the demo's orders, refunds, their events and its GMV are checkout's. The
+// simulated user ids are tide user ids ("u_…", livesim.UserIDPrefix): a
+// user's orders and its viewing events name it the same way.
 //
-// Payment is completed by a demo-only path, not the WeChat Pay fake: it
-// opens the order's payment attempt and records the payment with
+// Payment and refund are completed by demo-only paths, not the WeChat Pay
+// fake: pay opens the order's payment attempt and records the payment with
 // Orders.MarkPaid, the same paid transition (row lock, amount check, stock
 // sold, ORDER_PAID in the outbox in the same transaction) a verified WeChat
-// Pay notify drives. The fake (wechatpaytest) is an httptest server for
-// tests; running it inside `tide demo` would add a signed HTTPS round trip
-// per order that proves nothing the checkout tests do not already prove.
+// Pay notify drives; a refund is recorded with Orders.RefundSent as the
+// provider's immediate SUCCESS, the transition (ORDER_REFUNDED in the outbox)
+// the refund sender drives. The fake (wechatpaytest) is an httptest server
+// for tests; running it inside `tide demo` would add a signed HTTPS round
+// trip per order that proves nothing the checkout tests do not already
+// prove.
+//
+// Without PostgreSQL there is no checkout: the simulation's order events
+// then go to the topic as the demo platform's server records
+// (demoTraffic.sendPlatform), as benches and evals without PostgreSQL do.
 type demoCommerce struct {
 	client tidev1connect.CommerceServiceClient
 	tokens *auth.Tokens
+	keys   map[string]string // merchant id → its API key (demo_dashboard.go)
 	orders *postgres.Orders
 	store  *postgres.Store
 	prices map[string]int64 // product id → SKU price
 	log    *slog.Logger
-	ids    sync.Map // the simulation's order id → tide order id
+	ids    sync.Map // the simulation's order id → tide order id, until refunded
 }
 
 // demoSessionKeys makes sure TIDE_SESSION_KEYS is set before the server is
@@ -77,8 +88,9 @@ func demoSessionKeys() (*auth.Tokens, error) {
 
 // openDemoCommerce writes the simulation's products with one SKU each (at
 // the product's price, unlimited stock) and returns the buyer calling
-// CommerceService at base; nil when tokens is nil (no PostgreSQL).
-func openDemoCommerce(ctx context.Context, log *slog.Logger, base string, tokens *auth.Tokens, catalog []livesim.Product) (*demoCommerce, error) {
+// CommerceService at base, deciding refunds with the merchants' keys; nil
+// when tokens is nil (no PostgreSQL).
+func openDemoCommerce(ctx context.Context, log *slog.Logger, base string, tokens *auth.Tokens, merchantKeys map[string]string, catalog []livesim.Product) (*demoCommerce, error) {
 	if tokens == nil {
 		return nil, nil
 	}
@@ -86,14 +98,11 @@ func openDemoCommerce(ctx context.Context, log *slog.Logger, base string, tokens
 	if err != nil {
 		return nil, fmt.Errorf("demo checkout: %w", err)
 	}
-	if err := store.Migrate(ctx); err == nil {
-		err = outbox.Migrate(ctx, store.Pool(), log)
-	}
-	if err != nil {
+	if err := store.Migrate(ctx); err != nil { // the shared outbox's migrations too
 		store.Close()
 		return nil, fmt.Errorf("demo checkout: %w", err)
 	}
-	d := &demoCommerce{tokens: tokens, store: store, prices: make(map[string]int64, len(catalog)), log: log,
+	d := &demoCommerce{tokens: tokens, keys: merchantKeys, store: store, prices: make(map[string]int64, len(catalog)), log: log,
 		client: tidev1connect.NewCommerceServiceClient(&http.Client{Timeout: 30 * time.Second}, base)}
 	d.orders = store.Orders(store.NewFlashSeller(), func(ctx context.Context, ex postgres.Execer, evs ...*tidev1.Event) error {
 		return outbox.Add(ctx, ex, evs...)
@@ -115,8 +124,9 @@ func openDemoCommerce(ctx context.Context, log *slog.Logger, base string, tokens
 
 func (d *demoCommerce) close() { d.store.Close() }
 
-// divert takes b's order_created and order_paid and replays them through
-// checkout; the rest goes on to Track.
+// divert takes b's order events (created, paid, refunded) and replays them
+// through checkout; the rest goes on to Track. No order event is left for
+// the platform's raw records.
 func (d *demoCommerce) divert(ctx context.Context, b []*tidev1.Event) []*tidev1.Event {
 	rest := b[:0]
 	for _, e := range b {
@@ -126,6 +136,8 @@ func (d *demoCommerce) divert(ctx context.Context, b []*tidev1.Event) []*tidev1.
 			err = d.submit(ctx, e)
 		case tidev1.EventType_EVENT_TYPE_ORDER_PAID:
 			err = d.pay(ctx, e)
+		case tidev1.EventType_EVENT_TYPE_ORDER_REFUNDED:
+			err = d.refund(ctx, e)
 		default:
 			rest = append(rest, e)
 			continue
@@ -147,7 +159,7 @@ func (d *demoCommerce) submit(ctx context.Context, e *tidev1.Event) error {
 	qty := max(1, e.GetValue()/price)
 	req := connect.NewRequest(&tidev1.SubmitRequest{Items: []*tidev1.LineItem{{SkuId: e.GetProductId(), Quantity: qty}},
 		RoomId: e.GetRoomId(), IdempotencyKey: simID})
-	if err := d.authorize(req.Header(), demoUserID(e.GetUserId()), e.GetAttrs()["acct_created"]); err != nil {
+	if err := d.authorize(req.Header(), e.GetUserId(), e.GetAttrs()["acct_created"]); err != nil {
 		return err
 	}
 	res, err := d.client.Submit(ctx, req)
@@ -161,17 +173,57 @@ func (d *demoCommerce) submit(ctx context.Context, e *tidev1.Event) error {
 // pay completes the simulated order's payment through the paid transition.
 func (d *demoCommerce) pay(ctx context.Context, e *tidev1.Event) error {
 	simID := e.GetAttrs()["order_id"]
-	id, ok := d.ids.LoadAndDelete(simID)
+	id, ok := d.ids.Load(simID)
 	if !ok {
 		return fmt.Errorf("order %s was not submitted through checkout", simID)
 	}
-	a, _, err := d.orders.OpenAttempt(ctx, demoUserID(e.GetUserId()), id.(string))
+	a, _, err := d.orders.OpenAttempt(ctx, e.GetUserId(), id.(string))
 	if err != nil {
 		return err
 	}
 	_, err = d.orders.MarkPaid(ctx, postgres.Payment{OutTradeNo: a.OutTradeNo, TransactionID: "demo-" + a.OutTradeNo,
 		AmountFen: a.AmountFen, PaidAt: time.Now().UTC()})
 	return err
+}
+
+// refund is the buyer's refund request, the merchant's approval and the
+// provider's success, for the simulated order.
+func (d *demoCommerce) refund(ctx context.Context, e *tidev1.Event) error {
+	simID := e.GetAttrs()["order_id"]
+	v, ok := d.ids.LoadAndDelete(simID)
+	if !ok {
+		return fmt.Errorf("order %s was not submitted through checkout", simID)
+	}
+	id := v.(string)
+	ask := connect.NewRequest(&tidev1.RequestRefundRequest{OrderId: id, Reason: "simulated"})
+	if err := d.authorize(ask.Header(), e.GetUserId(), ""); err != nil {
+		return err
+	}
+	if _, err := d.client.RequestRefund(ctx, ask); err != nil {
+		return fmt.Errorf("request refund: %w", err)
+	}
+	key := d.keys[e.GetMerchantId()]
+	if key == "" {
+		return fmt.Errorf("merchant %s has no demo API key", e.GetMerchantId())
+	}
+	decide := connect.NewRequest(&tidev1.DecideRefundRequest{OrderId: id, Approve: true, Note: "simulated"})
+	decide.Header().Set("Authorization", "Bearer "+key)
+	if _, err := d.client.DecideRefund(ctx, decide); err != nil {
+		return fmt.Errorf("decide refund: %w", err)
+	}
+	// The approval queued the refund; the demo's provider answers SUCCESS.
+	// Pending refunds are few (each is completed here at once), so the
+	// order's is among the oldest.
+	rs, err := d.orders.PendingRefunds(ctx, 1000)
+	if err != nil {
+		return err
+	}
+	for _, r := range rs {
+		if r.OrderID == id {
+			return d.orders.RefundSent(ctx, r.OutRefundNo, "SUCCESS")
+		}
+	}
+	return fmt.Errorf("order %s: no refund was queued by the approval", id)
 }
 
 // authorize signs the simulated user's session token, with the account's
@@ -187,18 +239,6 @@ func (d *demoCommerce) authorize(h http.Header, userID, accountCreated string) e
 	}
 	h.Set("Authorization", "Bearer "+tok)
 	return nil
-}
-
-// demoUserID is the tide user id of a simulated user: session tokens carry
-// only "u_" ids (serving/auth), the simulation's are "u00042". Only the
-// checkout orders use it; the rest of the simulated stream keeps the
-// simulation's ids, so the demo's orders and its viewing events name one
-// user differently (see the glue branch's report).
-func demoUserID(simID string) string {
-	if strings.HasPrefix(simID, "u_") {
-		return simID
-	}
-	return "u_" + simID
 }
 
 // demoDiverts chains the demo's diverts (nil ones skipped).

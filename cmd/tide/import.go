@@ -17,6 +17,7 @@ import (
 	"github.com/tide-live/tide/commerce"
 	"github.com/tide-live/tide/commerce/postgres"
 	"github.com/tide-live/tide/ingest"
+	"github.com/tide-live/tide/ingest/outbox"
 )
 
 // maxPrintedRejects bounds the rejected lines printed one by one.
@@ -195,14 +196,16 @@ func openInput(name string) (io.Reader, int64, func(), error) {
 	return f, size, func() { f.Close() }, nil
 }
 
-// publishChanges drains the outbox to Kafka. Changes left pending when it
-// fails stay in the outbox for the next relay; nothing is lost.
+// publishChanges drains the shared outbox (ingest/outbox) to Kafka: the
+// product changes the import wrote, and whatever else was pending there (a
+// relay publishes every pending event). Events left pending when it fails
+// stay in the outbox for the next relay; nothing is lost.
 func publishChanges(ctx context.Context, store *postgres.Store, brokers []string, topic string, timeout time.Duration, stdout io.Writer) error {
-	pending, err := store.Pending(ctx)
+	pending, err := outbox.Pending(ctx, store.Pool())
 	if err != nil || pending == 0 {
 		return err
 	}
-	kc, err := postgres.NewKafkaClient(brokers)
+	kc, err := outbox.NewKafkaClient(brokers)
 	if err != nil {
 		return err
 	}
@@ -212,12 +215,12 @@ func publishChanges(ctx context.Context, store *postgres.Store, brokers []string
 	if err := ingest.EnsureTopics(ctx, kc, ingest.DefaultPartitions, topic); err != nil {
 		return fmt.Errorf("products are stored, but their changes are not published: %w", err)
 	}
-	n, err := postgres.NewRelay(store, kc, postgres.WithTopic(topic)).Drain(ctx)
+	n, err := outbox.NewRelay(store.Pool(), kc, outbox.WithTopic(topic)).Drain(ctx)
 	if err != nil {
-		left, _ := store.Pending(context.WithoutCancel(ctx))
+		left, _ := outbox.Pending(context.WithoutCancel(ctx), store.Pool())
 		return fmt.Errorf("products are stored, but publishing their changes to %s failed after %d: %w "+
 			"(%d changes wait in the outbox for the next relay: tide serve or tide import)", topic, n, err, left)
 	}
-	fmt.Fprintf(stdout, "published %d product changes to %s\n", n, topic)
+	fmt.Fprintf(stdout, "published %d outbox events (the product changes among them) to %s\n", n, topic)
 	return nil
 }

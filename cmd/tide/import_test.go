@@ -80,7 +80,7 @@ func TestImportProductsCommand(t *testing.T) {
 	if err != nil {
 		t.Fatalf("good file: %v\n%s", err, errs)
 	}
-	if !strings.Contains(out, "3 created, 0 updated, 0 unchanged, 0 rejected") || !strings.Contains(out, "published 3 product changes") {
+	if !strings.Contains(out, "3 created, 0 updated, 0 unchanged, 0 rejected") || !strings.Contains(out, "published 3 outbox events") {
 		t.Errorf("stdout:\n%s", out)
 	}
 
@@ -97,7 +97,7 @@ func TestImportProductsCommand(t *testing.T) {
 	if !errors.Is(err, errRejected) {
 		t.Fatalf("mixed file: err = %v, want rejected", err)
 	}
-	if !strings.Contains(out, "0 created, 1 updated, 2 unchanged, 2 rejected") || !strings.Contains(out, "published 1 product changes") {
+	if !strings.Contains(out, "0 created, 1 updated, 2 unchanged, 2 rejected") || !strings.Contains(out, "published 1 outbox events") {
 		t.Errorf("stdout:\n%s", out)
 	}
 	for _, want := range []string{mixed + ":4: (id p00004) title: missing", mixed + ":6: (id p00005) price_fen: -1 is negative"} {

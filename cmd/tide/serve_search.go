@@ -91,8 +91,8 @@ type searchCatalog struct {
 	close  func()
 }
 
-// openSearchCatalog opens PostgreSQL's catalog when TIDE_POSTGRES_URL is
-// set, else the embedded demo catalog.
+// openSearchCatalog opens PostgreSQL's catalog, migrated, when
+// TIDE_POSTGRES_URL is set, else the embedded demo catalog.
 func openSearchCatalog(ctx context.Context, log *slog.Logger) (searchCatalog, error) {
 	url := os.Getenv("TIDE_POSTGRES_URL")
 	if url == "" {
@@ -101,6 +101,12 @@ func openSearchCatalog(ctx context.Context, log *slog.Logger) (searchCatalog, er
 	}
 	store, err := postgres.Open(ctx, url, postgres.WithLogger(log))
 	if err != nil {
+		return searchCatalog{}, fmt.Errorf("search catalog: %w", err)
+	}
+	// The index is built from the catalog at once: on a fresh database its
+	// tables must exist first (checkout applies the same migrations later).
+	if err := store.Migrate(ctx); err != nil {
+		store.Close()
 		return searchCatalog{}, fmt.Errorf("search catalog: %w", err)
 	}
 	return searchCatalog{source: "PostgreSQL catalog", store: store, close: store.Close,
@@ -113,20 +119,10 @@ func openSearchCatalog(ctx context.Context, log *slog.Logger) (searchCatalog, er
 		}}, nil
 }
 
-// followCatalog runs the outbox relay and the index follower until ctx ends.
+// followCatalog runs the index follower until ctx ends. The catalog's
+// product changes reach the topic through the one outbox relay of the
+// server (serve_outbox.go).
 func followCatalog(ctx context.Context, log *slog.Logger, store *postgres.Store, ix *search.Index, cfg serveConfig, start time.Time) {
-	kc, err := postgres.NewKafkaClient(cfg.brokers)
-	if err != nil {
-		log.Error("catalog relay not running: product changes are not published", "err", err)
-	} else {
-		defer kc.Close()
-		relay := postgres.NewRelay(store, kc, postgres.WithTopic(cfg.topic), postgres.WithRelayLogger(log))
-		go func() {
-			if err := relay.Run(ctx); err != nil && ctx.Err() == nil {
-				log.Error("catalog relay stopped", "err", err)
-			}
-		}()
-	}
 	f, err := follow.New(cfg.brokers, searchfeed.New(store), ix, follow.WithTopic(cfg.topic),
 		follow.StartAt(start), follow.WithLogger(log))
 	if err != nil {

@@ -13,18 +13,14 @@ import (
 	"github.com/tide-live/tide/commerce"
 )
 
-// NotifyChannel is the PostgreSQL NOTIFY channel a transaction that adds
-// outbox rows signals on commit, so relays publish at once instead of at
-// their next poll.
-const NotifyChannel = "tide_commerce_outbox"
-
 const productColumns = `id, merchant_id, title, brand, category, description, images, attrs, status,
 	price_fen, sales, listed_at, created_at, updated_at`
 
 // upsertProducts inserts new products and replaces changed ones (content
 // hash differs), in id order so that concurrent imports lock rows in the same
-// order, and adds one outbox row per created or updated product. The
-// ON CONFLICT clause settles races with concurrent writers of the same ids.
+// order, and returns each created or updated product (announce writes their
+// events). The ON CONFLICT clause settles races with concurrent writers of
+// the same ids.
 const upsertProducts = `
 WITH input AS (
 	SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[],
@@ -50,11 +46,8 @@ WITH input AS (
 		updated_at = now()
 	WHERE p.content_hash IS DISTINCT FROM EXCLUDED.content_hash
 	RETURNING p.id, p.merchant_id, (p.xmax = 0) AS created
-), ob AS (
-	INSERT INTO outbox (product_id, merchant_id, change)
-	SELECT id, merchant_id, CASE WHEN created THEN 'created' ELSE 'updated' END FROM up ORDER BY id
 )
-SELECT count(*) FILTER (WHERE created), count(*) FILTER (WHERE NOT created) FROM up`
+SELECT id, merchant_id, CASE WHEN created THEN 'created' ELSE 'updated' END FROM up ORDER BY id`
 
 const ensureMerchants = `
 INSERT INTO merchants (id)
@@ -64,7 +57,8 @@ ON CONFLICT (id) DO NOTHING`
 // WriteProducts creates or replaces ps in one transaction (commerce.ProductWriter).
 // Merchants are created on first sight. A product whose content hash is
 // unchanged is not written and publishes nothing; every created or updated
-// one gets an outbox row in the same transaction. Products that carry SKUs
+// one gets a product-changed event in the shared outbox in the same
+// transaction. Products that carry SKUs
 // (Product.SKUs not nil) have their SKUs replaced in the same transaction,
 // whether or not the product itself changed. The products must be valid
 // (commerce.Reader returns only valid ones) and their ids distinct.
@@ -119,12 +113,12 @@ func (s *Store) writeProducts(ctx context.Context, ps []commerce.Product, commit
 		if _, err := tx.Exec(ctx, ensureMerchants, merchants); err != nil {
 			return fmt.Errorf("create merchants: %w", err)
 		}
-		var created, updated int
-		if err := tx.QueryRow(ctx, upsertProducts, ids, merchants, titles, brands, cats, descs,
-			images, attrs, statuses, prices, sales, hashes, listed).Scan(&created, &updated); err != nil {
+		changes, err := upsert(ctx, tx, ids, merchants, titles, brands, cats, descs,
+			images, attrs, statuses, prices, sales, hashes, listed)
+		if err != nil {
 			return fmt.Errorf("upsert products: %w", err)
 		}
-		res = commerce.WriteResult{Created: created, Updated: updated, Unchanged: n - created - updated}
+		res = tally(changes, n)
 		for _, p := range ps {
 			if p.SKUs != nil {
 				if err := putSKUsTx(ctx, tx, p.ID, p.SKUs); err != nil {
@@ -132,15 +126,39 @@ func (s *Store) writeProducts(ctx context.Context, ps []commerce.Product, commit
 				}
 			}
 		}
-		if created+updated > 0 {
-			return s.signal(ctx, tx)
-		}
-		return nil
+		return announce(ctx, tx, changes)
 	})
 	if err != nil {
 		return commerce.WriteResult{}, err
 	}
 	return res, nil
+}
+
+// upsert runs upsertProducts with args and returns the changes it made.
+func upsert(ctx context.Context, tx pgx.Tx, args ...any) ([]productChange, error) {
+	rows, err := tx.Query(ctx, upsertProducts, args...)
+	if err != nil {
+		return nil, err
+	}
+	return pgx.CollectRows(rows, func(row pgx.CollectableRow) (productChange, error) {
+		var c productChange
+		err := row.Scan(&c.productID, &c.merchantID, &c.change)
+		return c, err
+	})
+}
+
+// tally counts the changes of a write of n products.
+func tally(changes []productChange, n int) commerce.WriteResult {
+	var res commerce.WriteResult
+	for _, c := range changes {
+		if c.change == ChangeCreated {
+			res.Created++
+		} else {
+			res.Updated++
+		}
+	}
+	res.Unchanged = n - res.Created - res.Updated
+	return res
 }
 
 // tx runs f in a transaction and commits (or, for a dry run, rolls back).
@@ -158,14 +176,6 @@ func (s *Store) tx(ctx context.Context, commit bool, f func(pgx.Tx) error) error
 	}
 	if err := tx.Commit(ctx); err != nil {
 		return fmt.Errorf("commerce postgres: commit: %w", err)
-	}
-	return nil
-}
-
-// signal wakes the relays when tx commits.
-func (s *Store) signal(ctx context.Context, tx pgx.Tx) error {
-	if _, err := tx.Exec(ctx, `SELECT pg_notify($1, '')`, s.notify); err != nil {
-		return fmt.Errorf("notify relays: %w", err)
 	}
 	return nil
 }
@@ -191,7 +201,8 @@ func jsonText(v any, empty string) (string, error) {
 }
 
 // UpdateProduct applies change to the stored product id under a row lock
-// and writes it back, with an outbox row, when its content changed. It
+// and writes it back, with its product-changed event, when its content
+// changed. It
 // reports whether it did; ErrNotFound wraps the error for an unknown id.
 func (s *Store) UpdateProduct(ctx context.Context, id string, change func(*commerce.Product) error) (changed bool, err error) {
 	err = s.tx(ctx, true, func(tx pgx.Tx) error {
@@ -234,19 +245,17 @@ func (s *Store) writeInTx(ctx context.Context, tx pgx.Tx, p commerce.Product) (c
 	if _, err := tx.Exec(ctx, ensureMerchants, []string{p.MerchantID}); err != nil {
 		return commerce.WriteResult{}, fmt.Errorf("create merchant: %w", err)
 	}
-	var created, updated int
-	if err := tx.QueryRow(ctx, upsertProducts, []string{p.ID}, []string{p.MerchantID}, []string{p.Title},
+	changes, err := upsert(ctx, tx, []string{p.ID}, []string{p.MerchantID}, []string{p.Title},
 		[]string{p.Brand}, []string{p.Category}, []string{p.Description}, []string{images}, []string{attrs},
 		[]string{string(p.Status)}, []int64{p.PriceFen}, []int64{p.Sales}, [][]byte{h[:]},
-		[]pgtype.Timestamptz{timestamptz(p.ListedAt)}).Scan(&created, &updated); err != nil {
+		[]pgtype.Timestamptz{timestamptz(p.ListedAt)})
+	if err != nil {
 		return commerce.WriteResult{}, fmt.Errorf("write product %s: %w", p.ID, err)
 	}
-	if created+updated > 0 {
-		if err := s.signal(ctx, tx); err != nil {
-			return commerce.WriteResult{}, err
-		}
+	if err := announce(ctx, tx, changes); err != nil {
+		return commerce.WriteResult{}, err
 	}
-	return commerce.WriteResult{Created: created, Updated: updated, Unchanged: 1 - created - updated}, nil
+	return tally(changes, 1), nil
 }
 
 // SetStatus puts a product on or off the shelf; off-shelf products leave the
@@ -261,23 +270,27 @@ func (s *Store) SetStatus(ctx context.Context, id string, st commerce.Status) (c
 	})
 }
 
-// DeleteProducts removes products (and their SKUs) and records a "deleted"
-// change for each one that existed. It returns how many did.
+// DeleteProducts removes products (and their SKUs) and announces a
+// "deleted" change for each one that existed. It returns how many did.
 func (s *Store) DeleteProducts(ctx context.Context, ids ...string) (int, error) {
 	var n int
 	err := s.tx(ctx, true, func(tx pgx.Tx) error {
-		err := tx.QueryRow(ctx, `
-			WITH d AS (DELETE FROM products WHERE id = ANY($1) RETURNING id, merchant_id),
-			ob AS (INSERT INTO outbox (product_id, merchant_id, change)
-				SELECT id, merchant_id, 'deleted' FROM d ORDER BY id)
-			SELECT count(*) FROM d`, ids).Scan(&n)
+		rows, err := tx.Query(ctx, `
+			WITH d AS (DELETE FROM products WHERE id = ANY($1) RETURNING id, merchant_id)
+			SELECT id, merchant_id FROM d ORDER BY id`, ids)
 		if err != nil {
 			return fmt.Errorf("delete products: %w", err)
 		}
-		if n > 0 {
-			return s.signal(ctx, tx)
+		changes, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (productChange, error) {
+			c := productChange{change: ChangeDeleted}
+			err := row.Scan(&c.productID, &c.merchantID)
+			return c, err
+		})
+		if err != nil {
+			return fmt.Errorf("delete products: %w", err)
 		}
-		return nil
+		n = len(changes)
+		return announce(ctx, tx, changes)
 	})
 	return n, err
 }

@@ -1,12 +1,12 @@
 // Package postgres stores the catalog (merchants, products, SKUs) in
-// PostgreSQL with pgx, and publishes every product change to Kafka through a
-// transactional outbox: each write that changes a product adds an outbox row
-// in the same transaction, and a Relay publishes pending rows as
-// EVENT_TYPE_PRODUCT_CHANGED events and marks them sent once the broker has
-// acknowledged them.
+// PostgreSQL with pgx, and announces every product change through the shared
+// transactional outbox (ingest/outbox): each write that changes a product
+// adds an EVENT_TYPE_PRODUCT_CHANGED event in the same transaction, and the
+// outbox's one Relay publishes it to Kafka (at-least-once, in order per
+// product).
 //
 // The schema is created by Migrate (goose migrations embedded in the binary,
-// versions tracked in commerce_goose_version).
+// versions tracked in commerce_goose_version; the shared outbox's own).
 package postgres
 
 import (
@@ -21,6 +21,8 @@ import (
 	"github.com/jackc/pgx/v5/stdlib"
 	"github.com/pressly/goose/v3"
 	"github.com/pressly/goose/v3/lock"
+
+	"github.com/tide-live/tide/ingest/outbox"
 )
 
 //go:embed migrations/*.sql
@@ -40,10 +42,9 @@ var ErrNotFound = errors.New("not found")
 
 // Store is the catalog in PostgreSQL. It is safe for concurrent use.
 type Store struct {
-	pool   *pgxpool.Pool
-	owned  bool
-	log    *slog.Logger
-	notify string
+	pool  *pgxpool.Pool
+	owned bool
+	log   *slog.Logger
 }
 
 // Option configures a Store.
@@ -70,7 +71,7 @@ func Open(ctx context.Context, url string, opts ...Option) (*Store, error) {
 
 // New wraps an existing pool; Close leaves it open.
 func New(pool *pgxpool.Pool, opts ...Option) *Store {
-	s := &Store{pool: pool, log: slog.Default(), notify: NotifyChannel}
+	s := &Store{pool: pool, log: slog.Default()}
 	for _, o := range opts {
 		o(s)
 	}
@@ -87,9 +88,13 @@ func (s *Store) Close() {
 	}
 }
 
-// Migrate applies the pending schema migrations. Concurrent calls from
-// several processes are serialized by an advisory lock.
+// Migrate applies the pending schema migrations, the shared outbox's
+// (ingest/outbox) first, since product writes and orders write to it.
+// Concurrent calls from several processes are serialized by advisory locks.
 func (s *Store) Migrate(ctx context.Context) error {
+	if err := outbox.Migrate(ctx, s.pool, s.log); err != nil {
+		return fmt.Errorf("commerce migrations: %w", err)
+	}
 	sub, err := fs.Sub(migrations, "migrations")
 	if err != nil {
 		return fmt.Errorf("commerce migrations: %w", err)
@@ -112,5 +117,5 @@ func (s *Store) Migrate(ctx context.Context) error {
 	for _, r := range res {
 		s.log.Info("commerce migration applied", "version", r.Source.Version, "file", r.Source.Path, "took", r.Duration)
 	}
-	return nil
+	return s.moveLegacyOutbox(ctx)
 }

@@ -49,8 +49,8 @@ const MigrationsTable = "outbox_goose_version"
 const NotifyChannel = "tide_event_outbox"
 
 // TypeHeader is the Kafka record header naming the event type
-// (ingest.TypeName), so consumers of one type skip the others undecoded. It
-// has the same name as commerce's product outbox header.
+// (ingest.TypeName), so consumers of one type skip the others undecoded
+// (search/follow reads it for product_changed).
 const TypeHeader = "tide-event-type"
 
 // migrationLockID serializes concurrent Migrate calls ("tide.outbx" in ASCII).

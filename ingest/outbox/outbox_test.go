@@ -1,4 +1,4 @@
-package outbox
+package outbox_test
 
 import (
 	"context"
@@ -19,6 +19,7 @@ import (
 
 	"github.com/tide-live/tide/commerce/postgres/pgtest"
 	"github.com/tide-live/tide/ingest"
+	"github.com/tide-live/tide/ingest/outbox"
 	"github.com/tide-live/tide/ingest/testenv"
 	tidev1 "github.com/tide-live/tide/proto/tide/v1"
 )
@@ -32,7 +33,7 @@ func pool(t *testing.T) *pgxpool.Pool {
 		t.Fatal(err)
 	}
 	t.Cleanup(p.Close)
-	if err := Migrate(ctx, p, slog.New(slog.DiscardHandler)); err != nil {
+	if err := outbox.Migrate(ctx, p, slog.New(slog.DiscardHandler)); err != nil {
 		t.Fatal(err)
 	}
 	return p
@@ -45,7 +46,7 @@ func topic(t *testing.T) ([]string, string, *kgo.Client) {
 	var b [4]byte
 	_, _ = rand.Read(b[:])
 	name := "tide-test-outbox-" + hex.EncodeToString(b[:])
-	kc, err := NewKafkaClient(brokers)
+	kc, err := outbox.NewKafkaClient(brokers)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -102,7 +103,7 @@ func add(t *testing.T, p *pgxpool.Pool, events ...*tidev1.Event) {
 		t.Fatal(err)
 	}
 	defer tx.Rollback(ctx)
-	if err := Add(ctx, tx, events...); err != nil {
+	if err := outbox.Add(ctx, tx, events...); err != nil {
 		t.Fatal(err)
 	}
 	if err := tx.Commit(ctx); err != nil {
@@ -120,17 +121,17 @@ func TestRelayPublishesExactlyAsWritten(t *testing.T) {
 	written[2].EventId = "given-id"
 	add(t, p, written...)
 	tx, _ := p.Begin(ctx)
-	if err := Add(ctx, tx, roomEvent("r-rolled-back", 0)); err != nil {
+	if err := outbox.Add(ctx, tx, roomEvent("r-rolled-back", 0)); err != nil {
 		t.Fatal(err)
 	}
 	_ = tx.Rollback(ctx)
 
-	r := NewRelay(p, kc, WithTopic(name))
+	r := outbox.NewRelay(p, kc, outbox.WithTopic(name))
 	if n, err := r.Drain(ctx); err != nil || n != 3 {
 		t.Fatalf("Drain = %d, %v; want 3", n, err)
 	}
-	if n, err := Pending(ctx, p); err != nil || n != 0 {
-		t.Fatalf("Pending = %d, %v after drain", n, err)
+	if n, err := outbox.Pending(ctx, p); err != nil || n != 0 {
+		t.Fatalf("outbox.Pending = %d, %v after drain", n, err)
 	}
 	got := consume(t, brokers, name, 3, 20*time.Second)
 	if len(got) != 3 {
@@ -164,7 +165,7 @@ func TestRelayPublishesExactlyAsWritten(t *testing.T) {
 		for _, h := range rec.Headers {
 			heads[h.Key] = string(h.Value)
 		}
-		if len(rec.Headers) != 2 || heads[TypeHeader] != "stream_start" || heads[ingest.ProducerHeader] != ingest.ProducerServer {
+		if len(rec.Headers) != 2 || heads[outbox.TypeHeader] != "stream_start" || heads[ingest.ProducerHeader] != ingest.ProducerServer {
 			t.Errorf("headers %v, want the type and the server as producer", heads)
 		}
 	}
@@ -179,15 +180,15 @@ func TestRelayCrashLosesNothing(t *testing.T) {
 	ctx := context.Background()
 	add(t, p, roomEvent("r1", 0), roomEvent("r1", 1))
 
-	crashing := NewRelay(p, kc, WithTopic(name))
-	crashing.afterProduce = func() error { return errors.New("crash") }
+	crashing := outbox.NewRelay(p, kc, outbox.WithTopic(name))
+	outbox.SetAfterProduce(crashing, func() error { return errors.New("crash") })
 	if _, err := crashing.PublishOnce(ctx); err == nil {
 		t.Fatal("crashing relay reported success")
 	}
-	if n, _ := Pending(ctx, p); n != 2 {
+	if n, _ := outbox.Pending(ctx, p); n != 2 {
 		t.Fatalf("after the crash %d rows pending, want 2", n)
 	}
-	if n, err := NewRelay(p, kc, WithTopic(name)).Drain(ctx); err != nil || n != 2 {
+	if n, err := outbox.NewRelay(p, kc, outbox.WithTopic(name)).Drain(ctx); err != nil || n != 2 {
 		t.Fatalf("Drain after crash = %d, %v", n, err)
 	}
 	got := consume(t, brokers, name, 4, 20*time.Second)
@@ -220,14 +221,14 @@ func TestConcurrentRelaysKeepPerKeyOrder(t *testing.T) {
 	errs := make(chan error, 3)
 	for range 3 {
 		wg.Go(func() {
-			r := NewRelay(p, kc, WithTopic(name), WithBatch(37))
+			r := outbox.NewRelay(p, kc, outbox.WithTopic(name), outbox.WithBatch(37))
 			for {
 				n, err := r.Drain(ctx)
 				if err != nil {
 					errs <- err
 					return
 				}
-				if left, _ := Pending(ctx, p); n == 0 && left == 0 {
+				if left, _ := outbox.Pending(ctx, p); n == 0 && left == 0 {
 					return
 				}
 			}
@@ -266,7 +267,9 @@ func TestRunWakesOnNotify(t *testing.T) {
 	brokers, name, kc := topic(t)
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
-	go func() { done <- NewRelay(p, kc, WithTopic(name), WithPollInterval(time.Hour)).Run(ctx) }()
+	go func() {
+		done <- outbox.NewRelay(p, kc, outbox.WithTopic(name), outbox.WithPollInterval(time.Hour)).Run(ctx)
+	}()
 	time.Sleep(300 * time.Millisecond) // let it LISTEN; it drains once at start anyway
 	add(t, p, roomEvent("r1", 0))
 	got := consume(t, brokers, name, 1, 10*time.Second)
@@ -277,7 +280,7 @@ func TestRunWakesOnNotify(t *testing.T) {
 	if len(got) != 1 {
 		t.Fatalf("consumed %d records, want 1 (published on NOTIFY, the poll is an hour)", len(got))
 	}
-	if n, err := PruneSent(context.Background(), p, 0); err != nil || n != 1 {
-		t.Fatalf("PruneSent = %d, %v; want 1", n, err)
+	if n, err := outbox.PruneSent(context.Background(), p, 0); err != nil || n != 1 {
+		t.Fatalf("outbox.PruneSent = %d, %v; want 1", n, err)
 	}
 }

@@ -107,7 +107,7 @@ func newAttacks(s *Sim, a Attackers) *attacks {
 
 // add creates an actor and returns its index.
 func (k *attacks) add(role Role, prefix string, n int, device, ip string, created int64, group int32) int32 {
-	id := prefix + strconv.Itoa(n)
+	id := UserIDPrefix + prefix + strconv.Itoa(n)
 	if device == "" {
 		device = "dev-" + id
 	}

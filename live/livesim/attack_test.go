@@ -10,7 +10,7 @@ import (
 func TestAttackersOffByDefault(t *testing.T) {
 	start := time.Date(2026, 11, 30, 16, 0, 0, 0, time.UTC)
 	plain := New(WithSeed(3), WithUsers(300), WithMerchants(20), WithStart(start))
-	if r := plain.Role("cf1"); r != RoleNormal || len(plain.Actors()) != 0 {
+	if r := plain.Role("u_cf1"); r != RoleNormal || len(plain.Actors()) != 0 {
 		t.Fatalf("without WithAttackers: role %v, %d actors", r, len(plain.Actors()))
 	}
 	with := New(WithSeed(3), WithUsers(300), WithMerchants(20), WithStart(start), WithAttackers(DefaultAttackers()))

@@ -9,9 +9,24 @@
 // live rooms (ROOM_IMPRESSION), enters one with a probability that grows with
 // the user's affinity for it, stays for a dwell that grows with affinity, and
 // meanwhile likes, chats (弹幕), gifts, shares, follows, sees and clicks the
-// room's products, adds to cart and orders (ORDER_CREATED, then ORDER_PAID);
-// followed anchors come back in the feed, so users return to rooms they like.
-// Some sessions search instead.
+// room's products, adds to cart and orders (ORDER_CREATED, then ORDER_PAID,
+// sometimes ORDER_REFUNDED); followed anchors come back in the feed, so users
+// return to rooms they like. Some sessions search instead. User ids are tide
+// user ids (UserIDPrefix).
+//
+// The order events are the simulation's own records of what its users
+// bought. Where they go is the caller's choice, since in production only
+// checkout's outbox produces them (Track refuses them):
+//   - `tide demo` with PostgreSQL replays them through CommerceService
+//     (cmd/tide/demo_commerce.go: Submit, the paid transition, RequestRefund
+//     and DecideRefund), so the topic's order events are checkout's and none
+//     of the simulation's reach it;
+//   - `tide demo` without PostgreSQL has no checkout and produces them to the
+//     topic as the demo platform's server records (demoTraffic.sendPlatform);
+//   - evaluations and benches without PostgreSQL (live/fraudeval,
+//     serving/feedeval, ranker/live, bench/…) consume them in process or
+//     produce them to their own topics as server records, as stand-ins for
+//     checkout's events.
 //
 // Next produces one event at a time in simulated time, fast enough to feed
 // benchmarks; Run plays the simulation in real time at a given rate. The
@@ -27,6 +42,12 @@ import (
 
 	tidev1 "github.com/tide-live/tide/proto/tide/v1"
 )
+
+// UserIDPrefix begins every simulated user id ("u_00042", attackers
+// "u_cf3"): the prefix of tide's own user ids (serving/auth), so a
+// simulated user's session token, its checkout orders and its Track events
+// all name it the same way and join in features, fraud rules and reports.
+const UserIDPrefix = "u_"
 
 // Product is one item of the catalog the simulated users see and buy.
 type Product struct {

@@ -303,8 +303,8 @@ func Example() {
 		}
 	}
 	// Output:
-	// 12:00:50 room_enter user=u0466 room="room-m107-1" value=0 text=""
-	// 12:01:27 chat user=u0466 room="room-m107-1" value=0 text="上链接"
-	// 12:02:09 room_leave user=u0062 room="room-m026-1" value=8319 text=""
-	// 12:06:34 order_paid user=u0469 room="room-m182-1" value=3290 text=""
+	// 12:00:50 room_enter user=u_0466 room="room-m107-1" value=0 text=""
+	// 12:01:27 chat user=u_0466 room="room-m107-1" value=0 text="上链接"
+	// 12:02:09 room_leave user=u_0062 room="room-m026-1" value=8319 text=""
+	// 12:06:34 order_paid user=u_0469 room="room-m182-1" value=3290 text=""
 }

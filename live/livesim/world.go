@@ -234,7 +234,7 @@ func (s *Sim) buildUsers() {
 	nc := len(s.cats)
 	for i := range s.users {
 		u := &s.users[i]
-		u.id = fmt.Sprintf("u%0*d", width, i+1)
+		u.id = UserIDPrefix + fmt.Sprintf("%0*d", width, i+1)
 		u.device = "dev-" + strconv.FormatUint(mix(s.salt^uint64(i)), 36)
 		u.room = -1
 		s.userByID[u.id] = int32(i)

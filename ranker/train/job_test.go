@@ -98,7 +98,7 @@ func TestRunEndToEnd(t *testing.T) {
 		t.Fatal("no live rooms at the end of the simulation")
 	}
 	var u ctr.User
-	uf := fs.User("u001")
+	uf := fs.User("u_001")
 	u.Reset(&uf, fs.Watermark())
 	items := make([]ranker.ItemID, len(live))
 	for i := range live {

@@ -11,6 +11,7 @@ import (
 	"github.com/tide-live/tide/commerce/postgres"
 	"github.com/tide-live/tide/commerce/postgres/pgtest"
 	"github.com/tide-live/tide/commerce/searchfeed"
+	"github.com/tide-live/tide/ingest/outbox"
 	"github.com/tide-live/tide/search"
 	"github.com/tide-live/tide/search/follow"
 )
@@ -67,12 +68,12 @@ func TestCatalogChangeBecomesSearchable(t *testing.T) {
 		`{"id":"bg1","merchant_id":"m01","title":"羊毛围巾","category":"配饰/围巾","price_fen":9900}`,
 		`{"id":"bg2","merchant_id":"m02","title":"不锈钢保温杯","category":"家居/杯具","price_fen":5900}`)
 
-	kc, err := postgres.NewKafkaClient(brokers)
+	kc, err := outbox.NewKafkaClient(brokers)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer kc.Close()
-	relay := postgres.NewRelay(s, kc, postgres.WithTopic(topic))
+	relay := outbox.NewRelay(s.Pool(), kc, outbox.WithTopic(topic))
 	relayDone := make(chan error, 1)
 	go func() { relayDone <- relay.Run(ctx) }()
 

@@ -1,6 +1,6 @@
 // Package follow keeps a search index fresh from the events topic: it
-// consumes EVENT_TYPE_PRODUCT_CHANGED events (published by the catalog's
-// outbox relay), looks the changed products up in a Source, and upserts the
+// consumes EVENT_TYPE_PRODUCT_CHANGED events (which the catalog writes to
+// the shared outbox, ingest/outbox, and its relay publishes), looks the changed products up in a Source, and upserts the
 // ones it gets back and deletes the others (deleted or off-shelf).
 //
 // Every serving replica runs its own Follower on its own index: a plain

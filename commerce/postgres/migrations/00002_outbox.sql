@@ -1,5 +1,7 @@
 -- Transactional outbox: one row per product change, written in the transaction that made the
--- change, published to Kafka by the relay (commerce/postgres.Relay) and then marked sent.
+-- change, published to Kafka by commerce's own relay and then marked sent. Superseded: product
+-- changes now go to the shared outbox (ingest/outbox, event_outbox), and Store.Migrate moves
+-- rows still pending here into it and drops this table (changes.go, moveLegacyOutbox).
 
 -- +goose Up
 CREATE TABLE outbox (

@@ -13,10 +13,10 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 	"google.golang.org/protobuf/proto"
 
-	"github.com/tide-live/tide/commerce"
 	"github.com/tide-live/tide/commerce/postgres"
 	"github.com/tide-live/tide/commerce/postgres/pgtest"
 	"github.com/tide-live/tide/ingest"
+	"github.com/tide-live/tide/ingest/outbox"
 	"github.com/tide-live/tide/ingest/testenv"
 	tidev1 "github.com/tide-live/tide/proto/tide/v1"
 )
@@ -28,7 +28,7 @@ func topic(t *testing.T) (brokers []string, name string, kc *kgo.Client) {
 	var b [4]byte
 	_, _ = rand.Read(b[:])
 	name = "tide-test-commerce-" + hex.EncodeToString(b[:])
-	kc, err := postgres.NewKafkaClient(brokers)
+	kc, err := outbox.NewKafkaClient(brokers)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -50,7 +50,6 @@ func topic(t *testing.T) (brokers []string, name string, kc *kgo.Client) {
 type published struct {
 	key   string
 	event *tidev1.Event
-	at    time.Time
 }
 
 // consume reads records from the start of topic until want arrived or
@@ -76,10 +75,10 @@ func consume(t *testing.T, brokers []string, topic string, want int, timeout tim
 				t.Errorf("record at %d/%d: %v", r.Partition, r.Offset, err)
 				return
 			}
-			if h := header(r, postgres.EventTypeHeader); h != "product_changed" {
-				t.Errorf("record header %s = %q", postgres.EventTypeHeader, h)
+			if h := header(r, outbox.TypeHeader); h != "product_changed" {
+				t.Errorf("record header %s = %q", outbox.TypeHeader, h)
 			}
-			out = append(out, published{key: string(r.Key), event: &e, at: time.Now()})
+			out = append(out, published{key: string(r.Key), event: &e})
 		})
 		if len(out) >= want && extra.IsZero() {
 			extra = time.Now().Add(time.Second)
@@ -97,14 +96,21 @@ func header(r *kgo.Record, k string) string {
 	return ""
 }
 
-func TestRelayDeliversExactlyTheChangedProducts(t *testing.T) {
+// Product writes announce exactly the products they created, updated or
+// deleted, through the shared outbox and its relay; a dry run announces
+// nothing.
+func TestProductChangesArePublishedThroughTheOutbox(t *testing.T) {
 	brokers, name, kc := topic(t)
 	s, _ := pgtest.Store(t)
 	ctx := context.Background()
 	importInto(t, s, catalogFile(50, func(i int) string { return fmt.Sprintf("鞋 %d", i) }))
-	relay := postgres.NewRelay(s, kc, postgres.WithTopic(name), postgres.WithBatch(20))
+	relay := outbox.NewRelay(s.Pool(), kc, outbox.WithTopic(name), outbox.WithBatch(20))
 	if n, err := relay.Drain(ctx); err != nil || n != 50 {
 		t.Fatalf("first drain: %d %v", n, err)
+	}
+	importInto(t, s.DryRun(), catalogFile(50, func(int) string { return "试运行" }))
+	if n, _ := outbox.Pending(ctx, s.Pool()); n != 0 {
+		t.Fatalf("a dry run left %d events in the outbox", n)
 	}
 	// Re-import with two changes, then delete one product.
 	importInto(t, s, catalogFile(50, func(i int) string {
@@ -119,10 +125,7 @@ func TestRelayDeliversExactlyTheChangedProducts(t *testing.T) {
 	if n, err := relay.Drain(ctx); err != nil || n != 3 {
 		t.Fatalf("second drain: %d %v", n, err)
 	}
-	if n, _ := relay.Drain(ctx); n != 0 {
-		t.Errorf("a third drain published %d", n)
-	}
-	if n, _ := s.Pending(ctx); n != 0 {
+	if n, _ := outbox.Pending(ctx, s.Pool()); n != 0 {
 		t.Errorf("%d rows still pending", n)
 	}
 
@@ -147,7 +150,7 @@ func TestRelayDeliversExactlyTheChangedProducts(t *testing.T) {
 		}
 		ids[e.GetEventId()] = true
 		changes[e.GetAttrs()["change"]]++
-		if c := e.GetAttrs()["change"]; c != "created" {
+		if c := e.GetAttrs()["change"]; c != postgres.ChangeCreated {
 			later = append(later, e.GetProductId()+":"+c)
 		}
 	}
@@ -162,26 +165,43 @@ func TestRelayDeliversExactlyTheChangedProducts(t *testing.T) {
 	}
 }
 
-func TestConcurrentRelaysDoNotDoubleSend(t *testing.T) {
+// Several relays publish each product change once, and each product's
+// changes in the order they were written.
+func TestConcurrentRelaysKeepEachProductsOrder(t *testing.T) {
 	brokers, name, kc := topic(t)
 	s, _ := pgtest.Store(t)
 	ctx := context.Background()
 	// 600 products, then 3 more rounds of changes to the first 200:
-	// 1200 outbox rows, several per product.
+	// 1200 changes, several per product.
 	importInto(t, s, catalogFile(600, func(i int) string { return fmt.Sprintf("鞋 %d", i) }))
 	for round := 1; round <= 3; round++ {
 		importInto(t, s, catalogFile(200, func(i int) string { return fmt.Sprintf("鞋 %d 第%d版", i, round) }))
 	}
-	if n, _ := s.Pending(ctx); n != 1200 {
+	if n, _ := outbox.Pending(ctx, s.Pool()); n != 1200 {
 		t.Fatalf("%d pending, want 1200", n)
+	}
+	// Where each event was written in the outbox, to check the order.
+	rows, err := s.Pool().Query(ctx, `SELECT event_id, id FROM event_outbox`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	written := map[string]int64{}
+	for rows.Next() {
+		var id string
+		var n int64
+		if err := rows.Scan(&id, &n); err != nil {
+			t.Fatal(err)
+		}
+		written[id] = n
+	}
+	if rows.Err() != nil {
+		t.Fatal(rows.Err())
 	}
 	var wg sync.WaitGroup
 	sent := make([]int, 4)
 	for k := range 4 {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			r := postgres.NewRelay(s, kc, postgres.WithTopic(name), postgres.WithBatch(50))
+		wg.Go(func() {
+			r := outbox.NewRelay(s.Pool(), kc, outbox.WithTopic(name), outbox.WithBatch(50))
 			for {
 				n, err := r.Drain(ctx)
 				sent[k] += n
@@ -189,12 +209,12 @@ func TestConcurrentRelaysDoNotDoubleSend(t *testing.T) {
 					t.Error(err)
 					return
 				}
-				if p, _ := s.Pending(ctx); p == 0 {
+				if p, _ := outbox.Pending(ctx, s.Pool()); p == 0 {
 					return
 				}
 				time.Sleep(10 * time.Millisecond) // rows left for another relay's product order
 			}
-		}()
+		})
 	}
 	wg.Wait()
 	total := 0
@@ -209,66 +229,79 @@ func TestConcurrentRelaysDoNotDoubleSend(t *testing.T) {
 		t.Fatalf("consumed %d events, want exactly 1200", len(got))
 	}
 	seen := map[string]bool{}
-	lastOutboxID := map[string]int64{}
+	last := map[string]int64{}
 	for _, p := range got {
 		e := p.event
 		if seen[e.GetEventId()] {
 			t.Errorf("event %s delivered twice", e.GetEventId())
 		}
 		seen[e.GetEventId()] = true
-		var id int64
-		var micros string
-		if _, err := fmt.Sscanf(e.GetEventId(), "commerce-outbox-%d-%s", &id, &micros); err != nil {
-			t.Fatalf("event id %q: %v", e.GetEventId(), err)
+		at, ok := written[e.GetEventId()]
+		if !ok {
+			t.Fatalf("event %s was not written to the outbox", e.GetEventId())
 		}
 		// Records of one product share a partition, consumed in order, so
-		// their outbox ids must rise.
-		if id <= lastOutboxID[e.GetProductId()] {
-			t.Errorf("product %s: outbox row %d after %d", e.GetProductId(), id, lastOutboxID[e.GetProductId()])
+		// their outbox positions must rise.
+		if at <= last[e.GetProductId()] {
+			t.Errorf("product %s: outbox row %d after %d", e.GetProductId(), at, last[e.GetProductId()])
 		}
-		lastOutboxID[e.GetProductId()] = id
+		last[e.GetProductId()] = at
 	}
 	t.Logf("published per relay: %v", sent)
 }
 
-func TestRelayRunPublishesOnNotify(t *testing.T) {
-	brokers, name, kc := topic(t)
+// Changes still pending in commerce's own outbox table (before product
+// changes went to the shared outbox) are moved there by Migrate, in order,
+// and the table is dropped; sent ones are not announced again.
+func TestMigrateMovesTheLegacyOutbox(t *testing.T) {
 	s, _ := pgtest.Store(t)
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	// A long poll interval: only NOTIFY can make this fast.
-	relay := postgres.NewRelay(s, kc, postgres.WithTopic(name), postgres.WithPollInterval(time.Minute))
-	done := make(chan error, 1)
-	go func() { done <- relay.Run(ctx) }()
-	time.Sleep(300 * time.Millisecond) // let it LISTEN
-
-	cl, err := kgo.NewClient(kgo.SeedBrokers(brokers...), kgo.ConsumeTopics(name),
-		kgo.ConsumeStartOffset(kgo.NewOffset().AtStart()))
+	ctx := context.Background()
+	at := time.Date(2026, 11, 30, 8, 0, 0, 0, time.UTC)
+	if _, err := s.Pool().Exec(ctx, `
+		CREATE TABLE outbox (id bigserial PRIMARY KEY, product_id text NOT NULL, merchant_id text NOT NULL,
+			change text NOT NULL, created_at timestamptz NOT NULL DEFAULT now(), sent_at timestamptz)`); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Pool().Exec(ctx, `
+		INSERT INTO outbox (product_id, merchant_id, change, created_at, sent_at) VALUES
+			('p1', 'm1', 'created', $1, now()), ('p2', 'm1', 'created', $1, NULL), ('p2', 'm1', 'updated', $1, NULL),
+			('p3', 'm2', 'deleted', $1, NULL)`, at); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Migrate(ctx); err != nil {
+		t.Fatal(err)
+	}
+	var exists bool
+	if err := s.Pool().QueryRow(ctx, `SELECT to_regclass('outbox') IS NOT NULL`).Scan(&exists); err != nil || exists {
+		t.Fatalf("legacy table still there (%v, %v)", exists, err)
+	}
+	rows, err := s.Pool().Query(ctx, `SELECT event_type, payload FROM event_outbox WHERE sent_at IS NULL ORDER BY id`)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer cl.Close()
-	var lat []time.Duration
-	for i := range 5 {
-		start := time.Now()
-		importInto(t, s, catalogFile(1, func(int) string { return fmt.Sprintf("鞋 v%d", i) }))
-		pctx, pcancel := context.WithTimeout(ctx, 15*time.Second)
-		fs := cl.PollFetches(pctx)
-		pcancel()
-		if fs.NumRecords() != 1 {
-			t.Fatalf("change %d: %d records (%v)", i, fs.NumRecords(), fs.Errors())
+	var got []string
+	for rows.Next() {
+		var typ string
+		var payload []byte
+		if err := rows.Scan(&typ, &payload); err != nil {
+			t.Fatal(err)
 		}
-		lat = append(lat, time.Since(start))
-	}
-	t.Logf("commit → consumed latency: %v", lat)
-	for _, l := range lat {
-		if l > 10*time.Second {
-			t.Errorf("a change took %v: the relay did not wake on NOTIFY", l)
+		var e tidev1.Event
+		if err := proto.Unmarshal(payload, &e); err != nil {
+			t.Fatal(err)
 		}
+		if typ != "product_changed" || e.GetTs() != at.UnixMilli() || e.GetEventId() == "" {
+			t.Errorf("moved %s %v", typ, &e)
+		}
+		got = append(got, e.GetProductId()+"/"+e.GetMerchantId()+":"+e.GetAttrs()["change"])
 	}
-	cancel()
-	if err := <-done; err != nil {
-		t.Errorf("Run: %v", err)
+	if fmt.Sprint(got) != "[p2/m1:created p2/m1:updated p3/m2:deleted]" {
+		t.Errorf("moved %v, want the three pending changes in order", got)
 	}
-	var _ commerce.ProductWriter = s
+	if err := s.Migrate(ctx); err != nil {
+		t.Fatalf("a second Migrate: %v", err)
+	}
+	if n, _ := outbox.Pending(ctx, s.Pool()); n != 3 {
+		t.Errorf("%d pending after a second Migrate, want the same 3", n)
+	}
 }
