@@ -42,6 +42,7 @@ import (
 	"net/url"
 	"os"
 	"os/signal"
+	"runtime/pprof"
 	"sort"
 	"sync"
 	"sync/atomic"
@@ -62,11 +63,24 @@ func main() {
 	c := flag.Int("c", 32, "concurrent buyers (and connections)")
 	units := flag.Int64("units", 3000, "allotment of each round's sale")
 	rounds := flag.Int("rounds", 5, "interleaved rounds")
+	cpuProfile := flag.String("cpuprofile", "", "write this process's CPU profile (server and clients) to this file")
 	flag.Parse()
+	if *cpuProfile != "" {
+		f, err := os.Create(*cpuProfile)
+		if err == nil {
+			err = pprof.StartCPUProfile(f)
+		}
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "flashsale:", err)
+			os.Exit(1)
+		}
+		defer pprof.StopCPUProfile()
+	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
 	if err := run(ctx, *pgURL, *c, *units, *rounds); err != nil {
 		fmt.Fprintln(os.Stderr, "flashsale:", err)
+		pprof.StopCPUProfile()
 		os.Exit(1)
 	}
 }

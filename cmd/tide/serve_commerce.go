@@ -70,7 +70,7 @@ func setupCommerce(ctx context.Context, log *slog.Logger, srv *serving.Server, c
 	seller := store.NewFlashSeller()
 	orders := store.Orders(seller, servingcommerce.StampCallerFacts(func(ctx context.Context, ex postgres.Execer, evs ...*tidev1.Event) error {
 		return outbox.Add(ctx, ex, evs...)
-	}), postgres.WithPaymentTimeout(timeout))
+	}), postgres.WithPaymentTimeout(timeout), postgres.WithEventStamper(servingcommerce.StampFacts))
 	payments, err := serveWeChatPay(orders, log)
 	if err != nil {
 		store.Close()

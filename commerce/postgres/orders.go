@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"sync"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -27,6 +28,11 @@ type Orders struct {
 	timeout time.Duration
 	retry   time.Duration
 	log     *slog.Logger
+	batched bool
+	stamp   EventStamper
+
+	flashMu     sync.Mutex
+	flashQueues map[string]*flashQueue
 }
 
 // OrdersOption configures Orders.
@@ -39,6 +45,22 @@ func WithPaymentTimeout(d time.Duration) OrdersOption { return func(o *Orders) {
 // WithTimerRetry sets how long a timeout waits before it is tried again
 // when closing the payment failed (default 30s).
 func WithTimerRetry(d time.Duration) OrdersOption { return func(o *Orders) { o.retry = d } }
+
+// WithFlashBatches sets whether concurrent flash-sale submits of one sale
+// are written together, one transaction per batch (default true; false
+// writes each submit in its own pipelined transaction, see
+// FlashSeller.Reserve).
+func WithFlashBatches(on bool) OrdersOption { return func(o *Orders) { o.batched = on } }
+
+// EventStamper amends events with what ctx, the context of the request
+// that caused them, knows about its caller (serving/commerce.StampFacts).
+type EventStamper func(ctx context.Context, events ...*tidev1.Event)
+
+// WithEventStamper sets the stamper of batched flash-sale orders' events:
+// a batch writes the events of many requests through one EventWriter call
+// (with a context of no request), so each event is stamped from its own
+// request's context first. Without it they are written as they are.
+func WithEventStamper(s EventStamper) OrdersOption { return func(o *Orders) { o.stamp = s } }
 
 // Execer is what order rows and their events are written through: the
 // order's transaction (a pgx.Tx), or the batch of a flash sale's pipelined
@@ -55,7 +77,8 @@ type EventWriter func(ctx context.Context, ex Execer, events ...*tidev1.Event) e
 // Orders returns the order store over s; flash-sale orders hold their units
 // through seller; order events are written with events.
 func (s *Store) Orders(seller *FlashSeller, events EventWriter, opts ...OrdersOption) *Orders {
-	o := &Orders{s: s, seller: seller, events: events, timeout: order.DefaultPaymentTimeout, retry: 30 * time.Second, log: s.log}
+	o := &Orders{s: s, seller: seller, events: events, timeout: order.DefaultPaymentTimeout, retry: 30 * time.Second, log: s.log,
+		batched: true, flashQueues: map[string]*flashQueue{}}
 	for _, opt := range opts {
 		opt(o)
 	}
@@ -135,9 +158,22 @@ func (r *Orders) submitFlash(ctx context.Context, o order.Order) error {
 	if len(o.Lines) != 1 || o.Lines[0].SKUID != sale.SKUID || o.Lines[0].UnitFen != sale.PriceFen || o.MerchantID != sale.MerchantID {
 		return &commerce.FieldError{Field: "lines", Reason: fmt.Sprintf("a flash-sale order is one line of sku %s at %d fen", sale.SKUID, sale.PriceFen)}
 	}
+	h := commerce.Hold{OrderID: o.ID, UserID: o.UserID, FlashSaleID: o.FlashSaleID, Quantity: o.Lines[0].Quantity}
+	if !r.batched {
+		return r.submitOne(ctx, o, h)
+	}
+	st, h, err := r.seller.admit(ctx, h)
+	if err != nil {
+		return err
+	}
+	return r.submitBatched(ctx, st, o, h)
+}
+
+// submitOne writes one flash-sale order and its hold in its own pipelined
+// transaction.
+func (r *Orders) submitOne(ctx context.Context, o order.Order, h commerce.Hold) error {
 	var werr error
-	_, err = r.seller.Reserve(ctx, commerce.Hold{OrderID: o.ID, UserID: o.UserID, FlashSaleID: o.FlashSaleID, Quantity: o.Lines[0].Quantity},
-		func(b *pgx.Batch) { werr = r.writeOrder(ctx, batchExec{b}, o) })
+	_, err := r.seller.Reserve(ctx, h, func(b *pgx.Batch) { werr = r.writeOrder(ctx, batchExec{b}, o) })
 	if werr != nil {
 		return werr
 	}
