@@ -5,9 +5,12 @@
 //     CommerceService (Connect, binary protobuf over loopback HTTP/1.1; the
 //     caller is named in a header in place of the auth interceptor) until
 //     the allotment is gone — each order is priced, written with its lines,
-//     transitions, timer and ORDER_CREATED outbox event, and holds its unit;
+//     transitions, timer and ORDER_CREATED outbox event, and holds its unit
+//     (commerce/postgres writes the concurrent submits of one sale in
+//     batches, one transaction each);
 //   - seller: the same holds straight through commerce/postgres's
-//     FlashSeller, without order rows;
+//     FlashSeller.Reserve, one pipelined transaction each, without order
+//     rows;
 //   - tx: the holds as an interactive transaction (BEGIN, buyer row, hold
 //     row, conditional UPDATE, COMMIT), the design FlashSeller was measured
 //     against;
@@ -26,6 +29,7 @@
 //
 //	go run ./bench/flashsale                       # C=32, 5 rounds of 3000 units
 //	go run ./bench/flashsale -c 64 -rounds 3 -units 1000
+//	go run ./bench/flashsale -cpuprofile cpu.out   # where this process's time goes
 //
 // It creates a database of its own on -postgres (TIDE_POSTGRES_URL) and
 // drops it at the end.

@@ -24,6 +24,8 @@ import (
 // Environment of `tide serve`'s checkout (CommerceService).
 //
 //	TIDE_POSTGRES_URL              the commerce database; unset: no CommerceService
+//	                               (pool size: pgx's pool_max_conns in the URL, default
+//	                               postgres.DefaultMaxConns, max(8, 4×GOMAXPROCS))
 //	TIDE_ORDER_PAYMENT_TIMEOUT     how long an unpaid order holds stock (default 15m)
 //	TIDE_WECHATPAY_MCHID           WeChat Pay merchant id; unset: Pay answers unavailable
 //	TIDE_WECHATPAY_APPID           the mini-program's appid

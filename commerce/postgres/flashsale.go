@@ -94,6 +94,7 @@ type FlashSeller struct {
 type flashState struct {
 	sale         commerce.FlashSale
 	soldOutUntil atomic.Int64 // unix nanoseconds; 0: not known sold out
+	offer        atomic.Pointer[flashOffer]
 }
 
 // FlashOption configures a FlashSeller.
@@ -242,4 +243,33 @@ func (f *FlashSeller) Released(id string) {
 	if ok {
 		st.soldOutUntil.Store(0)
 	}
+}
+
+// flashOffer is a sale's SKU offer as last read.
+type flashOffer struct {
+	offer  SKUOffer
+	found  bool
+	readAt time.Time
+}
+
+// Offer returns the current offer of sale id's SKU (its product, merchant
+// and shelf status), read from PostgreSQL at most once per sold-out recheck
+// interval rather than once per buyer: in a storm every buyer prices the
+// same SKU. ok is false when the SKU is gone.
+func (f *FlashSeller) Offer(ctx context.Context, id string) (_ SKUOffer, ok bool, err error) {
+	st, err := f.state(ctx, id)
+	if err != nil {
+		return SKUOffer{}, false, err
+	}
+	now := f.now()
+	if o := st.offer.Load(); o != nil && now.Sub(o.readAt) < f.recheck {
+		return o.offer, o.found, nil
+	}
+	offers, err := f.store.SKUOffers(ctx, []string{st.sale.SKUID})
+	if err != nil {
+		return SKUOffer{}, false, err
+	}
+	o, found := offers[st.sale.SKUID]
+	st.offer.Store(&flashOffer{offer: o, found: found, readAt: now})
+	return o, found, nil
 }

@@ -106,7 +106,9 @@ func (e batchExec) Exec(_ context.Context, sql string, args ...any) (pgconn.Comm
 // one transaction, and starts its payment timeout. The order id comes from
 // the user and the idempotency key: a repeated submit collides with the
 // first one's rows and returns the first order and created=false, whatever
-// it carries (no read before the write: the hot path stays one round trip).
+// it carries (no read before the write: the hot path stays one round trip;
+// a flash-sale order is written with the concurrent submits of its sale,
+// see flashbatch.go, and answered after that batch's commit).
 func (r *Orders) Submit(ctx context.Context, o order.Order) (_ order.Order, created bool, err error) {
 	if o.UserID == "" || o.MerchantID == "" || o.IdempotencyKey == "" || len(o.Lines) == 0 {
 		return order.Order{}, false, &commerce.FieldError{Field: "order", Reason: "needs a user, a merchant, an idempotency key and lines"}
