@@ -67,7 +67,7 @@ func TestFlashSaleSurvivesKill9MidStorm(t *testing.T) {
 	serve := startServe(t, r.bin, r.addr, r.env, r.args...)
 
 	// Storm 1, undisturbed.
-	acked, failed := r.storm(ctx, "fs1", "a")
+	acked, failed := r.storm(ctx, "fs1", "a", 0)
 	if len(failed) > 0 {
 		t.Fatalf("storm 1: %d buyers got an error other than sold out or over the limit, e.g. %v", len(failed), failed[0])
 	}
@@ -96,10 +96,14 @@ func TestFlashSaleSurvivesKill9MidStorm(t *testing.T) {
 	go func() {
 		defer wg.Done()
 		// Buyers in flight at the kill get errors: not counted, not checked.
-		acked2, _ = r.storm(ctx, "fs2", "b")
+		// They arrive over five seconds, so that the kill finds the sale
+		// neither untouched nor sold out.
+		acked2, _ = r.storm(ctx, "fs2", "b", 5*time.Millisecond)
 	}()
-	if !waitFor(ctx, 60*time.Second, func() bool { return r.count(ctx, `SELECT count(*) FROM orders WHERE flash_sale_id = 'fs2'`) >= 30 }) {
-		t.Fatal("storm 2 stored no 30 orders in a minute")
+	for deadline := time.Now().Add(time.Minute); r.count(ctx, `SELECT count(*) FROM orders WHERE flash_sale_id = 'fs2'`) < 30; time.Sleep(5 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("storm 2 stored no 30 orders in a minute")
+		}
 	}
 	serve.kill()
 	killAt := r.count(ctx, `SELECT count(*) FROM orders WHERE flash_sale_id = 'fs2'`)
@@ -110,7 +114,7 @@ func TestFlashSaleSurvivesKill9MidStorm(t *testing.T) {
 	t.Logf("killed with %d of 100 units of storm 2 ordered; %d acknowledged", killAt, len(acked2))
 
 	startServe(t, r.bin, r.addr, r.env, r.args...)
-	acked3, failed := r.storm(ctx, "fs2", "c")
+	acked3, failed := r.storm(ctx, "fs2", "c", 0)
 	if len(failed) > 0 {
 		t.Fatalf("storm 2 after the restart: %d buyers got an error other than sold out or over the limit, e.g. %v", len(failed), failed[0])
 	}
@@ -239,10 +243,10 @@ func buyer(u int) string { return auth.UserIDFromOpenID("wx_kill", "o-"+loginCod
 
 func loginCode(u int) string { return fmt.Sprintf("buyer-%04d", u) }
 
-// storm has every user buy one unit of sale from two devices at once, and
-// returns the ids of the orders acknowledged as created and the errors
-// that are neither sold out nor over the limit.
-func (r *killRig) storm(ctx context.Context, sale, wave string) (acked []string, failed []error) {
+// storm has every user buy one unit of sale from two devices at once, user
+// u after u×pace, and returns the ids of the orders acknowledged as
+// created and the errors that are neither sold out nor over the limit.
+func (r *killRig) storm(ctx context.Context, sale, wave string, pace time.Duration) (acked []string, failed []error) {
 	var (
 		mu    sync.Mutex
 		wg    sync.WaitGroup
@@ -253,6 +257,7 @@ func (r *killRig) storm(ctx context.Context, sale, wave string) (acked []string,
 		go func() {
 			defer wg.Done()
 			<-start
+			time.Sleep(time.Duration(b/2) * pace)
 			u := buyer(b / 2)
 			req := connect.NewRequest(&tidev1.SubmitRequest{Items: []*tidev1.LineItem{{SkuId: "p1-a", Quantity: 1}}, FlashSaleId: sale,
 				IdempotencyKey: fmt.Sprintf("%s-%s-%d", sale, wave, b)})
