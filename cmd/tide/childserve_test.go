@@ -22,6 +22,7 @@ import (
 func buildTide(t *testing.T) string {
 	t.Helper()
 	bin := filepath.Join(t.TempDir(), "tide")
+	// go test puts its toolchain's bin first on the PATH of subprocesses.
 	cmd := exec.Command("go", "build", "-o", bin, ".")
 	if out, err := cmd.CombinedOutput(); err != nil {
 		t.Fatalf("go build: %v\n%s", err, out)
