@@ -5,9 +5,12 @@
 //     CommerceService (Connect, binary protobuf over loopback HTTP/1.1; the
 //     caller is named in a header in place of the auth interceptor) until
 //     the allotment is gone — each order is priced, written with its lines,
-//     transitions, timer and ORDER_CREATED outbox event, and holds its unit;
+//     transitions, timer and ORDER_CREATED outbox event, and holds its unit
+//     (commerce/postgres writes the concurrent submits of one sale in
+//     batches, one transaction each);
 //   - seller: the same holds straight through commerce/postgres's
-//     FlashSeller, without order rows;
+//     FlashSeller.Reserve, one pipelined transaction each, without order
+//     rows;
 //   - tx: the holds as an interactive transaction (BEGIN, buyer row, hold
 //     row, conditional UPDATE, COMMIT), the design FlashSeller was measured
 //     against;
@@ -26,6 +29,7 @@
 //
 //	go run ./bench/flashsale                       # C=32, 5 rounds of 3000 units
 //	go run ./bench/flashsale -c 64 -rounds 3 -units 1000
+//	go run ./bench/flashsale -cpuprofile cpu.out   # where this process's time goes
 //
 // It creates a database of its own on -postgres (TIDE_POSTGRES_URL) and
 // drops it at the end.
@@ -42,6 +46,7 @@ import (
 	"net/url"
 	"os"
 	"os/signal"
+	"runtime/pprof"
 	"sort"
 	"sync"
 	"sync/atomic"
@@ -62,11 +67,24 @@ func main() {
 	c := flag.Int("c", 32, "concurrent buyers (and connections)")
 	units := flag.Int64("units", 3000, "allotment of each round's sale")
 	rounds := flag.Int("rounds", 5, "interleaved rounds")
+	cpuProfile := flag.String("cpuprofile", "", "write this process's CPU profile (server and clients) to this file")
 	flag.Parse()
+	if *cpuProfile != "" {
+		f, err := os.Create(*cpuProfile)
+		if err == nil {
+			err = pprof.StartCPUProfile(f)
+		}
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "flashsale:", err)
+			os.Exit(1)
+		}
+		defer pprof.StopCPUProfile()
+	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
 	if err := run(ctx, *pgURL, *c, *units, *rounds); err != nil {
 		fmt.Fprintln(os.Stderr, "flashsale:", err)
+		pprof.StopCPUProfile()
 		os.Exit(1)
 	}
 }

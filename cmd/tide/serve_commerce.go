@@ -24,6 +24,8 @@ import (
 // Environment of `tide serve`'s checkout (CommerceService).
 //
 //	TIDE_POSTGRES_URL              the commerce database; unset: no CommerceService
+//	                               (pool size: pgx's pool_max_conns in the URL, default
+//	                               postgres.DefaultMaxConns, max(8, 4×GOMAXPROCS))
 //	TIDE_ORDER_PAYMENT_TIMEOUT     how long an unpaid order holds stock (default 15m)
 //	TIDE_WECHATPAY_MCHID           WeChat Pay merchant id; unset: Pay answers unavailable
 //	TIDE_WECHATPAY_APPID           the mini-program's appid
@@ -70,7 +72,7 @@ func setupCommerce(ctx context.Context, log *slog.Logger, srv *serving.Server, c
 	seller := store.NewFlashSeller()
 	orders := store.Orders(seller, servingcommerce.StampCallerFacts(func(ctx context.Context, ex postgres.Execer, evs ...*tidev1.Event) error {
 		return outbox.Add(ctx, ex, evs...)
-	}), postgres.WithPaymentTimeout(timeout))
+	}), postgres.WithPaymentTimeout(timeout), postgres.WithEventStamper(servingcommerce.StampFacts))
 	payments, err := serveWeChatPay(orders, log)
 	if err != nil {
 		store.Close()

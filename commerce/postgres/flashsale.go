@@ -94,6 +94,7 @@ type FlashSeller struct {
 type flashState struct {
 	sale         commerce.FlashSale
 	soldOutUntil atomic.Int64 // unix nanoseconds; 0: not known sold out
+	offer        atomic.Pointer[flashOffer]
 }
 
 // FlashOption configures a FlashSeller.
@@ -148,6 +149,39 @@ func (f *FlashSeller) Sale(ctx context.Context, id string) (commerce.FlashSale, 
 	return st.sale, nil
 }
 
+// admit checks h against its sale (window, per-order quantity, the
+// sold-out flag) and returns the sale's state and h with its SKU.
+func (f *FlashSeller) admit(ctx context.Context, h commerce.Hold) (*flashState, commerce.Hold, error) {
+	if h.OrderID == "" || h.UserID == "" || h.Quantity <= 0 {
+		return nil, h, &commerce.FieldError{Field: "hold", Reason: "needs an order, a user and a positive quantity"}
+	}
+	st, err := f.state(ctx, h.FlashSaleID)
+	if err != nil {
+		return nil, h, err
+	}
+	now := f.now()
+	if err := st.sale.Open(now); err != nil {
+		return nil, h, fmt.Errorf("flash sale %s: %w", h.FlashSaleID, err)
+	}
+	if h.Quantity > st.sale.PerUserLimit {
+		return nil, h, fmt.Errorf("flash sale %s: %d units: %w", h.FlashSaleID, h.Quantity, commerce.ErrLimitReached)
+	}
+	if st.soldOut(now) {
+		return nil, h, fmt.Errorf("flash sale %s: %w", h.FlashSaleID, commerce.ErrSoldOut)
+	}
+	h.SKUID = st.sale.SKUID
+	return st, h, nil
+}
+
+// soldOut reports whether the sale is known sold out at now.
+func (st *flashState) soldOut(now time.Time) bool {
+	until := st.soldOutUntil.Load()
+	return until != 0 && now.UnixNano() < until
+}
+
+// markSoldOut answers sold out from memory until until.
+func (st *flashState) markSoldOut(until time.Time) { st.soldOutUntil.Store(until.UnixNano()) }
+
 // Reserve holds h.Quantity units of flash sale h.FlashSaleID for order
 // h.OrderID of user h.UserID, and returns the units left. It fails with
 // commerce.ErrSoldOut, ErrLimitReached, ErrNotStarted, ErrEnded or
@@ -155,24 +189,10 @@ func (f *FlashSeller) Sale(ctx context.Context, id string) (commerce.FlashSale, 
 // rows) to the same transaction; they run before the hot decrement and any
 // error in them rolls the hold back.
 func (f *FlashSeller) Reserve(ctx context.Context, h commerce.Hold, queue func(*pgx.Batch)) (int64, error) {
-	if h.OrderID == "" || h.UserID == "" || h.Quantity <= 0 {
-		return 0, &commerce.FieldError{Field: "hold", Reason: "needs an order, a user and a positive quantity"}
-	}
-	st, err := f.state(ctx, h.FlashSaleID)
+	st, h, err := f.admit(ctx, h)
 	if err != nil {
 		return 0, err
 	}
-	now := f.now()
-	if err := st.sale.Open(now); err != nil {
-		return 0, fmt.Errorf("flash sale %s: %w", h.FlashSaleID, err)
-	}
-	if h.Quantity > st.sale.PerUserLimit {
-		return 0, fmt.Errorf("flash sale %s: %d units: %w", h.FlashSaleID, h.Quantity, commerce.ErrLimitReached)
-	}
-	if until := st.soldOutUntil.Load(); until != 0 && now.UnixNano() < until {
-		return 0, fmt.Errorf("flash sale %s: %w", h.FlashSaleID, commerce.ErrSoldOut)
-	}
-	h.SKUID = st.sale.SKUID
 	b := &pgx.Batch{}
 	b.Queue(`
 		INSERT INTO flash_sale_buyers (sale_id, user_id, quantity, per_user_limit) VALUES ($1, $2, $3, $4)
@@ -193,7 +213,7 @@ func (f *FlashSeller) Reserve(ctx context.Context, h commerce.Hold, queue func(*
 		return 0, f.reserveError(st, h, err)
 	}
 	if remaining == 0 {
-		st.soldOutUntil.Store(f.now().Add(f.recheck).UnixNano())
+		st.markSoldOut(f.now().Add(f.recheck))
 	}
 	return remaining, nil
 }
@@ -204,7 +224,7 @@ func (f *FlashSeller) reserveError(st *flashState, h commerce.Hold, err error) e
 		switch {
 		case pe.Code == "23514" && pe.ConstraintName == "flash_sales_remaining":
 			if h.Quantity == 1 {
-				st.soldOutUntil.Store(f.now().Add(f.recheck).UnixNano())
+				st.markSoldOut(f.now().Add(f.recheck))
 			}
 			return fmt.Errorf("flash sale %s: %w", h.FlashSaleID, commerce.ErrSoldOut)
 		case pe.Code == "23514" && pe.ConstraintName == "flash_sale_buyers_limit":
@@ -223,4 +243,33 @@ func (f *FlashSeller) Released(id string) {
 	if ok {
 		st.soldOutUntil.Store(0)
 	}
+}
+
+// flashOffer is a sale's SKU offer as last read.
+type flashOffer struct {
+	offer  SKUOffer
+	found  bool
+	readAt time.Time
+}
+
+// Offer returns the current offer of sale id's SKU (its product, merchant
+// and shelf status), read from PostgreSQL at most once per sold-out recheck
+// interval rather than once per buyer: in a storm every buyer prices the
+// same SKU. ok is false when the SKU is gone.
+func (f *FlashSeller) Offer(ctx context.Context, id string) (_ SKUOffer, ok bool, err error) {
+	st, err := f.state(ctx, id)
+	if err != nil {
+		return SKUOffer{}, false, err
+	}
+	now := f.now()
+	if o := st.offer.Load(); o != nil && now.Sub(o.readAt) < f.recheck {
+		return o.offer, o.found, nil
+	}
+	offers, err := f.store.SKUOffers(ctx, []string{st.sale.SKUID})
+	if err != nil {
+		return SKUOffer{}, false, err
+	}
+	o, found := offers[st.sale.SKUID]
+	st.offer.Store(&flashOffer{offer: o, found: found, readAt: now})
+	return o, found, nil
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"sync"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -27,6 +28,11 @@ type Orders struct {
 	timeout time.Duration
 	retry   time.Duration
 	log     *slog.Logger
+	batched bool
+	stamp   EventStamper
+
+	flashMu     sync.Mutex
+	flashQueues map[string]*flashQueue
 }
 
 // OrdersOption configures Orders.
@@ -39,6 +45,22 @@ func WithPaymentTimeout(d time.Duration) OrdersOption { return func(o *Orders) {
 // WithTimerRetry sets how long a timeout waits before it is tried again
 // when closing the payment failed (default 30s).
 func WithTimerRetry(d time.Duration) OrdersOption { return func(o *Orders) { o.retry = d } }
+
+// WithFlashBatches sets whether concurrent flash-sale submits of one sale
+// are written together, one transaction per batch (default true; false
+// writes each submit in its own pipelined transaction, see
+// FlashSeller.Reserve).
+func WithFlashBatches(on bool) OrdersOption { return func(o *Orders) { o.batched = on } }
+
+// EventStamper amends events with what ctx, the context of the request
+// that caused them, knows about its caller (serving/commerce.StampFacts).
+type EventStamper func(ctx context.Context, events ...*tidev1.Event)
+
+// WithEventStamper sets the stamper of batched flash-sale orders' events:
+// a batch writes the events of many requests through one EventWriter call
+// (with a context of no request), so each event is stamped from its own
+// request's context first. Without it they are written as they are.
+func WithEventStamper(s EventStamper) OrdersOption { return func(o *Orders) { o.stamp = s } }
 
 // Execer is what order rows and their events are written through: the
 // order's transaction (a pgx.Tx), or the batch of a flash sale's pipelined
@@ -55,7 +77,8 @@ type EventWriter func(ctx context.Context, ex Execer, events ...*tidev1.Event) e
 // Orders returns the order store over s; flash-sale orders hold their units
 // through seller; order events are written with events.
 func (s *Store) Orders(seller *FlashSeller, events EventWriter, opts ...OrdersOption) *Orders {
-	o := &Orders{s: s, seller: seller, events: events, timeout: order.DefaultPaymentTimeout, retry: 30 * time.Second, log: s.log}
+	o := &Orders{s: s, seller: seller, events: events, timeout: order.DefaultPaymentTimeout, retry: 30 * time.Second, log: s.log,
+		batched: true, flashQueues: map[string]*flashQueue{}}
 	for _, opt := range opts {
 		opt(o)
 	}
@@ -83,7 +106,9 @@ func (e batchExec) Exec(_ context.Context, sql string, args ...any) (pgconn.Comm
 // one transaction, and starts its payment timeout. The order id comes from
 // the user and the idempotency key: a repeated submit collides with the
 // first one's rows and returns the first order and created=false, whatever
-// it carries (no read before the write: the hot path stays one round trip).
+// it carries (no read before the write: the hot path stays one round trip;
+// a flash-sale order is written with the concurrent submits of its sale,
+// see flashbatch.go, and answered after that batch's commit).
 func (r *Orders) Submit(ctx context.Context, o order.Order) (_ order.Order, created bool, err error) {
 	if o.UserID == "" || o.MerchantID == "" || o.IdempotencyKey == "" || len(o.Lines) == 0 {
 		return order.Order{}, false, &commerce.FieldError{Field: "order", Reason: "needs a user, a merchant, an idempotency key and lines"}
@@ -135,9 +160,22 @@ func (r *Orders) submitFlash(ctx context.Context, o order.Order) error {
 	if len(o.Lines) != 1 || o.Lines[0].SKUID != sale.SKUID || o.Lines[0].UnitFen != sale.PriceFen || o.MerchantID != sale.MerchantID {
 		return &commerce.FieldError{Field: "lines", Reason: fmt.Sprintf("a flash-sale order is one line of sku %s at %d fen", sale.SKUID, sale.PriceFen)}
 	}
+	h := commerce.Hold{OrderID: o.ID, UserID: o.UserID, FlashSaleID: o.FlashSaleID, Quantity: o.Lines[0].Quantity}
+	if !r.batched {
+		return r.submitOne(ctx, o, h)
+	}
+	st, h, err := r.seller.admit(ctx, h)
+	if err != nil {
+		return err
+	}
+	return r.submitBatched(ctx, st, o, h)
+}
+
+// submitOne writes one flash-sale order and its hold in its own pipelined
+// transaction.
+func (r *Orders) submitOne(ctx context.Context, o order.Order, h commerce.Hold) error {
 	var werr error
-	_, err = r.seller.Reserve(ctx, commerce.Hold{OrderID: o.ID, UserID: o.UserID, FlashSaleID: o.FlashSaleID, Quantity: o.Lines[0].Quantity},
-		func(b *pgx.Batch) { werr = r.writeOrder(ctx, batchExec{b}, o) })
+	_, err := r.seller.Reserve(ctx, h, func(b *pgx.Batch) { werr = r.writeOrder(ctx, batchExec{b}, o) })
 	if werr != nil {
 		return werr
 	}

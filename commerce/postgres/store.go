@@ -16,6 +16,8 @@ import (
 	"fmt"
 	"io/fs"
 	"log/slog"
+	"runtime"
+	"strings"
 
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/jackc/pgx/v5/stdlib"
@@ -54,9 +56,17 @@ type Option func(*Store)
 func WithLogger(l *slog.Logger) Option { return func(s *Store) { s.log = l } }
 
 // Open connects to the database at url (postgres://…). Close releases the
-// connections.
+// connections. The pool holds up to DefaultMaxConns connections unless url
+// sets pgx's pool_max_conns (…?pool_max_conns=32).
 func Open(ctx context.Context, url string, opts ...Option) (*Store, error) {
-	pool, err := pgxpool.New(ctx, url)
+	cfg, err := pgxpool.ParseConfig(url)
+	if err != nil {
+		return nil, fmt.Errorf("commerce postgres: %w", err)
+	}
+	if !strings.Contains(url, "pool_max_conns") {
+		cfg.MaxConns = DefaultMaxConns()
+	}
+	pool, err := pgxpool.NewWithConfig(ctx, cfg)
 	if err != nil {
 		return nil, fmt.Errorf("commerce postgres: %w", err)
 	}
@@ -68,6 +78,12 @@ func Open(ctx context.Context, url string, opts ...Option) (*Store, error) {
 	s.owned = true
 	return s, nil
 }
+
+// DefaultMaxConns is the pool size of Open when the URL names none:
+// max(8, 4×GOMAXPROCS). pgx's own default (4, or the CPU count) caps a
+// checkout under load below what the database serves: concurrent buyers
+// queue for a connection while PostgreSQL idles.
+func DefaultMaxConns() int32 { return int32(max(8, 4*runtime.GOMAXPROCS(0))) }
 
 // New wraps an existing pool; Close leaves it open.
 func New(pool *pgxpool.Pool, opts ...Option) *Store {

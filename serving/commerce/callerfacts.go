@@ -23,10 +23,18 @@ func WithCallerFacts(s *callerfacts.Stamper) Option { return func(h *Handler) { 
 // their caller is WeChat Pay or the timer, not the buyer.
 func StampCallerFacts(w postgres.EventWriter) postgres.EventWriter {
 	return func(ctx context.Context, ex postgres.Execer, events ...*tidev1.Event) error {
-		if f, ok := ctx.Value(factsKey{}).(callerfacts.Facts); ok {
-			f.Stamp(events...)
-		}
+		StampFacts(ctx, events...)
 		return w(ctx, ex, events...)
+	}
+}
+
+// StampFacts stamps events with the caller facts of the CommerceService
+// request ctx belongs to, if any: a postgres.EventStamper, for the orders
+// of a flash sale, which are written a batch of requests at a time
+// (postgres.WithEventStamper).
+func StampFacts(ctx context.Context, events ...*tidev1.Event) {
+	if f, ok := ctx.Value(factsKey{}).(callerfacts.Facts); ok {
+		f.Stamp(events...)
 	}
 }
 

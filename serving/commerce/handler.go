@@ -73,9 +73,11 @@ func NewHandler(store *postgres.Store, orders *postgres.Orders, seller *postgres
 	return h
 }
 
-// Mount returns the service's path and HTTP handler.
+// Mount returns the service's path and HTTP handler. Responses under 1 KiB
+// (a submitted order, say) are sent uncompressed: gzip costs more CPU than
+// it saves on them, and a flash-sale storm is thousands of them a second.
 func (h *Handler) Mount(opts ...connect.HandlerOption) (string, http.Handler) {
-	return tidev1connect.NewCommerceServiceHandler(h, opts...)
+	return tidev1connect.NewCommerceServiceHandler(h, append([]connect.HandlerOption{connect.WithCompressMinBytes(1 << 10)}, opts...)...)
 }
 
 func (h *Handler) fail(procedure string, err error) error { return connectError(h.log, procedure, err) }

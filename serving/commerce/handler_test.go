@@ -74,7 +74,7 @@ func newRig(t *testing.T, opts ...servingcommerce.Option) *rig {
 	seller := s.NewFlashSeller()
 	orders := s.Orders(seller, servingcommerce.StampCallerFacts(func(ctx context.Context, ex postgres.Execer, evs ...*tidev1.Event) error {
 		return outbox.Add(ctx, ex, evs...)
-	}))
+	}), postgres.WithEventStamper(servingcommerce.StampFacts))
 	facts, err := callerfacts.New(nil, []byte("the test's sixteen-plus byte key"))
 	if err != nil {
 		t.Fatal(err)

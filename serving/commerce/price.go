@@ -62,7 +62,7 @@ func (h *Handler) price(ctx context.Context, userID string, items []*tidev1.Line
 		ids[i] = it.GetSkuId()
 	}
 	p := priced{roomID: roomID, flashSaleID: flashSaleID, products: map[string]string{}}
-	offers, err := h.store.SKUOffers(ctx, ids)
+	offers, err := h.offers(ctx, ids, flashSaleID)
 	if err != nil {
 		return priced{}, err
 	}
