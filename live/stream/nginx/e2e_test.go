@@ -108,8 +108,12 @@ func TestEndToEnd(t *testing.T) {
 			if !ok {
 				t.Fatal("no record signal after ffmpeg stopped")
 			}
-			if order := kindsOf(sink.Applied(), name, stream.KindDisconnect, stream.KindRecord); order != "disconnect,record" {
-				t.Errorf("the Sink got %s, want the end before the replay", order)
+			// nginx-rtmp sends publish_done and record_done as two
+			// asynchronous HTTP notifies, so either may arrive first (CI saw
+			// record,disconnect once); the registry's Sink handles a record
+			// before the end (live/postgres tests it), so only both matter here.
+			if order := kindsOf(sink.Applied(), name, stream.KindDisconnect, stream.KindRecord); order != "disconnect,record" && order != "record,disconnect" {
+				t.Errorf("the Sink got %q, want one disconnect and one record", order)
 			}
 			out, err := tools.Probe(rec.ReplayURL, "format=duration")
 			if err != nil {
