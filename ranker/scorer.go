@@ -114,7 +114,9 @@ func (m *Model) release(s *scratch) {
 }
 
 // Score returns the score of each candidate for a user with history h
-// (oldest first). Candidates the model does not know score 0. Scores only
+// (oldest first). Candidates the model does not know score 0. With a
+// re-ranker the candidates are ordered by it (scores in (0,1]); the caller's
+// candidate set is the bounded set it re-ranks. Scores only
 // order candidates for one history; they are not probabilities.
 func (m *Model) Score(ctx context.Context, h History, candidates []ItemID) []float64 {
 	out := make([]float64, len(candidates))
@@ -125,6 +127,10 @@ func (m *Model) Score(ctx context.Context, h History, candidates []ItemID) []flo
 // ScoreInto is Score writing into out (len(out) >= len(candidates)); it does
 // not allocate once the model's scratch pool is warm.
 func (m *Model) ScoreInto(h History, candidates []ItemID, out []float64) {
+	if m.Rerank != nil {
+		m.rerankInto(h, candidates, out)
+		return
+	}
 	s := m.getScratch()
 	useMF := m.prepare(h, s)
 	b := m.Config.Blend
@@ -144,8 +150,13 @@ func (m *Model) ScoreInto(h History, candidates []ItemID, out []float64) {
 }
 
 // ScoreAll writes the score of every item for history h into out
-// (len(out) >= NumItems()).
+// (len(out) >= NumItems()). With a re-ranker it is the two-stage ranking:
+// the re-ranked candidates first, then the rest in blend order.
 func (m *Model) ScoreAll(h History, out []float32) {
+	if m.Rerank != nil && m.Config.Rerank.Candidates > 0 {
+		m.rerankAll(h, out)
+		return
+	}
 	s := m.getScratch()
 	useMF := m.prepare(h, s)
 	b := m.Config.Blend

@@ -93,7 +93,7 @@ func Run(ctx context.Context, x *ranker.Interactions, o Options) (*Report, error
 		if err != nil {
 			return nil, err
 		}
-		model = model.WithBlend(b)
+		model = model.WithBlend(b).WithRerank(model.Rerank)
 		rep.TunedValidation = m
 		rep.TuneTime = time.Since(start)
 	}
@@ -143,7 +143,11 @@ func Run(ctx context.Context, x *ranker.Interactions, o Options) (*Report, error
 		b    ranker.Blend
 	}
 	b := rep.Blend
-	parts := []part{{"seq", ranker.Blend{Seq: 1, Pop: b.Pop / max(b.Seq, 1e-9)}}, {"co", ranker.Blend{Co: 1, Pop: 1e-3}}}
+	var parts []part
+	if model.Rerank != nil {
+		parts = append(parts, part{"blend", b})
+	}
+	parts = append(parts, []part{{"seq", ranker.Blend{Seq: 1, Pop: b.Pop / max(b.Seq, 1e-9)}}, {"co", ranker.Blend{Co: 1, Pop: 1e-3}}}...)
 	if model.MF != nil {
 		parts = append(parts, part{"mf", ranker.Blend{MF: 1}})
 	}
@@ -172,6 +176,7 @@ func ItemKNNConfig() ranker.Config {
 	cfg.Neighbors.MaxGap = 0
 	cfg.History = ranker.HistoryConfig{Decay: 1}
 	cfg.Blend = ranker.Blend{Co: 1, Pop: 1e-6}
+	cfg.Rerank = ranker.RerankConfig{}
 	return cfg
 }
 
