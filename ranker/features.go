@@ -9,12 +9,13 @@ import (
 
 // NumFeatures is the length of a candidate's feature vector (see
 // candidateFeatures): the re-ranker's input.
-const NumFeatures = 12
+const NumFeatures = 15
 
 // parts is per-call working memory holding each component's dense scores
 // separately (the blend in scratch sums them into one array).
 type parts struct {
 	seq, co, last, lastCo, trend, cnt []float32 // all zero between calls
+	seqAll, coAll, sup                []float32 // undecayed sums and support counts, zero between calls
 	items                             []int32   // usable history items, newest first
 	hw, ew                            []float32 // their recency and event weights
 	lastItems                         []int32   // items at the history's latest time
@@ -34,7 +35,8 @@ func (m *Model) getParts() *parts {
 	}
 	n := m.NumItems()
 	p := &parts{seq: make([]float32, n), co: make([]float32, n), last: make([]float32, n),
-		lastCo: make([]float32, n), trend: make([]float32, n), cnt: make([]float32, n), z: make([]float32, NumFeatures)}
+		lastCo: make([]float32, n), trend: make([]float32, n), cnt: make([]float32, n), z: make([]float32, NumFeatures),
+		seqAll: make([]float32, n), coAll: make([]float32, n), sup: make([]float32, n)}
 	if m.MF != nil {
 		p.user = make([]float32, m.MF.Factors)
 		p.mfs = mf.NewScratch(m.MF.Factors)
@@ -85,10 +87,17 @@ func (m *Model) prepareParts(h History, p *parts) {
 		p.tlo, p.thi = m.Trend.window(h[len(h)-1].Time)
 		m.Trend.add(p.tlo, p.thi, 1, p.trend, p.cnt)
 	}
+	uw := 1 / float32(len(p.items))
 	for j, it := range p.items {
 		hw := p.hw[j] / float32(sum)
 		m.NN.Seq.AddRow(it, hw, p.seq)
 		m.NN.Co.AddRow(it, hw, p.co)
+		m.NN.Seq.AddRow(it, uw, p.seqAll)
+		m.NN.Co.AddRow(it, uw, p.coAll)
+		nbr, _ := m.NN.Seq.Row(it)
+		for _, b := range nbr {
+			p.sup[b]++
+		}
 	}
 	lw := 1 / float32(len(p.lastItems))
 	for _, it := range p.lastItems {
@@ -106,6 +115,9 @@ func (m *Model) releaseParts(p *parts) {
 	for _, it := range p.items {
 		m.NN.Seq.ClearRow(it, p.seq)
 		m.NN.Co.ClearRow(it, p.co)
+		m.NN.Seq.ClearRow(it, p.seqAll)
+		m.NN.Co.ClearRow(it, p.coAll)
+		m.NN.Seq.ClearRow(it, p.sup)
 	}
 	for _, it := range p.lastItems {
 		m.NN.Seq.ClearRow(it, p.last)
@@ -131,8 +143,9 @@ func (m *Model) stageOne(p *parts, c ItemID) float32 {
 // candidateFeatures writes item c's feature vector into z (len NumFeatures):
 // the sequential, co-occurrence, factorisation, trend and popularity scores,
 // the transitions and co-occurrences from the latest basket alone, the
-// stage-one blend, the history's length and log-scaled copies of the
-// neighbour scores.
+// stage-one blend, the history's length, log-scaled copies of the
+// neighbour scores, the undecayed (whole-history) neighbour scores and how
+// many history items lead to c.
 func (m *Model) candidateFeatures(p *parts, c ItemID, z []float32) {
 	var mfv float32
 	if p.useMF {
@@ -145,4 +158,5 @@ func (m *Model) candidateFeatures(p *parts, c ItemID, z []float32) {
 	z[9] = float32(math.Log(1e-4 + float64(p.seq[c])))
 	z[10] = float32(math.Log(1e-4 + float64(p.co[c])))
 	z[11] = float32(math.Log(1e-4 + float64(p.last[c])))
+	z[12], z[13], z[14] = p.seqAll[c], p.coAll[c], float32(math.Log1p(float64(p.sup[c])))
 }
