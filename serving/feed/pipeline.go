@@ -395,7 +395,8 @@ func (r *run) score(hist ranker.History) {
 		e := &sn.entries[c.idx]
 		var v float64
 		if r.personal {
-			v = t.WModel*c.model + t.WPop*float64(e.pop) + t.WTrend*float64(e.trend) + t.WCategory*r.catAffinity(e.cat)
+			v = t.WModel*c.model + t.WPop*float64(e.pop) + t.WTrend*float64(e.trend) + t.WCategory*r.catAffinity(e.cat) +
+				t.WPrice*sc.user.PriceBand.Affinity(e.price)
 			if c.src&srcFollowed != 0 {
 				v += t.WFollow
 			}

@@ -21,6 +21,7 @@ type entry struct {
 	viewers                int32
 	pop, trend             float32 // [0, 1]
 	boost                  float32 // operator boosts
+	price                  int64   // products: the catalogue's unit price in fen (0: unknown)
 	isNew                  bool    // a new room: exploration and cold start
 	upcoming               bool
 }
