@@ -24,6 +24,7 @@ type parts struct {
 	useMF                             bool
 	tlo, thi                          int
 	histLen                           float32
+	ref                               int64 // the history's latest time
 	z                                 []float32 // one feature vector
 	blend, top                        []float32 // ScoreAll's stage-one scores
 	rerank                            *rerank.Scratch
@@ -45,8 +46,11 @@ func (m *Model) getParts() *parts {
 }
 
 // prepareParts fills p from history h: each component's scores over the
-// items its rows reach.
-func (m *Model) prepareParts(h History, p *parts) {
+// items its rows reach. The trend (a pass over the training window) is
+// computed only with withTrend, for the stage-one blend of the whole
+// catalogue: the re-ranker's features do not use it, so a caller scoring its
+// own bounded candidates (the feed) skips that pass.
+func (m *Model) prepareParts(h History, p *parts, withTrend bool) {
 	hc := m.Config.History
 	if hc.MaxLen > 0 && len(h) > hc.MaxLen {
 		h = h[len(h)-hc.MaxLen:]
@@ -83,7 +87,8 @@ func (m *Model) prepareParts(h History, p *parts) {
 	if len(p.items) == 0 {
 		return
 	}
-	if m.Trend != nil {
+	p.ref = h[len(h)-1].Time
+	if withTrend && m.Trend != nil && m.Config.Blend.Trend != 0 {
 		p.tlo, p.thi = m.Trend.window(h[len(h)-1].Time)
 		m.Trend.add(p.tlo, p.thi, 1, p.trend, p.cnt)
 	}
@@ -141,9 +146,9 @@ func (m *Model) stageOne(p *parts, c ItemID) float32 {
 }
 
 // candidateFeatures writes item c's feature vector into z (len NumFeatures):
-// the sequential, co-occurrence, factorisation, trend and popularity scores,
-// the transitions and co-occurrences from the latest basket alone, the
-// stage-one blend, the history's length, log-scaled copies of the
+// the sequential, co-occurrence, factorisation and popularity scores, the
+// transitions and co-occurrences from the latest basket alone, the blend
+// without its trend, the history's length, log-scaled copies of the
 // neighbour scores, the undecayed (whole-history) neighbour scores and how
 // many history items lead to c.
 func (m *Model) candidateFeatures(p *parts, c ItemID, z []float32) {
@@ -152,11 +157,15 @@ func (m *Model) candidateFeatures(p *parts, c ItemID, z []float32) {
 		mfv = m.MF.Score(p.user, int32(c))
 	}
 	b := m.Config.Blend
-	blend := b.Seq*p.seq[c] + b.Co*p.co[c] + b.Trend*p.trend[c] + b.Pop*m.Pop[c] + b.MF*mfv
-	z[0], z[1], z[2], z[3], z[4] = p.seq[c], p.co[c], mfv, p.trend[c], m.Pop[c]
-	z[5], z[6], z[7], z[8] = p.last[c], p.lastCo[c], blend, p.histLen
-	z[9] = float32(math.Log(1e-4 + float64(p.seq[c])))
-	z[10] = float32(math.Log(1e-4 + float64(p.co[c])))
-	z[11] = float32(math.Log(1e-4 + float64(p.last[c])))
-	z[12], z[13], z[14] = p.seqAll[c], p.coAll[c], float32(math.Log1p(float64(p.sup[c])))
+	blend := b.Seq*p.seq[c] + b.Co*p.co[c] + b.Pop*m.Pop[c] + b.MF*mfv
+	z[0], z[1], z[2], z[3] = p.seq[c], p.co[c], mfv, m.Pop[c]
+	z[4], z[5], z[6], z[7] = p.last[c], p.lastCo[c], blend, p.histLen
+	z[8] = float32(math.Log(1e-4 + float64(p.seq[c])))
+	z[9] = float32(math.Log(1e-4 + float64(p.co[c])))
+	z[10] = float32(math.Log(1e-4 + float64(p.last[c])))
+	z[11], z[12], z[13] = p.seqAll[c], p.coAll[c], float32(math.Log1p(float64(p.sup[c])))
+	z[14] = 0
+	if m.Trend != nil {
+		z[14] = m.Trend.at(int32(c), p.ref)
+	}
 }

@@ -163,6 +163,9 @@ func (m *Model) init() {
 	m.items = newIDMapFrom(m.ItemNames)
 	m.scratch = &sync.Pool{}
 	m.partsPool = &sync.Pool{}
+	if m.Trend != nil {
+		m.Trend.index(m.NumItems())
+	}
 }
 
 // WithBlend returns a stage-one model (no re-ranker) that shares m's

@@ -13,19 +13,31 @@ type RerankConfig struct {
 	// when the model ranks the whole catalogue (ScoreAll, Recommend); 0
 	// disables the re-ranker.
 	Candidates int
+	// Targets is how many of each user's last interactions become
+	// pseudo-targets (0 = 1).
+	Targets int
 	// MaxCases caps the pseudo-target lists Train fits the re-ranker on, so
 	// its memory stays bounded as the log grows (0 = 50000).
 	MaxCases int
+	// MinCases is the fewest lists (held-out items found among the
+	// candidates) worth fitting on (0 = 1000); with fewer, the model has no
+	// re-ranker and scores with the blend alone.
+	MinCases int
 	// Fit trains the re-ranker.
 	Fit rerank.Config
 }
 
 // rerankInto scores candidates with the re-ranker: exp(s - max s) over the
 // candidates, so scores are in (0, 1] with 1 for the best; unknown items
-// score 0.
+// score 0. A history with no known item scores as stage one.
 func (m *Model) rerankInto(h History, candidates []ItemID, out []float64) {
 	p := m.getParts()
-	m.prepareParts(h, p)
+	m.prepareParts(h, p, false)
+	if len(p.items) == 0 { // nothing to re-rank on: stage one (popularity)
+		m.releaseParts(p)
+		m.WithRerank(nil).ScoreInto(h, candidates, out)
+		return
+	}
 	n := ItemID(m.NumItems())
 	mx := math.Inf(-1)
 	for j, c := range candidates {
@@ -51,7 +63,12 @@ func (m *Model) rerankInto(h History, candidates []ItemID, out []float64) {
 // every other item scores below them in blend order.
 func (m *Model) rerankAll(h History, out []float32) {
 	p := m.getParts()
-	m.prepareParts(h, p)
+	m.prepareParts(h, p, true)
+	if len(p.items) == 0 {
+		m.releaseParts(p)
+		m.WithRerank(nil).ScoreAll(h, out)
+		return
+	}
 	n := m.NumItems()
 	out = out[:n]
 	p.blend = slices.Grow(p.blend[:0], n)[:n]

@@ -12,14 +12,19 @@ import (
 )
 
 // trainRerank fits the re-ranker on pseudo-targets: every user's last
-// interaction is held out, the stage-one parts are trained on the rest, and
-// the re-ranker learns to find the held-out item among the blend's top
+// Rerank.Targets interactions are held out (leaving at least one), the
+// stage-one parts are trained on the rest, and the re-ranker learns to find
+// each held-out item, from the history before it, among the blend's top
 // Rerank.Candidates. At most Rerank.MaxCases lists are kept (a bound of
-// MaxCases × Candidates × NumFeatures floats).
+// MaxCases × Candidates × NumFeatures floats). With fewer than MinCases
+// lists it returns no re-ranker.
 func trainRerank(ctx context.Context, x *Interactions, cfg Config, progress Progress) (*rerank.Model, error) {
 	rc := cfg.Rerank
 	if rc.MaxCases == 0 {
 		rc.MaxCases = 50000
+	}
+	if rc.MinCases == 0 {
+		rc.MinCases = 1000
 	}
 	hs := x.Histories()
 	rest := &Interactions{Users: x.Users, Items: x.Items}
@@ -28,12 +33,15 @@ func trainRerank(ctx context.Context, x *Interactions, cfg Config, progress Prog
 		target ItemID
 	}
 	var cases []pseudo
+	targets := max(rc.Targets, 1)
 	for u, h := range hs {
 		n := len(h)
 		end := n
 		if n >= 2 {
-			end = n - 1
-			cases = append(cases, pseudo{h[: n-1 : n-1], h[n-1].Item})
+			end = n - min(targets, n-1)
+			for i := end; i < n; i++ {
+				cases = append(cases, pseudo{h[:i:i], h[i].Item})
+			}
 		}
 		for _, e := range h[:end] {
 			rest.AddIndexed(UserID(u), e.Item, e.Time, e.Weight)
@@ -72,7 +80,7 @@ func trainRerank(ctx context.Context, x *Interactions, cfg Config, progress Prog
 				}
 				c := cases[i]
 				p := a.getParts()
-				a.prepareParts(c.hist, p)
+				a.prepareParts(c.hist, p, true)
 				n := a.NumItems()
 				if len(p.blend) < n {
 					p.blend = make([]float32, n)
@@ -107,6 +115,15 @@ func trainRerank(ctx context.Context, x *Interactions, cfg Config, progress Prog
 	wg.Wait()
 	if err := ctx.Err(); err != nil {
 		return nil, fmt.Errorf("ranker: re-ranker lists cancelled: %w", err)
+	}
+	found := 0
+	for _, l := range lists {
+		if l.Features != nil {
+			found++
+		}
+	}
+	if found < rc.MinCases {
+		return nil, nil // too little to learn from: the blend alone
 	}
 	var fitProgress func(int, int)
 	if progress != nil {

@@ -311,7 +311,8 @@ func (s *Service) servingModel(st *ranker.Store) (src, m *ranker.Model) {
 	}
 	b := src.Config.Blend
 	b.Trend = 0
-	return src, src.WithBlend(b)
+	// the re-ranker (if any) does not use the trend: it scores as evaluated
+	return src, src.WithBlend(b).WithRerank(src.Rerank)
 }
 
 // roomSnapshot returns the current room snapshot, building the first one
