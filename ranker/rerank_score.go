@@ -27,77 +27,92 @@ type RerankConfig struct {
 	Fit rerank.Config
 }
 
-// rerankInto scores candidates with the re-ranker: exp(s - max s) over the
-// candidates, so scores are in (0, 1] with 1 for the best; unknown items
-// score 0. A history with no known item scores as stage one.
+// rerankInto is the two-stage scoring of the caller's own candidates (the
+// feed's bounded set): the blend (without its trend) picks the best
+// Rerank.Candidates of them, the re-ranker orders those into (0.5, 1]
+// (0.5 + 0.5/(1 + max s - s), which keeps far-apart scores apart) and the
+// rest score in [0, 0.5) in blend order;
+// unknown items score 0. A history with no known item scores as stage one.
 func (m *Model) rerankInto(h History, candidates []ItemID, out []float64) {
+	m.rerankScores(h, candidates, out, false)
+}
+
+// rerankScores is rerankInto; with raw, the re-ranked candidates keep the
+// re-ranker's own scores s and the rest score below min s (for ScoreAll,
+// whose float32 would round the served transform's close values together).
+func (m *Model) rerankScores(h History, candidates []ItemID, out []float64, raw bool) {
 	p := m.getParts()
-	m.prepareParts(h, p, false)
+	m.prepareParts(h, p)
 	if len(p.items) == 0 { // nothing to re-rank on: stage one (popularity)
 		m.releaseParts(p)
 		m.WithRerank(nil).ScoreInto(h, candidates, out)
 		return
 	}
 	n := ItemID(m.NumItems())
-	mx := math.Inf(-1)
+	ninf := float32(math.Inf(-1))
+	p.blend = slices.Grow(p.blend[:0], len(candidates))[:len(candidates)]
+	var bmax float32
 	for j, c := range candidates {
-		if c < 0 || c >= n {
-			continue
+		p.blend[j] = ninf
+		if c >= 0 && c < n {
+			p.blend[j] = m.stageOneNoTrend(p, c)
+			bmax = max(bmax, p.blend[j])
 		}
-		m.candidateFeatures(p, c, p.z)
-		out[j] = float64(m.Rerank.Score(p.z, p.rs(m.Rerank)))
-		mx = max(mx, out[j])
 	}
 	for j, c := range candidates {
-		if c < 0 || c >= n {
-			out[j] = 0
-			continue
+		out[j] = 0
+		if c >= 0 && c < n && bmax > 0 {
+			out[j] = 0.5 * float64(max(p.blend[j], 0)/bmax) * 0.999
 		}
-		out[j] = math.Exp(out[j] - mx)
+	}
+	p.heap = topKInto(p.blend, m.Config.Rerank.Candidates, p.heap) // indices into candidates
+	top := p.heap
+	mx, lo := math.Inf(-1), math.Inf(1)
+	p.top = slices.Grow(p.top[:0], len(top))[:len(top)]
+	for k, s := range top {
+		m.candidateFeatures(p, candidates[s.Item], p.z)
+		p.top[k] = m.Rerank.Score(p.z, p.rs(m.Rerank))
+		mx, lo = max(mx, float64(p.top[k])), min(lo, float64(p.top[k]))
+	}
+	if raw {
+		for j := range candidates {
+			out[j] += lo - 1
+		}
+	}
+	for k, s := range top {
+		if raw {
+			out[s.Item] = float64(p.top[k])
+		} else {
+			out[s.Item] = 0.5 + 0.5/(1+mx-float64(p.top[k]))
+		}
 	}
 	m.releaseParts(p)
 }
 
-// rerankAll is the two-stage ranking of the whole catalogue: the blend
-// picks Rerank.Candidates items not in h, the re-ranker orders them, and
-// every other item scores below them in blend order.
+// rerankAll is rerankInto over every item not in h (the evaluated ranking
+// is the served one over the whole catalogue); h's own items score -1.
 func (m *Model) rerankAll(h History, out []float32) {
-	p := m.getParts()
-	m.prepareParts(h, p, true)
-	if len(p.items) == 0 {
-		m.releaseParts(p)
-		m.WithRerank(nil).ScoreAll(h, out)
-		return
-	}
 	n := m.NumItems()
-	out = out[:n]
-	p.blend = slices.Grow(p.blend[:0], n)[:n]
-	for c := range n {
-		p.blend[c] = m.stageOne(p, ItemID(c))
-	}
-	copy(out, p.blend)
-	ninf := float32(math.Inf(-1))
+	in := make([]bool, n)
 	for _, e := range h {
 		if e.Item >= 0 && int(e.Item) < n {
-			p.blend[e.Item] = ninf
+			in[e.Item] = true
 		}
 	}
-	top := TopK(p.blend, m.Config.Rerank.Candidates)
-	lo := float32(math.Inf(1))
-	p.top = slices.Grow(p.top[:0], len(top))[:len(top)]
-	for j, s := range top {
-		m.candidateFeatures(p, s.Item, p.z)
-		p.top[j] = m.Rerank.Score(p.z, p.rs(m.Rerank))
-		lo = min(lo, p.top[j])
+	cands := make([]ItemID, 0, n)
+	for c := range n {
+		if !in[c] {
+			cands = append(cands, ItemID(c))
+		}
 	}
-	// everything else: below the candidates, in blend order
-	for c, v := range out {
-		out[c] = lo - 2 + float32(1/(1+math.Exp(-float64(v))))
+	scores := make([]float64, len(cands))
+	m.rerankScores(h, cands, scores, true)
+	for c := range out[:n] {
+		out[c] = -1
 	}
-	for j, s := range top {
-		out[s.Item] = p.top[j]
+	for j, c := range cands {
+		out[c] = float32(scores[j])
 	}
-	m.releaseParts(p)
 }
 
 // rs returns p's re-ranker scratch for r.

@@ -20,7 +20,9 @@ var (
 func trainReranked(t *testing.T) *Model {
 	t.Helper()
 	rerankOnce.Do(func() {
-		rerankModel, rerankErr = Train(context.Background(), chainLog(2500, 40, 7), smallConfig(), WithVersion("rerank"))
+		cfg := smallConfig()
+		cfg.Rerank = DefaultConfig().Rerank
+		rerankModel, rerankErr = Train(context.Background(), chainLog(2500, 40, 7), cfg, WithVersion("rerank"))
 	})
 	if rerankErr != nil {
 		t.Fatal(rerankErr)
@@ -80,7 +82,10 @@ func TestRerankServedMatchesEvaluated(t *testing.T) {
 		for _, e := range h {
 			all[e.Item] = float32(-1e30)
 		}
-		top := TopK(all, 25)
+		top := TopK(all, 25) // within the 50 the re-ranker orders
+		if len(top) != 25 || all[top[24].Item] <= all[top[0].Item]-1e6 {
+			t.Fatalf("bad evaluated top %v", top)
+		}
 		want := make([]ItemID, len(top))
 		for i, s := range top {
 			want[i] = s.Item

@@ -80,13 +80,13 @@ func trainRerank(ctx context.Context, x *Interactions, cfg Config, progress Prog
 				}
 				c := cases[i]
 				p := a.getParts()
-				a.prepareParts(c.hist, p, true)
+				a.prepareParts(c.hist, p)
 				n := a.NumItems()
 				if len(p.blend) < n {
 					p.blend = make([]float32, n)
 				}
 				for it := range n {
-					p.blend[it] = a.stageOne(p, ItemID(it))
+					p.blend[it] = a.stageOneNoTrend(p, ItemID(it))
 				}
 				for _, e := range c.hist {
 					p.blend[e.Item] = ninf

@@ -33,7 +33,7 @@ type Config struct {
 // DefaultConfig returns the settings chosen on the amazon-grocery
 // validation split.
 func DefaultConfig() Config {
-	return Config{Hidden: 32, Epochs: 8, LearnRate: 0.003, HoldOut: 0.1, Seed: 1}
+	return Config{Hidden: 16, Epochs: 8, LearnRate: 0.003, HoldOut: 0.1, Seed: 1}
 }
 
 // Fit trains a model on cases with dim features per candidate. progress,
