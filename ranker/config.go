@@ -57,6 +57,6 @@ func DefaultConfig() Config {
 		History:         HistoryConfig{Decay: 0.3, DecayByTime: true, MaxLen: 50},
 		TrendWindowDays: 30,
 		Blend:           Blend{Seq: 1, Co: 0.1, MF: 0.16, Trend: 0.1, Pop: 0.007},
-		Rerank:          RerankConfig{Candidates: 50, Targets: 2, Fit: rerank.DefaultConfig()},
+		Rerank:          RerankConfig{Candidates: 200, Targets: 2, Fit: rerank.DefaultConfig()},
 	}
 }

@@ -47,37 +47,15 @@ func (m *Model) getParts() *parts {
 // items its rows reach. There is no pass over the trend window: the
 // re-ranker looks up each candidate's trend (Trend.at).
 func (m *Model) prepareParts(h History, p *parts) {
-	hc := m.Config.History
-	if hc.MaxLen > 0 && len(h) > hc.MaxLen {
-		h = h[len(h)-hc.MaxLen:]
-	}
-	p.items, p.hw, p.ew, p.lastItems = p.items[:0], p.hw[:0], p.ew[:0], p.lastItems[:0]
 	p.useMF = false
+	var sum float64
+	h, p.items, p.hw, p.ew, sum = m.weighHistory(h, p.items, p.hw, p.ew)
+	p.lastItems = p.lastItems[:0]
 	n := ItemID(m.NumItems())
-	decay := hc.Decay
-	if decay <= 0 {
-		decay = 1
-	}
-	w, sum := 1.0, 0.0
-	for i := len(h) - 1; i >= 0; i-- {
-		e := h[i]
-		if i < len(h)-1 && (!hc.DecayByTime || e.Time != h[i+1].Time) {
-			w *= decay
-		}
-		if e.Item < 0 || e.Item >= n {
-			continue
-		}
-		ew := e.Weight
-		if ew == 0 {
-			ew = 1
-		}
-		if e.Time == h[len(h)-1].Time {
+	for i := len(h) - 1; i >= 0 && h[i].Time == h[len(h)-1].Time; i-- {
+		if e := h[i]; e.Item >= 0 && e.Item < n {
 			p.lastItems = append(p.lastItems, int32(e.Item))
 		}
-		p.items = append(p.items, int32(e.Item))
-		p.hw = append(p.hw, float32(w)*ew)
-		p.ew = append(p.ew, ew)
-		sum += w * float64(ew)
 	}
 	p.histLen = float32(math.Log1p(float64(len(p.items))))
 	if len(p.items) == 0 {
