@@ -46,6 +46,8 @@ type Report struct {
 	TuneTime time.Duration
 	// Blend is the blend the model was tested with.
 	Blend ranker.Blend
+	// Reranked says the model has a learned re-ranker over the blend.
+	Reranked bool
 	// TunedValidation is the pooled validation figure the tuner reached.
 	TunedValidation Metrics
 	// Model, Popularity and ItemKNN are the evaluated scorers.
@@ -98,6 +100,7 @@ func Run(ctx context.Context, x *ranker.Interactions, o Options) (*Report, error
 		rep.TuneTime = time.Since(start)
 	}
 	rep.Blend = model.Config.Blend
+	rep.Reranked = model.Rerank != nil
 
 	// Baselines on the same split: popularity is the model's popularity
 	// table alone (training counts); item-kNN is cosine co-occurrence over
