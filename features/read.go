@@ -167,7 +167,7 @@ func (s *Store) User(id string) UserFeatures {
 // UserInto is User reusing the lists' capacity in f: no allocation once f
 // has served a user with as many entries.
 func (s *Store) UserInto(id string, f *UserFeatures) {
-	f.ID, f.Known, f.LastEventAt = id, false, time.Time{}
+	f.ID, f.Known, f.LastEventAt, f.PriceBand = id, false, time.Time{}, PriceBand{}
 	sh := s.users.shard(id)
 	sh.mu.RLock()
 	defer sh.mu.RUnlock()

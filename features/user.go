@@ -134,6 +134,9 @@ type UserFeatures struct {
 	// shown in the current streak (gaps shorter than UserLimits.ImpressionReset).
 	RoomImpressions, ProductImpressions []Engagement
 	LastEventAt                         time.Time
+	// PriceBand is the long-term price preference; only long-term memory
+	// (features/memory) fills it.
+	PriceBand PriceBand
 }
 
 // Following reports whether the user followed anchorID (see Follows).

@@ -83,6 +83,11 @@ func (m *Model) check() error {
 	case m.Trend != nil && len(m.Trend.Times) != len(m.Trend.Items):
 		return bad("trend columns differ in length")
 	}
+	if m.Rerank != nil {
+		if err := m.Rerank.Check(); err != nil || m.Rerank.Dim != NumFeatures {
+			return bad("re-ranker shapes disagree with the features")
+		}
+	}
 	if m.Trend != nil {
 		for j, it := range m.Trend.Items {
 			if it < 0 || int(it) >= n || (j > 0 && m.Trend.Times[j] < m.Trend.Times[j-1]) {

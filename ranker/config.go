@@ -3,6 +3,7 @@ package ranker
 import (
 	"github.com/tide-live/tide/ranker/mf"
 	"github.com/tide-live/tide/ranker/neighbors"
+	"github.com/tide-live/tide/ranker/rerank"
 )
 
 // Blend holds the weights of the model's components in the final score:
@@ -43,6 +44,8 @@ type Config struct {
 	// TrendWindowDays is the look-back of the trend component (0 disables it).
 	TrendWindowDays int
 	Blend           Blend
+	// Rerank is the learned second stage (Candidates 0 disables it).
+	Rerank RerankConfig
 }
 
 // DefaultConfig returns the production settings, chosen on the validation
@@ -54,5 +57,6 @@ func DefaultConfig() Config {
 		History:         HistoryConfig{Decay: 0.3, DecayByTime: true, MaxLen: 50},
 		TrendWindowDays: 30,
 		Blend:           Blend{Seq: 1, Co: 0.1, MF: 0.16, Trend: 0.1, Pop: 0.007},
+		Rerank:          RerankConfig{Candidates: 200, Targets: 2, Fit: rerank.DefaultConfig()},
 	}
 }

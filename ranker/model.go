@@ -11,6 +11,7 @@ import (
 
 	"github.com/tide-live/tide/ranker/mf"
 	"github.com/tide-live/tide/ranker/neighbors"
+	"github.com/tide-live/tide/ranker/rerank"
 )
 
 // ErrTooLittleData is returned when there is not enough data to train or
@@ -39,9 +40,13 @@ type Model struct {
 	MF *mf.Model
 	// Trend is time-aware popularity, nil when disabled.
 	Trend *Trend
+	// Rerank is the learned second stage over the blend's candidates, nil
+	// when disabled (Config.Rerank.Candidates == 0).
+	Rerank *rerank.Model
 
-	items   *IDMap
-	scratch *sync.Pool
+	items     *IDMap
+	scratch   *sync.Pool
+	partsPool *sync.Pool
 }
 
 // Progress reports training progress: stage names a phase ("neighbors",
@@ -62,7 +67,10 @@ func WithProgress(p Progress) TrainOption { return func(o *trainOptions) { o.pro
 // WithVersion sets the artifact's Version label.
 func WithVersion(v string) TrainOption { return func(o *trainOptions) { o.version = v } }
 
-// Train builds a Model from an interaction log.
+// Train builds a Model from an interaction log. With a re-ranker
+// (cfg.Rerank.Candidates > 0) it first trains the stage-one parts without
+// each user's last interaction, fits the re-ranker on predicting those,
+// then trains the stage-one parts on the whole log.
 func Train(ctx context.Context, x *Interactions, cfg Config, opts ...TrainOption) (*Model, error) {
 	var o trainOptions
 	for _, f := range opts {
@@ -74,6 +82,24 @@ func Train(ctx context.Context, x *Interactions, cfg Config, opts ...TrainOption
 	if x.Len() == 0 || x.NumItems() == 0 {
 		return nil, fmt.Errorf("ranker: no interactions to train on: %w", ErrTooLittleData)
 	}
+	var rr *rerank.Model
+	if cfg.Rerank.Candidates > 0 {
+		var err error
+		if rr, err = trainRerank(ctx, x, cfg, o.progress); err != nil {
+			return nil, err
+		}
+	}
+	m, err := trainStageOne(ctx, x, cfg, o)
+	if err != nil {
+		return nil, err
+	}
+	m.Rerank = rr
+	return m, nil
+}
+
+// trainStageOne trains the blended parts (neighbours, MF, trend,
+// popularity).
+func trainStageOne(ctx context.Context, x *Interactions, cfg Config, o trainOptions) (*Model, error) {
 	report := func(stage string) func(int, int) {
 		if o.progress == nil {
 			return nil
@@ -136,13 +162,27 @@ func popularity(count []float32) []float32 {
 func (m *Model) init() {
 	m.items = newIDMapFrom(m.ItemNames)
 	m.scratch = &sync.Pool{}
+	m.partsPool = &sync.Pool{}
+	if m.Trend != nil {
+		m.Trend.index(m.NumItems())
+	}
 }
 
-// WithBlend returns a model that shares m's trained parts but blends them
-// with b. Use it to tune blend weights or derive baselines cheaply.
+// WithBlend returns a stage-one model (no re-ranker) that shares m's
+// trained parts but blends them with b. Use it to tune blend weights or
+// derive baselines cheaply.
 func (m *Model) WithBlend(b Blend) *Model {
 	c := *m
 	c.Config.Blend = b
+	c.Rerank = nil
+	return &c
+}
+
+// WithRerank returns a model that shares m's trained parts and re-ranks
+// with r (nil: stage one only).
+func (m *Model) WithRerank(r *rerank.Model) *Model {
+	c := *m
+	c.Rerank = r
 	return &c
 }
 

@@ -39,6 +39,7 @@ func smallConfig() Config {
 	cfg := DefaultConfig()
 	cfg.MF.Factors = 8
 	cfg.MF.Iterations = 5
+	cfg.Rerank = RerankConfig{} // the blend alone; rerank_test.go covers the re-ranker
 	return cfg
 }
 

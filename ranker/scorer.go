@@ -42,36 +42,9 @@ func (m *Model) getScratch() *scratch {
 // scores into s.acc and folds in the user vector. It reports whether MF
 // applies.
 func (m *Model) prepare(h History, s *scratch) bool {
-	hc := m.Config.History
-	if hc.MaxLen > 0 && len(h) > hc.MaxLen {
-		h = h[len(h)-hc.MaxLen:]
-	}
-	s.items, s.hw, s.ew = s.items[:0], s.hw[:0], s.ew[:0]
 	s.tlo, s.thi = 0, 0
-	n := ItemID(m.NumItems())
-	decay := hc.Decay
-	if decay <= 0 {
-		decay = 1
-	}
-	// walk newest to oldest assigning recency weights
-	w, sum := 1.0, 0.0
-	for i := len(h) - 1; i >= 0; i-- {
-		e := h[i]
-		if i < len(h)-1 && (!hc.DecayByTime || e.Time != h[i+1].Time) {
-			w *= decay
-		}
-		if e.Item < 0 || e.Item >= n {
-			continue // unknown to this model (e.g. newer than the artifact)
-		}
-		ew := e.Weight
-		if ew == 0 {
-			ew = 1
-		}
-		s.items = append(s.items, int32(e.Item))
-		s.hw = append(s.hw, float32(w)*ew)
-		s.ew = append(s.ew, ew)
-		sum += w * float64(ew)
-	}
+	var sum float64
+	h, s.items, s.hw, s.ew, sum = m.weighHistory(h, s.items, s.hw, s.ew)
 	if len(s.items) == 0 {
 		return false
 	}
@@ -96,6 +69,43 @@ func (m *Model) prepare(h History, s *scratch) bool {
 	return true
 }
 
+// weighHistory caps h at History.MaxLen and appends its items the model
+// knows, newest first, with their recency weights (times the event weight)
+// and event weights to items, hw and ew; it returns the capped h, the
+// slices and the sum of the recency weights.
+func (m *Model) weighHistory(h History, items []int32, hw, ew []float32) (History, []int32, []float32, []float32, float64) {
+	hc := m.Config.History
+	if hc.MaxLen > 0 && len(h) > hc.MaxLen {
+		h = h[len(h)-hc.MaxLen:]
+	}
+	items, hw, ew = items[:0], hw[:0], ew[:0]
+	n := ItemID(m.NumItems())
+	decay := hc.Decay
+	if decay <= 0 {
+		decay = 1
+	}
+	// walk newest to oldest assigning recency weights
+	w, sum := 1.0, 0.0
+	for i := len(h) - 1; i >= 0; i-- {
+		e := h[i]
+		if i < len(h)-1 && (!hc.DecayByTime || e.Time != h[i+1].Time) {
+			w *= decay
+		}
+		if e.Item < 0 || e.Item >= n {
+			continue // unknown to this model (e.g. newer than the artifact)
+		}
+		wt := e.Weight
+		if wt == 0 {
+			wt = 1
+		}
+		items = append(items, int32(e.Item))
+		hw = append(hw, float32(w)*wt)
+		ew = append(ew, wt)
+		sum += w * float64(wt)
+	}
+	return h, items, hw, ew, sum
+}
+
 // release zeroes what prepare touched and returns s to the pool.
 func (m *Model) release(s *scratch) {
 	b := m.Config.Blend
@@ -114,7 +124,9 @@ func (m *Model) release(s *scratch) {
 }
 
 // Score returns the score of each candidate for a user with history h
-// (oldest first). Candidates the model does not know score 0. Scores only
+// (oldest first). Candidates the model does not know score 0. With a
+// re-ranker the candidates are ordered by it (scores in (0,1]); the caller's
+// candidate set is the bounded set it re-ranks. Scores only
 // order candidates for one history; they are not probabilities.
 func (m *Model) Score(ctx context.Context, h History, candidates []ItemID) []float64 {
 	out := make([]float64, len(candidates))
@@ -125,6 +137,10 @@ func (m *Model) Score(ctx context.Context, h History, candidates []ItemID) []flo
 // ScoreInto is Score writing into out (len(out) >= len(candidates)); it does
 // not allocate once the model's scratch pool is warm.
 func (m *Model) ScoreInto(h History, candidates []ItemID, out []float64) {
+	if m.Rerank != nil {
+		m.rerankInto(h, candidates, out)
+		return
+	}
 	s := m.getScratch()
 	useMF := m.prepare(h, s)
 	b := m.Config.Blend
@@ -144,8 +160,13 @@ func (m *Model) ScoreInto(h History, candidates []ItemID, out []float64) {
 }
 
 // ScoreAll writes the score of every item for history h into out
-// (len(out) >= NumItems()).
+// (len(out) >= NumItems()). With a re-ranker it is the two-stage ranking:
+// the re-ranked candidates first, then the rest in blend order.
 func (m *Model) ScoreAll(h History, out []float32) {
+	if m.Rerank != nil && m.Config.Rerank.Candidates > 0 {
+		m.rerankAll(h, out)
+		return
+	}
 	s := m.getScratch()
 	useMF := m.prepare(h, s)
 	b := m.Config.Blend

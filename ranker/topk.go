@@ -20,7 +20,12 @@ func TopK(scores []float32, k int) []Scored {
 	if k <= 0 {
 		return nil
 	}
-	h := make([]Scored, 0, k)
+	return topKInto(scores, k, make([]Scored, 0, k))
+}
+
+// topKInto is TopK using h's storage (reset to length 0).
+func topKInto(scores []float32, k int, h []Scored) []Scored {
+	h = h[:0]
 	ninf := float32(math.Inf(-1))
 	for i, v := range scores {
 		if v == ninf || v != v {

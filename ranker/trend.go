@@ -17,6 +17,8 @@ type Trend struct {
 	Items []int32
 	// Norm scales log(1+count) into [0,1]: 1/log(1+largest item count).
 	Norm float32
+
+	byItem *trendIndex
 }
 
 // newTrend indexes x's interactions by time.
@@ -88,4 +90,41 @@ func upper(ts []int64, v int64) int {
 		}
 	}
 	return lo
+}
+
+// trendIndex is Trend's events grouped by item (derived, not saved): the
+// times of item i are times[off[i]:off[i+1]], ascending.
+type trendIndex struct {
+	off   []int32
+	times []int64
+}
+
+// index builds the per-item index over n items.
+func (t *Trend) index(n int) {
+	ix := &trendIndex{off: make([]int32, n+1), times: make([]int64, len(t.Times))}
+	for _, it := range t.Items {
+		ix.off[it+1]++
+	}
+	for i := 1; i <= n; i++ {
+		ix.off[i] += ix.off[i-1]
+	}
+	fill := slices.Clone(ix.off[:n])
+	for j, it := range t.Items {
+		ix.times[fill[it]] = t.Times[j]
+		fill[it]++
+	}
+	t.byItem = ix
+}
+
+// at is item's trend score at reference time ref, the value add gives it:
+// log(1+count in (ref-Window, ref])·Norm, from two binary searches over the
+// item's own events instead of a pass over the window.
+func (t *Trend) at(item int32, ref int64) float32 {
+	ix := t.byItem
+	ts := ix.times[ix.off[item]:ix.off[item+1]]
+	c := upper(ts, ref) - upper(ts, ref-t.Window)
+	if c <= 0 {
+		return 0
+	}
+	return float32(math.Log1p(float64(c))) * t.Norm
 }

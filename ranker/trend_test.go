@@ -14,6 +14,7 @@ func TestTrendWindow(t *testing.T) {
 	x.Add("v", "b", 10*day, 1)
 	x.Add("w", "a", 10*day, 1)
 	tr := newTrend(x, 5*day)
+	tr.index(2)
 	norm := 1 / math.Log1p(4) // item a has 4 events in all
 	for _, tc := range []struct {
 		ref  int64
@@ -33,6 +34,12 @@ func TestTrendWindow(t *testing.T) {
 		}
 		if cnt[0] != 0 || cnt[1] != 0 {
 			t.Fatalf("count scratch not cleared: %v", cnt)
+		}
+		// the per-item lookup the re-ranker uses agrees with the pass
+		for it := range int32(2) {
+			if got := tr.at(it, tc.ref); got != acc[it] {
+				t.Errorf("ref day %d item %d: at() %v, the window pass %v", tc.ref/day, it, got, acc[it])
+			}
 		}
 		tr.clear(lo, hi, acc)
 		if acc[0] != 0 || acc[1] != 0 {

@@ -115,6 +115,12 @@ func printRankerReport(w io.Writer, r *offline.Report, k int) {
 		row(c)
 	}
 	row(r.Model)
+	if k == 10 {
+		fmt.Fprintln(w, "peers on amazon-grocery (shared data README, test, full ranking): HR@10 / NDCG@10, this model's ratio to each")
+		for _, p := range offline.GroceryPeers() {
+			fmt.Fprintf(w, "  %-24s %.4f / %.4f   model x%.3f / x%.3f\n", p.Name, p.HR, p.NDCG, r.Model.Test.HR/p.HR, r.Model.Test.NDCG/p.NDCG)
+		}
+	}
 	fmt.Fprintf(w, "sampled negatives at 5 (the published tables' cut-off): popularity HR@5 %.4f NDCG@5 %.4f, item-knn %.4f/%.4f, model %.4f/%.4f\n",
 		r.Popularity.Sampled5.HR, r.Popularity.Sampled5.NDCG, r.ItemKNN.Sampled5.HR, r.ItemKNN.Sampled5.NDCG, r.Model.Sampled5.HR, r.Model.Sampled5.NDCG)
 	fmt.Fprintf(w, "hr%d=%.4f ndcg%d=%.4f pop_hr%d=%.4f pop_ndcg%d=%.4f users=%d\n",

@@ -9,7 +9,8 @@ import (
 
 // Builder accumulates events in process into what Load reads from
 // ClickHouse — the latest follow or unfollow of each viewer and anchor,
-// weighted engagement per anchor and per product category, the same caps —
+// weighted engagement per anchor and per product category, the price band,
+// the same caps —
 // for replays and simulations that have no ClickHouse. It keeps every
 // event it is given: the caller feeds it the lookback it wants.
 type Builder struct {
@@ -17,6 +18,7 @@ type Builder struct {
 	follows map[pair]followState
 	anchors map[pair]*features.Engagement
 	cats    map[pair]*features.Engagement
+	touches map[pair]*productTouch
 }
 
 type pair struct{ user, id string }
@@ -30,7 +32,7 @@ type followState struct {
 func NewBuilder(o Options) *Builder {
 	o.defaults()
 	return &Builder{o: o, follows: map[pair]followState{}, anchors: map[pair]*features.Engagement{},
-		cats: map[pair]*features.Engagement{}}
+		cats: map[pair]*features.Engagement{}, touches: map[pair]*productTouch{}}
 }
 
 // Add folds e in (events in received order).
@@ -44,6 +46,7 @@ func (b *Builder) Add(e *tidev1.Event) {
 		t = e.GetTs()
 	}
 	w := b.o.Weights
+	b.touch(e)
 	var aw, cw float32
 	switch e.GetType() {
 	case tidev1.EventType_EVENT_TYPE_FOLLOW, tidev1.EventType_EVENT_TYPE_UNFOLLOW:
@@ -79,6 +82,31 @@ func (b *Builder) Add(e *tidev1.Event) {
 	}
 	if c := e.GetAttrs()["category"]; c != "" && cw > 0 {
 		bump(b.cats, pair{u, c}, cw, t)
+	}
+}
+
+// touch counts e into the viewer's per-product price evidence.
+func (b *Builder) touch(e *tidev1.Event) {
+	p := e.GetProductId()
+	if p == "" {
+		return
+	}
+	var pt *productTouch
+	get := func() *productTouch {
+		if pt = b.touches[pair{e.GetUserId(), p}]; pt == nil {
+			pt = &productTouch{}
+			b.touches[pair{e.GetUserId(), p}] = pt
+		}
+		return pt
+	}
+	switch e.GetType() {
+	case tidev1.EventType_EVENT_TYPE_PRODUCT_CLICK:
+		get().clicks++
+	case tidev1.EventType_EVENT_TYPE_ADD_TO_CART:
+		get().carts++
+	case tidev1.EventType_EVENT_TYPE_ORDER_PAID:
+		get().paid++
+		pt.paidFen += e.GetValue()
 	}
 }
 
@@ -119,6 +147,18 @@ func (b *Builder) Memory() *Memory {
 	for k, e := range b.cats {
 		v := get(k.user)
 		v.categories = append(v.categories, *e)
+	}
+	stats := map[string]*features.PriceStats{}
+	for k, t := range b.touches {
+		st := stats[k.user]
+		if st == nil {
+			st = &features.PriceStats{}
+			stats[k.user] = st
+		}
+		b.o.addPrice(st, k.id, *t)
+	}
+	for u, st := range stats {
+		get(u).price = st.Band()
 	}
 	for _, v := range vs {
 		v.anchors = top(v.anchors, b.o.MaxAnchors)

@@ -1,6 +1,7 @@
 // Package memory is the long-term memory of viewers: their durable follows
 // and their long-run preferences (anchors and categories they engaged
-// with), read from ClickHouse's events table, beside the online features
+// with, and their price band over a year of clicks, carts and paid
+// orders), read from ClickHouse's events table, beside the online features
 // store's fresh window. The online store forgets an idle viewer after its
 // user TTL (6 h) and knows only the follows of its replay window; a
 // viewer who comes back tomorrow would be a cold start and their followed
@@ -10,7 +11,7 @@
 // category share) see the viewer's history.
 //
 // Memory is bounded: at most Options.MaxAnchors anchors and
-// MaxCategories categories per viewer, MaxRows rows read per query (the
+// MaxCategories categories and one price band per viewer, MaxRows rows read per query (the
 // busiest pairs first are not guaranteed beyond that: a warning says so),
 // about 100 bytes per remembered pair.
 package memory
@@ -42,6 +43,13 @@ type Options struct {
 	// PrefLookback is how far back engagement builds preferences (default
 	// 30 days).
 	PrefLookback time.Duration
+	// PriceLookback is how far back clicks, carts and paid orders build
+	// the price band (default 365 days).
+	PriceLookback time.Duration
+	// Prices gives a product's current unit price in fen (e.g. the
+	// catalogue's); without it, or for products it does not know, the band
+	// uses paid order values and ignores unpaid clicks.
+	Prices func(productID string) (int64, bool)
 	// MaxAnchors and MaxCategories bound each viewer's lists (default 20
 	// and 10).
 	MaxAnchors, MaxCategories int
@@ -68,6 +76,9 @@ func (o *Options) defaults() {
 	if o.PrefLookback <= 0 {
 		o.PrefLookback = 30 * 24 * time.Hour
 	}
+	if o.PriceLookback <= 0 {
+		o.PriceLookback = 365 * 24 * time.Hour
+	}
 	if o.MaxAnchors <= 0 {
 		o.MaxAnchors = 20
 	}
@@ -92,6 +103,7 @@ func (o *Options) defaults() {
 // viewer is what memory holds of one viewer; lists most recent first.
 type viewer struct {
 	follows, anchors, categories []features.Engagement
+	price                        features.PriceBand
 }
 
 // Memory holds the viewers' long-term memory and swaps a reloaded one in
@@ -143,6 +155,9 @@ func (m *Memory) Reload(ctx context.Context, conn driver.Conn, o Options) error 
 		return err
 	}
 	if err := o.categories(ctx, conn, now, get); err != nil {
+		return err
+	}
+	if err := o.prices(ctx, conn, now, get); err != nil {
 		return err
 	}
 	for _, v := range vs {

@@ -10,7 +10,8 @@ import (
 // larger of the online and remembered strength and count and the later
 // time (online counts cover only the window, memory the lookback), kept
 // most recent first. A viewer the online store forgot becomes Known again.
-// A follow undone after the last Reload stays until the next one.
+// The price band is memory's alone. A follow undone after the last Reload
+// stays until the next one.
 func (m *Memory) Recall(id string, f *features.UserFeatures) {
 	p := m.p.Load()
 	if p == nil {
@@ -27,6 +28,9 @@ func (m *Memory) Recall(id string, f *features.UserFeatures) {
 	f.Follows = merge(f.Follows, v.follows)
 	f.Anchors = merge(f.Anchors, v.anchors)
 	f.Categories = merge(f.Categories, v.categories)
+	if v.price.Known() {
+		f.PriceBand = v.price
+	}
 }
 
 // merge folds long into online and restores most-recent-first order.

@@ -46,6 +46,8 @@ type Report struct {
 	TuneTime time.Duration
 	// Blend is the blend the model was tested with.
 	Blend ranker.Blend
+	// Reranked says the model has a learned re-ranker over the blend.
+	Reranked bool
 	// TunedValidation is the pooled validation figure the tuner reached.
 	TunedValidation Metrics
 	// Model, Popularity and ItemKNN are the evaluated scorers.
@@ -93,11 +95,12 @@ func Run(ctx context.Context, x *ranker.Interactions, o Options) (*Report, error
 		if err != nil {
 			return nil, err
 		}
-		model = model.WithBlend(b)
+		model = model.WithBlend(b).WithRerank(model.Rerank)
 		rep.TunedValidation = m
 		rep.TuneTime = time.Since(start)
 	}
 	rep.Blend = model.Config.Blend
+	rep.Reranked = model.Rerank != nil
 
 	// Baselines on the same split: popularity is the model's popularity
 	// table alone (training counts); item-kNN is cosine co-occurrence over
@@ -143,7 +146,11 @@ func Run(ctx context.Context, x *ranker.Interactions, o Options) (*Report, error
 		b    ranker.Blend
 	}
 	b := rep.Blend
-	parts := []part{{"seq", ranker.Blend{Seq: 1, Pop: b.Pop / max(b.Seq, 1e-9)}}, {"co", ranker.Blend{Co: 1, Pop: 1e-3}}}
+	var parts []part
+	if model.Rerank != nil {
+		parts = append(parts, part{"blend", b})
+	}
+	parts = append(parts, []part{{"seq", ranker.Blend{Seq: 1, Pop: b.Pop / max(b.Seq, 1e-9)}}, {"co", ranker.Blend{Co: 1, Pop: 1e-3}}}...)
 	if model.MF != nil {
 		parts = append(parts, part{"mf", ranker.Blend{MF: 1}})
 	}
@@ -172,6 +179,7 @@ func ItemKNNConfig() ranker.Config {
 	cfg.Neighbors.MaxGap = 0
 	cfg.History = ranker.HistoryConfig{Decay: 1}
 	cfg.Blend = ranker.Blend{Co: 1, Pop: 1e-6}
+	cfg.Rerank = ranker.RerankConfig{}
 	return cfg
 }
 

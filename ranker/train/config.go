@@ -12,6 +12,7 @@ func AnchorsConfig() ranker.Config {
 	cfg := ranker.DefaultConfig()
 	cfg.MF.Factors = 16
 	cfg.Blend = ranker.Blend{MF: 1, Pop: 0.01}
+	cfg.Rerank = ranker.RerankConfig{} // the re-ranker is fitted on baskets, not rooms
 	return cfg
 }
 

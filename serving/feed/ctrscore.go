@@ -113,6 +113,7 @@ func (r *run) scoreCTR(k ctr.Kind) bool {
 			x.u.Product(&x.x, &x.prod, rf, x.cf[i])
 		}
 		v := m.Predict(&x.x) * float64(e.boost) // operator boosts stay business rules
+		v *= 1 + r.s.tune.WPrice*sc.user.PriceBand.Affinity(e.price)
 		if c.bought {
 			v *= 0.01
 		}

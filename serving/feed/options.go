@@ -38,8 +38,12 @@ type Tuning struct {
 	MaxHistory         int // recent engagements fed to the model
 	UpcomingHorizon    time.Duration
 	UpcomingCandidates int
-	// Scoring weights (each term is in [0, 1] before its weight).
-	WModel, WPop, WTrend, WCategory, WFollow float64
+	// Scoring weights (each term is in [0, 1] before its weight). WPrice
+	// weighs a product's fit to the viewer's long-term price band
+	// (features.PriceBand.Affinity, from long-term memory): added like the
+	// others under the hand-set weights, a (1 + WPrice·fit) factor on the
+	// learned CTR score.
+	WModel, WPop, WTrend, WCategory, WFollow, WPrice float64
 	// Re-ranking.
 	LeftWindow     time.Duration // rooms left this recently are excluded
 	Fatigue        float64       // score multiplier per impression in the current streak
@@ -65,7 +69,7 @@ func DefaultTuning() Tuning {
 		PopularCandidates: 80, TrendingPerCat: 20, LikedCategories: 3, RecentForCF: 10,
 		NeighboursPerItem: 10, NewRoomCandidates: 20, MaxHistory: 12,
 		UpcomingHorizon: 24 * time.Hour, UpcomingCandidates: 100,
-		WModel: 1, WPop: 0.5, WTrend: 0.3, WCategory: 0.6, WFollow: 1.5,
+		WModel: 1, WPop: 0.5, WTrend: 0.3, WCategory: 0.6, WFollow: 1.5, WPrice: 0.3,
 		LeftWindow: 10 * time.Minute, Fatigue: 0.8,
 		DiversityWin: 5, MaxPerCategory: 3, MaxPerMerchant: 1,
 		ExploreShare: 0.1, NewRoomAge: 15 * time.Minute,

@@ -341,7 +341,8 @@ func (r *run) history(recent []features.Engagement) ranker.History {
 // score is the scoring stage: the learned CTR model (WithCTRModel) when
 // one is loaded for the surface; else, as the cold-start fallback, the CF
 // model on the viewer's history blended by Tuning's hand-set weights with
-// popularity, trend, category affinity and follows (personalised), or
+// popularity, trend, category affinity, follows and (products) the fit to
+// the viewer's long-term price band (personalised), or
 // popularity alone; then boosts and fatigue.
 func (r *run) score(hist ranker.History) {
 	r.scorer = ScorerPopularity
@@ -395,7 +396,8 @@ func (r *run) score(hist ranker.History) {
 		e := &sn.entries[c.idx]
 		var v float64
 		if r.personal {
-			v = t.WModel*c.model + t.WPop*float64(e.pop) + t.WTrend*float64(e.trend) + t.WCategory*r.catAffinity(e.cat)
+			v = t.WModel*c.model + t.WPop*float64(e.pop) + t.WTrend*float64(e.trend) + t.WCategory*r.catAffinity(e.cat) +
+				t.WPrice*sc.user.PriceBand.Affinity(e.price)
 			if c.src&srcFollowed != 0 {
 				v += t.WFollow
 			}

@@ -38,7 +38,7 @@ func (s *Service) buildProducts(rooms *snapshot) *snapshot {
 	for _, id := range ids {
 		f := s.store.Product(id)
 		info := cat.products[id]
-		e := entry{id: id, merchant: info.MerchantID, category: info.Category, item: -1}
+		e := entry{id: id, merchant: info.MerchantID, category: info.Category, item: -1, price: info.PriceFen}
 		if e.merchant == "" {
 			e.merchant = f.MerchantID
 		}

@@ -21,6 +21,7 @@ type entry struct {
 	viewers                int32
 	pop, trend             float32 // [0, 1]
 	boost                  float32 // operator boosts
+	price                  int64   // products: the catalogue's unit price in fen (0: unknown)
 	isNew                  bool    // a new room: exploration and cold start
 	upcoming               bool
 }
@@ -310,7 +311,8 @@ func (s *Service) servingModel(st *ranker.Store) (src, m *ranker.Model) {
 	}
 	b := src.Config.Blend
 	b.Trend = 0
-	return src, src.WithBlend(b)
+	// the re-ranker (if any) does not use the trend: it scores as evaluated
+	return src, src.WithBlend(b).WithRerank(src.Rerank)
 }
 
 // roomSnapshot returns the current room snapshot, building the first one
