@@ -13,6 +13,7 @@ import (
 	"github.com/tide-live/tide/live/livesim"
 	tidev1 "github.com/tide-live/tide/proto/tide/v1"
 	"github.com/tide-live/tide/ranker"
+	"github.com/tide-live/tide/ranker/train"
 	"github.com/tide-live/tide/serving/feed"
 )
 
@@ -150,7 +151,7 @@ func buildWorld(ctx context.Context, f flags) (*world, error) {
 	st := w.store.Stats()
 	say("features: %d users, %d rooms, %d live, %d announced sessions", st.Users, st.Rooms, st.LiveRooms, len(sched))
 
-	cfg := ranker.DefaultConfig()
+	cfg := train.AnchorsConfig() // the room model tide train serves (no basket re-ranker)
 	if f.factors >= 0 {
 		cfg.MF.Factors = f.factors
 	}
