@@ -61,11 +61,7 @@ func setupCommerce(ctx context.Context, log *slog.Logger, srv *serving.Server, c
 	if err != nil {
 		return fmt.Errorf("commerce: %w", err)
 	}
-	if err := store.Migrate(ctx); err != nil {
-		store.Close()
-		return fmt.Errorf("commerce: %w", err)
-	}
-	if err := outbox.Migrate(ctx, store.Pool(), log); err != nil {
+	if err := store.Migrate(ctx); err != nil { // the shared outbox's migrations first, then commerce's
 		store.Close()
 		return fmt.Errorf("commerce: %w", err)
 	}
