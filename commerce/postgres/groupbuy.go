@@ -149,7 +149,7 @@ func (r *Orders) groupPaid(ctx context.Context, tx pgx.Tx, o order.Order, groupI
 	}
 	switch state {
 	case "failed":
-		return r.refundGroupMember(ctx, tx, o, "group failed before this payment")
+		return r.refundPaidOrder(ctx, tx, o, "group failed before this payment")
 	case "open":
 		var paid int
 		if err := tx.QueryRow(ctx, `SELECT count(*) FROM orders WHERE group_id = $1 AND pay_state = 'paid'`, groupID).Scan(&paid); err != nil {
@@ -163,8 +163,10 @@ func (r *Orders) groupPaid(ctx context.Context, tx pgx.Tx, o order.Order, groupI
 	return nil
 }
 
-// refundGroupMember queues the refund of a paid member of a failed group.
-func (r *Orders) refundGroupMember(ctx context.Context, tx pgx.Tx, o order.Order, reason string) error {
+// refundPaidOrder queues the full refund of a paid order for reason: a
+// member of a failed group, a presale the merchant cancelled, a payment that
+// landed after its presale entry closed.
+func (r *Orders) refundPaidOrder(ctx context.Context, tx pgx.Tx, o order.Order, reason string) error {
 	var no string
 	var amount int64
 	if err := tx.QueryRow(ctx, `SELECT out_trade_no, amount_fen FROM payment_attempts WHERE order_id = $1 AND state = 'paid' ORDER BY created_at LIMIT 1`, o.ID).Scan(&no, &amount); err != nil {
@@ -215,7 +217,7 @@ func (r *Orders) expireOneGroup(ctx context.Context) (bool, error) {
 			return err
 		}
 		for _, o := range members {
-			if err := r.refundGroupMember(ctx, tx, o, "group did not fill in time"); err != nil {
+			if err := r.refundPaidOrder(ctx, tx, o, "group did not fill in time"); err != nil {
 				return err
 			}
 		}

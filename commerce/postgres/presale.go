@@ -114,7 +114,7 @@ func (r *Orders) CancelPresale(ctx context.Context, merchantID, presaleID string
 		for _, e := range entries {
 			for _, id := range []string{e.DepositOrderID, e.BalanceOrderID} {
 				if o, ok := locked[id]; ok && o.Pay == order.Paid && o.PayFen > 0 && refundable(o.Refund) {
-					if err := r.refundGroupMember(ctx, tx, o, "the merchant cancelled the presale"); err != nil {
+					if err := r.refundPaidOrder(ctx, tx, o, "the merchant cancelled the presale"); err != nil {
 						return err
 					}
 				}
@@ -256,7 +256,7 @@ func (r *Orders) presalePaid(ctx context.Context, tx pgx.Tx, o order.Order) erro
 	case kind == "balance" && e.State == commerce.DepositPaid && e.BalanceOrderID == o.ID:
 		return r.moveEntry(ctx, tx, e, commerce.PresaleCompleted, "balance paid")
 	}
-	return r.refundGroupMember(ctx, tx, o, fmt.Sprintf("presale %s entry is %s", kind, e.State))
+	return r.refundPaidOrder(ctx, tx, o, fmt.Sprintf("presale %s entry is %s", kind, e.State))
 }
 
 // lockEntryOf locks the entry of a presale order; kind is "" for an order
