@@ -151,6 +151,9 @@ func TestDeadLetters(t *testing.T) {
 	if len(seen) != bad {
 		t.Fatalf("%d distinct dead letters, want %d", len(seen), bad)
 	}
+	// Every insert returned (its views written too) once its batch is
+	// committed; the rows of events are visible before the views' rows.
+	s.waitCommitted(t, topic, topic, len(values), time.Minute)
 	n, uniq := s.counts(t, db)
 	if ins := s.inserted(t, db, topic); n != valid || uniq != valid || ins != valid {
 		t.Fatalf("unmerged count()=%d uniqExact(event_id)=%d countMerge(rows)=%d, want %d valid events", n, uniq, ins, valid)
