@@ -4,10 +4,14 @@ import (
 	"context"
 	"log/slog"
 	"os"
+	"sync/atomic"
 	"time"
 
+	"github.com/tide-live/tide/commerce/democatalog"
+	"github.com/tide-live/tide/commerce/postgres"
 	"github.com/tide-live/tide/features/memory"
 	"github.com/tide-live/tide/ingest"
+	"github.com/tide-live/tide/search"
 	"github.com/tide-live/tide/serving/feed"
 )
 
@@ -15,7 +19,10 @@ import (
 // (durable follows, anchors and categories over 30 days; see
 // features/memory), read from ClickHouse at start when TIDE_CLICKHOUSE_ADDR
 // is set and reloaded every TIDE_FEED_MEMORY_RELOAD (default 10m);
-// TIDE_FEED_MEMORY=off disables it. A failed load leaves the feed on its
+// TIDE_FEED_MEMORY=off disables it. The price band weighs each product a
+// viewer clicked, carted or bought at the catalogue's price (PostgreSQL's
+// when TIDE_POSTGRES_URL is set, else the embedded demo catalogue's), re-read
+// before every load. A failed load leaves the feed on its
 // online window alone (logged), as before.
 func longMemory(ctx context.Context, log *slog.Logger) []feed.Option {
 	addr := os.Getenv("TIDE_CLICKHOUSE_ADDR")
@@ -32,7 +39,9 @@ func longMemory(ctx context.Context, log *slog.Logger) []feed.Option {
 		log.Warn("feed: long-term memory not loaded", "err", err)
 		return nil
 	}
-	o := memory.Options{Database: serveEnv("TIDE_CLICKHOUSE_DATABASE", "tide"), Log: log}
+	prices := &catalogPrices{log: log}
+	prices.refresh(ctx)
+	o := memory.Options{Database: serveEnv("TIDE_CLICKHOUSE_DATABASE", "tide"), Log: log, Prices: prices.price}
 	m, err := memory.Load(ctx, conn, o)
 	if err != nil {
 		conn.Close()
@@ -49,10 +58,62 @@ func longMemory(ctx context.Context, log *slog.Logger) []feed.Option {
 				return
 			case <-t.C:
 			}
+			prices.refresh(ctx)
 			if err := m.Reload(ctx, conn, o); err != nil && ctx.Err() == nil {
 				log.Warn("feed: long-term memory not reloaded; keeping the last", "err", err)
 			}
 		}
 	}()
 	return []feed.Option{feed.WithMemory(m)}
+}
+
+// catalogPrices is the catalogue's card price per product for the memory's
+// price band, re-read before each load; a failed read keeps the last one
+// (or none: the band then uses paid order values alone).
+type catalogPrices struct {
+	log *slog.Logger
+	cur atomic.Pointer[map[string]int64]
+}
+
+// refresh re-reads the prices.
+func (c *catalogPrices) refresh(ctx context.Context) {
+	p, err := readCatalogPrices(ctx, c.log)
+	if err != nil {
+		c.log.Warn("feed: catalogue prices not read for the price band; keeping the last", "err", err)
+		return
+	}
+	c.cur.Store(&p)
+}
+
+// price is memory.Options.Prices.
+func (c *catalogPrices) price(product string) (int64, bool) {
+	p := c.cur.Load()
+	if p == nil {
+		return 0, false
+	}
+	fen, ok := (*p)[product]
+	return fen, ok
+}
+
+// readCatalogPrices reads PostgreSQL's catalogue when TIDE_POSTGRES_URL is
+// set, else the embedded demo catalogue.
+func readCatalogPrices(ctx context.Context, log *slog.Logger) (map[string]int64, error) {
+	url := os.Getenv("TIDE_POSTGRES_URL")
+	if url == "" {
+		ps, err := search.ReadProducts(democatalog.Open())
+		if err != nil {
+			return nil, err
+		}
+		prices := make(map[string]int64, len(ps))
+		for _, p := range ps {
+			prices[p.ID] = p.PriceFen
+		}
+		return prices, nil
+	}
+	store, err := postgres.Open(ctx, url, postgres.WithLogger(log))
+	if err != nil {
+		return nil, err
+	}
+	defer store.Close()
+	return store.ProductPrices(ctx)
 }
