@@ -13,7 +13,7 @@ import (
 )
 
 // purchaseColumns are entryColumns of presale_entries e, then the deposit
-// order d's amount and pay state, the balance order b's pay state ('' for
+// order d's amount and pay state, the balance order b's pay state (” for
 // none) and the entry's created_at.
 const purchaseColumns = `e.deposit_order_id, e.presale_id, e.user_id, e.quantity, e.state, coalesce(e.balance_order_id, ''),
 	d.pay_fen, d.pay_state, coalesce(b.pay_state, ''), e.created_at`
