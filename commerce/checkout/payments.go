@@ -40,6 +40,11 @@ func (p *Payments) Pay(ctx context.Context, userID, orderID, openID, description
 	if err != nil {
 		return wechatpay.RequestPayment{}, err
 	}
+	// The shipping upload names the payer; record it before WeChat Pay
+	// can take the money.
+	if err := p.orders.SetPayer(ctx, a.OutTradeNo, openID); err != nil {
+		return wechatpay.RequestPayment{}, err
+	}
 	rp, err := p.pay.Prepay(ctx, wechatpay.Prepay{OutTradeNo: a.OutTradeNo, Description: description, AmountFen: a.AmountFen, OpenID: openID, ExpiresAt: a.ExpiresAt})
 	if err != nil {
 		return wechatpay.RequestPayment{}, err

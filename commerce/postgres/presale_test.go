@@ -132,10 +132,10 @@ func TestPresaleHappyPath(t *testing.T) {
 	if st := entryState(t, orders, dep); st != commerce.PresaleCompleted {
 		t.Fatalf("after the balance: %s", st)
 	}
-	if err := orders.Ship(ctx, "m00", dep.ID, "SF1"); !errors.Is(err, postgres.ErrCannotShip) {
+	if err := orders.Ship(ctx, "m00", dep.ID, commerce.Shipment{ExpressCompany: "YTO", TrackingNo: "YT1"}); !errors.Is(err, postgres.ErrCannotShip) {
 		t.Fatalf("shipping the deposit order: %v", err)
 	}
-	if err := orders.Ship(ctx, "m00", bal.ID, "SF1"); err != nil {
+	if err := orders.Ship(ctx, "m00", bal.ID, commerce.Shipment{ExpressCompany: "YTO", TrackingNo: "YT1"}); err != nil {
 		t.Fatalf("shipping the balance order: %v", err)
 	}
 	phase(t, s, "ps", "over")

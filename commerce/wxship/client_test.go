@@ -115,15 +115,4 @@ func TestUploadErrors(t *testing.T) {
 	if n := len(fake.Uploads()); n != 0 {
 		t.Errorf("%d bad uploads accepted", n)
 	}
-	if got := wxship.ShortDesc(strings.Repeat("衣", 130)); len([]rune(got)) != wxship.MaxItemDesc {
-		t.Errorf("ShortDesc: %d characters", len([]rune(got)))
-	}
-}
-
-func TestValidContact(t *testing.T) {
-	for s, want := range map[string]bool{"139****2901": true, "+86139****2901": true, "****2901": true, "13912342901": false, "139****29O1": false, "": false} {
-		if got := wxship.ValidContact(s); got != want {
-			t.Errorf("ValidContact(%q) = %v", s, got)
-		}
-	}
 }

@@ -2,9 +2,10 @@ package wxship
 
 import (
 	"fmt"
-	"strings"
 	"time"
 	"unicode/utf8"
+
+	"github.com/tide-live/tide/commerce"
 )
 
 // Logistics is how an order is delivered (WeChat's logistics_type).
@@ -46,24 +47,6 @@ type Shipping struct {
 	UploadTime time.Time
 }
 
-// ValidContact says whether s is a masked phone as WeChat wants it: up to
-// six digits (an optional leading +), four stars, the last four digits
-// (139****2901).
-func ValidContact(s string) bool {
-	s = strings.TrimPrefix(s, "+")
-	head, tail, ok := strings.Cut(s, "****")
-	return ok && len(head) <= 6 && len(tail) == 4 && digits(head) && digits(tail)
-}
-
-func digits(s string) bool {
-	for _, r := range s {
-		if r < '0' || r > '9' {
-			return false
-		}
-	}
-	return true
-}
-
 // Validate checks what WeChat would refuse; the error names the field.
 func (s Shipping) Validate() error {
 	switch {
@@ -77,7 +60,7 @@ func (s Shipping) Validate() error {
 		return fmt.Errorf("wxship: express_company: needs 1 to 128 bytes for an express shipment")
 	case s.ItemDesc == "" || utf8.RuneCountInString(s.ItemDesc) > MaxItemDesc:
 		return fmt.Errorf("wxship: item_desc: needs 1 to %d characters", MaxItemDesc)
-	case s.ExpressCompany == "SF" && !ValidContact(s.ReceiverContact):
+	case s.ExpressCompany == "SF" && !commerce.MaskedPhone(s.ReceiverContact):
 		return fmt.Errorf("wxship: contact.receiver_contact: SF needs the receiver's masked phone (139****2901)")
 	case s.PayerOpenID == "":
 		return fmt.Errorf("wxship: payer.openid: is empty")
@@ -85,15 +68,6 @@ func (s Shipping) Validate() error {
 		return fmt.Errorf("wxship: upload_time: is zero")
 	}
 	return nil
-}
-
-// ShortDesc cuts s to MaxItemDesc characters.
-func ShortDesc(s string) string {
-	if utf8.RuneCountInString(s) <= MaxItemDesc {
-		return s
-	}
-	r := []rune(s)
-	return string(r[:MaxItemDesc-1]) + "…"
 }
 
 // The request body of upload_shipping_info.

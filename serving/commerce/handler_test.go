@@ -160,7 +160,7 @@ func TestCheckoutThroughTheRPC(t *testing.T) {
 	code(t, err, connect.CodeNotFound, "another user's order")
 	_, err = c.MerchantGetOrder(ctx, merchant("m2", &tidev1.MerchantGetOrderRequest{OrderId: id}))
 	code(t, err, connect.CodeNotFound, "another merchant's order")
-	_, err = c.Ship(ctx, merchant("m2", &tidev1.ShipRequest{OrderId: id, TrackingNo: "SF1"}))
+	_, err = c.Ship(ctx, merchant("m2", &tidev1.ShipRequest{OrderId: id, TrackingNo: "YT1", ExpressCompany: "YTO"}))
 	code(t, err, connect.CodeNotFound, "another merchant ships")
 	_, err = c.Submit(ctx, merchant("m1", &tidev1.SubmitRequest{Items: items, IdempotencyKey: "x"}))
 	code(t, err, connect.CodePermissionDenied, "a merchant submits")
@@ -184,7 +184,7 @@ func TestCheckoutThroughTheRPC(t *testing.T) {
 	if err != nil || pay.Msg.GetPaySign() == "" || pay.Msg.GetSignType() != "RSA" {
 		t.Fatalf("pay: %v %v", pay, err)
 	}
-	_, err = c.Ship(ctx, merchant("m1", &tidev1.ShipRequest{OrderId: id, TrackingNo: "SF1"}))
+	_, err = c.Ship(ctx, merchant("m1", &tidev1.ShipRequest{OrderId: id, TrackingNo: "YT1", ExpressCompany: "YTO"}))
 	code(t, err, connect.CodeFailedPrecondition, "ship before payment")
 	body, err := r.fake.Pay(id + "_1")
 	if err != nil {
@@ -198,7 +198,7 @@ func TestCheckoutThroughTheRPC(t *testing.T) {
 	}
 	_, err = c.CancelOrder(ctx, user("u1", &tidev1.CancelOrderRequest{OrderId: id}))
 	code(t, err, connect.CodeFailedPrecondition, "cancel a paid order")
-	if _, err := c.Ship(ctx, merchant("m1", &tidev1.ShipRequest{OrderId: id, TrackingNo: "SF1234567"})); err != nil {
+	if _, err := c.Ship(ctx, merchant("m1", &tidev1.ShipRequest{OrderId: id, TrackingNo: "SF1234567", ExpressCompany: "SF", ReceiverContact: "139****2901"})); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := c.RequestRefund(ctx, user("u1", &tidev1.RequestRefundRequest{OrderId: id, Reason: "尺码不合适"})); err != nil {
