@@ -198,8 +198,24 @@ func TestCheckoutThroughTheRPC(t *testing.T) {
 	}
 	_, err = c.CancelOrder(ctx, user("u1", &tidev1.CancelOrderRequest{OrderId: id}))
 	code(t, err, connect.CodeFailedPrecondition, "cancel a paid order")
+	_, err = c.Ship(ctx, merchant("m1", &tidev1.ShipRequest{OrderId: id, TrackingNo: "SF1234567"}))
+	code(t, err, connect.CodeInvalidArgument, "ship without an express company")
+	if !contains(err, "express_company") {
+		t.Errorf("ship without an express company: %v, want the field named", err)
+	}
+	_, err = c.Ship(ctx, merchant("m1", &tidev1.ShipRequest{OrderId: id, TrackingNo: "SF1234567", ExpressCompany: "SF"}))
+	code(t, err, connect.CodeInvalidArgument, "SF without the receiver's masked phone")
 	if _, err := c.Ship(ctx, merchant("m1", &tidev1.ShipRequest{OrderId: id, TrackingNo: "SF1234567", ExpressCompany: "SF", ReceiverContact: "139****2901"})); err != nil {
 		t.Fatal(err)
+	}
+	// The shipment and its pending WeChat upload show on the order, to both sides.
+	mo, err := c.MerchantGetOrder(ctx, merchant("m1", &tidev1.MerchantGetOrderRequest{OrderId: id}))
+	if sh := mo.Msg.GetOrder().GetShipment(); err != nil || sh.GetExpressCompany() != "SF" || sh.GetTrackingNo() != "SF1234567" || sh.GetUploadState() != "pending" || sh.GetLogistics() != "express" {
+		t.Fatalf("merchant's order after ship: %v %v", mo, err)
+	}
+	uo, err := c.GetOrder(ctx, user("u1", &tidev1.GetOrderRequest{OrderId: id}))
+	if err != nil || uo.Msg.GetOrder().GetShipment().GetUploadState() != "pending" {
+		t.Fatalf("buyer's order after ship: %v %v", uo, err)
 	}
 	if _, err := c.RequestRefund(ctx, user("u1", &tidev1.RequestRefundRequest{OrderId: id, Reason: "尺码不合适"})); err != nil {
 		t.Fatal(err)
