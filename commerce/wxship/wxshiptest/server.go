@@ -55,6 +55,7 @@ type Upload struct {
 // Server is the fake.
 type Server struct {
 	srv *httptest.Server
+	mux *http.ServeMux
 
 	mu        sync.Mutex
 	tokens    map[string]bool // token → still valid
@@ -75,6 +76,7 @@ func NewServer(t testing.TB) *Server {
 	mux := http.NewServeMux()
 	mux.HandleFunc("POST /cgi-bin/stable_token", s.stableToken)
 	mux.HandleFunc("POST /wxa/sec/order/upload_shipping_info", s.upload)
+	s.mux = mux
 	s.srv = httptest.NewServer(mux)
 	t.Cleanup(s.srv.Close)
 	return s
@@ -84,6 +86,10 @@ func NewServer(t testing.TB) *Server {
 func (s *Server) Config() wxship.Config {
 	return wxship.Config{AppID: AppID, Secret: Secret, BaseURL: s.srv.URL}
 }
+
+// Handle serves more of WeChat's API from the same host (code2session for
+// a test that logs in, say).
+func (s *Server) Handle(pattern string, h http.Handler) { s.mux.Handle(pattern, h) }
 
 // URL is the fake's base URL.
 func (s *Server) URL() string { return s.srv.URL }
