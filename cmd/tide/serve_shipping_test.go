@@ -16,7 +16,6 @@ import (
 	"github.com/tide-live/tide/commerce/postgres/pgtest"
 	"github.com/tide-live/tide/commerce/wechatpay/wechatpaytest"
 	"github.com/tide-live/tide/commerce/wxship/wxshiptest"
-	"github.com/tide-live/tide/ingest/outbox"
 	tidev1 "github.com/tide-live/tide/proto/tide/v1"
 	"github.com/tide-live/tide/proto/tide/v1/tidev1connect"
 )
@@ -27,28 +26,6 @@ import (
 func TestServeUploadsShipmentToWeChat(t *testing.T) {
 	ctx := context.Background()
 	dsn := pgtest.Database(t)
-	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	store, err := postgres.Open(ctx, dsn, postgres.WithLogger(log))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(store.Close)
-	if err := store.Migrate(ctx); err != nil {
-		t.Fatal(err)
-	}
-	if err := outbox.Migrate(ctx, store.Pool(), log); err != nil {
-		t.Fatal(err)
-	}
-	if err := store.PutMerchant(ctx, commerce.Merchant{ID: "m1", Name: "m1"}); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := store.WriteProducts(ctx, []commerce.Product{{ID: "p1", MerchantID: "m1", Title: "真丝衬衫", Status: commerce.OnShelf, PriceFen: 19900}}); err != nil {
-		t.Fatal(err)
-	}
-	if err := store.PutSKUs(ctx, "p1", []commerce.SKU{{ID: "p1-a", PriceFen: 19900, Stock: 10}}); err != nil {
-		t.Fatal(err)
-	}
-
 	pay := wechatpaytest.NewServer(t)
 	wx := wxshiptest.NewServer(t) // also answers code2session, so login and shipping share TIDE_WECHAT_API_BASE
 	wx.Handle("GET /sns/jscode2session", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -65,6 +42,22 @@ func TestServeUploadsShipmentToWeChat(t *testing.T) {
 		"TIDE_WECHATPAY_NOTIFY_BASE": "https://tide.example", "TIDE_WECHATPAY_API_HOST": pay.URL,
 		"TIDE_WECHAT_SHIPPING_UPLOAD": "",
 	})
+	// serve migrates the database as it starts; the catalog is written after.
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	store, err := postgres.Open(ctx, dsn, postgres.WithLogger(log))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(store.Close)
+	if err := store.PutMerchant(ctx, commerce.Merchant{ID: "m1", Name: "m1"}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := store.WriteProducts(ctx, []commerce.Product{{ID: "p1", MerchantID: "m1", Title: "真丝衬衫", Status: commerce.OnShelf, PriceFen: 19900}}); err != nil {
+		t.Fatal(err)
+	}
+	if err := store.PutSKUs(ctx, "p1", []commerce.SKU{{ID: "p1-a", PriceFen: 19900, Stock: 10}}); err != nil {
+		t.Fatal(err)
+	}
 	token, _ := tt.login(t, "buyer1")
 	c := tidev1connect.NewCommerceServiceClient(http.DefaultClient, tt.base, connect.WithInterceptors(bearer(token)))
 	mc := tidev1connect.NewCommerceServiceClient(http.DefaultClient, tt.base, connect.WithInterceptors(bearer(tt.m1Key)))
