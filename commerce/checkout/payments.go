@@ -55,8 +55,15 @@ func (p *Payments) Pay(ctx context.Context, userID, orderID, openID, description
 	return rp, nil
 }
 
-// OnPaid records a verified payment (NotifyHandler's callback).
+// OnPaid records a verified payment (NotifyHandler's callback). The
+// payer WeChat Pay names is kept for the shipping upload where Pay did not
+// record one.
 func (p *Payments) OnPaid(ctx context.Context, wp wechatpay.Payment) error {
+	if wp.PayerOpenID != "" {
+		if err := p.orders.SetPayerIfUnknown(ctx, wp.OutTradeNo, wp.PayerOpenID); err != nil {
+			return err
+		}
+	}
 	out, err := p.orders.MarkPaid(ctx, postgres.Payment{OutTradeNo: wp.OutTradeNo, TransactionID: wp.TransactionID, AmountFen: wp.TotalFen, PaidAt: wp.PaidAt})
 	if err != nil {
 		return err

@@ -13,6 +13,7 @@ import (
 	"github.com/tide-live/tide/commerce/checkout"
 	"github.com/tide-live/tide/commerce/order"
 	"github.com/tide-live/tide/commerce/postgres"
+	"github.com/tide-live/tide/commerce/wechatpay"
 	"github.com/tide-live/tide/commerce/wxship"
 	"github.com/tide-live/tide/commerce/wxship/wxshiptest"
 )
@@ -228,5 +229,42 @@ func TestShipUploadGivesUpAndSurvivesAWorkerDeath(t *testing.T) {
 	}
 	if s := w.shipment(t, b.ID); s.UploadState != commerce.Uploaded || s.UploadTries != 2 {
 		t.Fatalf("after the next worker: %+v", s)
+	}
+}
+
+// An attempt whose payer was not recorded at Pay (prepaid elsewhere, or
+// before tide recorded payers) is uploaded with the payer the verified
+// notify names.
+func TestShipUploadTakesThePayerFromTheNotify(t *testing.T) {
+	w := newShipWorld(t)
+	ctx := context.Background()
+	o := w.submit(t, "u1", "k1")
+	a, _, err := w.orders.OpenAttempt(ctx, "u1", o.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, _ := wechatpay.New(w.fake.Config("", ""))
+	if _, err := c.Prepay(ctx, wechatpay.Prepay{OutTradeNo: a.OutTradeNo, AmountFen: a.AmountFen, OpenID: "openid-elsewhere", ExpiresAt: a.ExpiresAt}); err != nil {
+		t.Fatal(err)
+	}
+	body, err := w.fake.Pay(a.OutTradeNo)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if code := w.deliver(t, w.notify.Payment(), body); code != http.StatusOK {
+		t.Fatalf("notify: %d", code)
+	}
+	var payer string
+	if err := w.store.Pool().QueryRow(ctx, `SELECT payer_openid FROM payment_attempts WHERE out_trade_no = $1`, a.OutTradeNo).Scan(&payer); err != nil || payer == "" {
+		t.Fatalf("payer after the notify: %q %v", payer, err)
+	}
+	if err := w.orders.Ship(ctx, "m1", o.ID, commerce.Shipment{Logistics: commerce.Virtual}); err != nil {
+		t.Fatal(err)
+	}
+	if n := w.upload(t); n != 1 {
+		t.Fatalf("%d accepted, want 1", n)
+	}
+	if us := w.wx.Uploads(); len(us) != 1 || us[0].Payer.OpenID != payer || us[0].LogisticsType != 3 {
+		t.Fatalf("uploads %+v, want payer %s", us, payer)
 	}
 }

@@ -110,6 +110,15 @@ func (r *Orders) SetPayer(ctx context.Context, outTradeNo, openID string) error 
 	return nil
 }
 
+// SetPayerIfUnknown records the payer a payment notify names for an
+// attempt whose payer was not recorded at prepay.
+func (r *Orders) SetPayerIfUnknown(ctx context.Context, outTradeNo, openID string) error {
+	if _, err := r.s.pool.Exec(ctx, `UPDATE payment_attempts SET payer_openid = $2 WHERE out_trade_no = $1 AND payer_openid = ''`, outTradeNo, openID); err != nil {
+		return fmt.Errorf("attempt %s payer: %w", outTradeNo, err)
+	}
+	return nil
+}
+
 // ShipmentUpload is a shipment claimed for upload, with the paid attempt
 // that names it at WeChat.
 type ShipmentUpload struct {
