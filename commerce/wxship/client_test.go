@@ -58,7 +58,7 @@ func TestUploadSendsWeChatsFormat(t *testing.T) {
 	}
 }
 
-func TestUploadRefreshesAnExpiredToken(t *testing.T) {
+func TestUploadRefreshesAnExpiredOrRevokedToken(t *testing.T) {
 	c, fake := newClient(t)
 	ctx := context.Background()
 	if err := c.Upload(ctx, shipping()); err != nil {
@@ -68,9 +68,13 @@ func TestUploadRefreshesAnExpiredToken(t *testing.T) {
 	if err := c.Upload(ctx, shipping()); err != nil {
 		t.Fatalf("after the token expired: %v", err)
 	}
+	fake.RevokeToken() // 40001 on the next use
+	if err := c.Upload(ctx, shipping()); err != nil {
+		t.Fatalf("after the token was revoked: %v", err)
+	}
 	us := fake.Uploads()
-	if len(us) != 2 || us[1].Token == us[0].Token || fake.TokensIssued() != 2 {
-		t.Fatalf("uploads %d, tokens %q then %q, %d issued", len(us), us[0].Token, us[len(us)-1].Token, fake.TokensIssued())
+	if len(us) != 3 || us[1].Token == us[0].Token || us[2].Token == us[1].Token || fake.TokensIssued() != 3 {
+		t.Fatalf("uploads %d, tokens %v, %d issued", len(us), us, fake.TokensIssued())
 	}
 }
 

@@ -101,6 +101,15 @@ func (s *Server) ExpireToken() {
 	s.tokens[s.current] = false
 }
 
+// RevokeToken forgets the current token, as when another process forced a
+// refresh (40001 on its next use).
+func (s *Server) RevokeToken() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	delete(s.tokens, s.current)
+	s.current = ""
+}
+
 // FailNext answers the next uploads (after their token is checked) with
 // these errcodes, one each.
 func (s *Server) FailNext(codes ...int) {
