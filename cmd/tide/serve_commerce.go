@@ -13,6 +13,7 @@ import (
 	"github.com/tide-live/tide/commerce/order"
 	"github.com/tide-live/tide/commerce/postgres"
 	"github.com/tide-live/tide/commerce/wechatpay"
+	"github.com/tide-live/tide/commerce/wxship"
 	"github.com/tide-live/tide/ingest/outbox"
 	tidev1 "github.com/tide-live/tide/proto/tide/v1"
 	"github.com/tide-live/tide/serving"
@@ -37,7 +38,12 @@ import (
 //	TIDE_WECHATPAY_NOTIFY_BASE     public base URL of this server for notifies (https://…)
 //	TIDE_WECHATPAY_API_HOST        API host (default https://api.mch.weixin.qq.com)
 //	TIDE_WECHAT_APPID, TIDE_WECHAT_SECRET (serve_auth.go) also turn Pay's
-//	                               wx.login code into the payer's openid
+//	                               wx.login code into the payer's openid, and, with
+//	                               WeChat Pay on, upload each shipment to WeChat's
+//	                               shipping-info service (发货信息管理) at
+//	                               TIDE_WECHAT_API_BASE (default https://api.weixin.qq.com)
+//	TIDE_WECHAT_SHIPPING_UPLOAD    "off" stops those uploads (shipments are still
+//	                               recorded, pending, and sent once it is on)
 //
 // Notifies are served at /wechatpay/notify and /wechatpay/refund-notify.
 //
@@ -97,12 +103,46 @@ func setupCommerce(ctx context.Context, log *slog.Logger, srv *serving.Server, c
 	h := servingcommerce.NewHandler(store, orders, seller, opts...)
 	srv.Mount(h.Mount(srv.ConnectOptions()...))
 
+	uploads, err := serveShippingUploads(orders, log, payments != nil)
+	if err != nil {
+		store.Close()
+		return err
+	}
 	go func() {
 		defer store.Close()
+		done := make(chan struct{})
+		go func() {
+			defer close(done)
+			if uploads != nil {
+				_ = uploads.Run(ctx, 5*time.Second)
+			}
+		}()
 		runOrderTimers(ctx, log, orders, payments)
+		<-done
 	}()
-	log.Info("CommerceService mounted", "payment_timeout", timeout, "wechatpay", payments != nil)
+	log.Info("CommerceService mounted", "payment_timeout", timeout, "wechatpay", payments != nil, "shipping_upload", uploads != nil)
 	return nil
+}
+
+// serveShippingUploads builds the WeChat shipping-info uploader when
+// WeChat Pay is on and the mini-program's credentials are set; nil when
+// not, or when TIDE_WECHAT_SHIPPING_UPLOAD=off.
+func serveShippingUploads(orders *postgres.Orders, log *slog.Logger, wechatPay bool) (*checkout.ShippingUploads, error) {
+	appID, secret := os.Getenv(envWeChatAppID), os.Getenv(envWeChatSecret)
+	switch v := os.Getenv("TIDE_WECHAT_SHIPPING_UPLOAD"); {
+	case v != "" && v != "on" && v != "off":
+		return nil, fmt.Errorf("TIDE_WECHAT_SHIPPING_UPLOAD=%q: want on or off", v)
+	case v == "off" || !wechatPay:
+		return nil, nil
+	case appID == "" || secret == "":
+		log.Warn("WeChat shipping uploads are off: " + envWeChatAppID + " and " + envWeChatSecret + " are needed; shipments stay pending")
+		return nil, nil
+	}
+	wx, err := wxship.New(wxship.Config{AppID: appID, Secret: secret, BaseURL: serveEnv(envWeChatBase, wxship.DefaultBaseURL)})
+	if err != nil {
+		return nil, err
+	}
+	return checkout.NewShippingUploads(orders, wx, os.Getenv("TIDE_WECHATPAY_MCHID"), log), nil
 }
 
 // runOrderTimers closes timed-out orders (and sends refunds) until ctx ends.

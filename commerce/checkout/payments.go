@@ -40,6 +40,11 @@ func (p *Payments) Pay(ctx context.Context, userID, orderID, openID, description
 	if err != nil {
 		return wechatpay.RequestPayment{}, err
 	}
+	// The shipping upload names the payer; record it before WeChat Pay
+	// can take the money.
+	if err := p.orders.SetPayer(ctx, a.OutTradeNo, openID); err != nil {
+		return wechatpay.RequestPayment{}, err
+	}
 	rp, err := p.pay.Prepay(ctx, wechatpay.Prepay{OutTradeNo: a.OutTradeNo, Description: description, AmountFen: a.AmountFen, OpenID: openID, ExpiresAt: a.ExpiresAt})
 	if err != nil {
 		return wechatpay.RequestPayment{}, err
@@ -50,8 +55,15 @@ func (p *Payments) Pay(ctx context.Context, userID, orderID, openID, description
 	return rp, nil
 }
 
-// OnPaid records a verified payment (NotifyHandler's callback).
+// OnPaid records a verified payment (NotifyHandler's callback). The
+// payer WeChat Pay names is kept for the shipping upload where Pay did not
+// record one.
 func (p *Payments) OnPaid(ctx context.Context, wp wechatpay.Payment) error {
+	if wp.PayerOpenID != "" {
+		if err := p.orders.SetPayerIfUnknown(ctx, wp.OutTradeNo, wp.PayerOpenID); err != nil {
+			return err
+		}
+	}
 	out, err := p.orders.MarkPaid(ctx, postgres.Payment{OutTradeNo: wp.OutTradeNo, TransactionID: wp.TransactionID, AmountFen: wp.TotalFen, PaidAt: wp.PaidAt})
 	if err != nil {
 		return err

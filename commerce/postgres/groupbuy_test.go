@@ -64,14 +64,14 @@ func TestGroupBuy(t *testing.T) {
 	if st, paid, _ := orders.GroupState(ctx, g); st != "open" || paid != 2 {
 		t.Fatalf("2 of 3 paid: %s %d", st, paid)
 	}
-	if err := orders.Ship(ctx, "m00", lead.ID, "SF1"); !errors.Is(err, postgres.ErrCannotShip) {
+	if err := orders.Ship(ctx, "m00", lead.ID, commerce.Shipment{ExpressCompany: "YTO", TrackingNo: "YT1"}); !errors.Is(err, postgres.ErrCannotShip) {
 		t.Fatalf("shipping before the group filled: %v", err)
 	}
 	pay(m2)
 	if st, paid, _ := orders.GroupState(ctx, g); st != "succeeded" || paid != 3 {
 		t.Fatalf("3 of 3 paid: %s %d", st, paid)
 	}
-	if err := orders.Ship(ctx, "m00", lead.ID, "SF1"); err != nil {
+	if err := orders.Ship(ctx, "m00", lead.ID, commerce.Shipment{ExpressCompany: "YTO", TrackingNo: "YT1"}); err != nil {
 		t.Fatalf("ship after success: %v", err)
 	}
 

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"strings"
 
 	"github.com/jackc/pgx/v5"
 
@@ -24,13 +23,16 @@ func lockOrder(ctx context.Context, tx pgx.Tx, id string, owned func(order.Order
 	return o, nil
 }
 
-// Ship records the merchant's shipment of its paid order with a tracking
-// number (fulfilment unshipped → shipped). An order being refunded cannot
-// be shipped.
-func (r *Orders) Ship(ctx context.Context, merchantID, orderID, trackingNo string) error {
-	trackingNo = strings.TrimSpace(trackingNo)
-	if trackingNo == "" || len(trackingNo) > 64 {
-		return &commerce.FieldError{Field: "tracking_no", Reason: "needs 1 to 64 characters"}
+// Ship records the merchant's shipment of its paid order (fulfilment
+// unshipped → shipped) and, in the same transaction, queues its upload to
+// WeChat's shipping-info service (see ClaimShipments). An order being
+// refunded cannot be shipped. An order already shipped can be shipped
+// again only while WeChat refuses its upload: the corrected shipment
+// replaces it and is uploaded anew.
+func (r *Orders) Ship(ctx context.Context, merchantID, orderID string, sh commerce.Shipment) error {
+	sh.Normalize()
+	if err := sh.Validate(); err != nil {
+		return err
 	}
 	return r.s.tx(ctx, true, func(tx pgx.Tx) error {
 		o, err := lockOrder(ctx, tx, orderID, func(o order.Order) bool { return o.MerchantID == merchantID })
@@ -39,6 +41,9 @@ func (r *Orders) Ship(ctx context.Context, merchantID, orderID, trackingNo strin
 		}
 		if !order.CanShip(o.Pay, o.Refund) {
 			return fmt.Errorf("order %s is %s with refund %s: %w", orderID, o.Pay, o.Refund, ErrCannotShip)
+		}
+		if o.Fulfil == order.Shipped {
+			return r.reship(ctx, tx, o, sh)
 		}
 		var group string
 		if err := tx.QueryRow(ctx, `SELECT coalesce((SELECT g.state FROM orders o JOIN buy_groups g ON g.id = o.group_id WHERE o.id = $1), '')`, orderID).Scan(&group); err != nil {
@@ -50,11 +55,13 @@ func (r *Orders) Ship(ctx context.Context, merchantID, orderID, trackingNo strin
 		if err := presaleShippable(ctx, tx, orderID); err != nil {
 			return err
 		}
-		if err := record(ctx, tx, orderID, order.Transition{Machine: order.Fulfil, From: o.Fulfil, To: order.Shipped, Reason: "tracking " + trackingNo}); err != nil {
+		if err := record(ctx, tx, orderID, order.Transition{Machine: order.Fulfil, From: o.Fulfil, To: order.Shipped, Reason: shipReason(sh)}); err != nil {
 			return err
 		}
-		_, err = tx.Exec(ctx, `UPDATE orders SET tracking_no = $2 WHERE id = $1`, orderID, trackingNo)
-		return err
+		if _, err = tx.Exec(ctx, `UPDATE orders SET tracking_no = $2 WHERE id = $1`, orderID, sh.TrackingNo); err != nil {
+			return err
+		}
+		return r.queueShipment(ctx, tx, o, sh)
 	})
 }
 

@@ -132,10 +132,10 @@ func TestPresaleHappyPath(t *testing.T) {
 	if st := entryState(t, orders, dep); st != commerce.PresaleCompleted {
 		t.Fatalf("after the balance: %s", st)
 	}
-	if err := orders.Ship(ctx, "m00", dep.ID, "SF1"); !errors.Is(err, postgres.ErrCannotShip) {
+	if err := orders.Ship(ctx, "m00", dep.ID, commerce.Shipment{ExpressCompany: "YTO", TrackingNo: "YT1"}); !errors.Is(err, postgres.ErrCannotShip) {
 		t.Fatalf("shipping the deposit order: %v", err)
 	}
-	if err := orders.Ship(ctx, "m00", bal.ID, "SF1"); err != nil {
+	if err := orders.Ship(ctx, "m00", bal.ID, commerce.Shipment{ExpressCompany: "YTO", TrackingNo: "YT1"}); err != nil {
 		t.Fatalf("shipping the balance order: %v", err)
 	}
 	phase(t, s, "ps", "over")
@@ -263,6 +263,17 @@ func TestPresaleDeductionLargerThanPrice(t *testing.T) {
 	}
 	if got := events(t, s, "order_paid"); got != 2 {
 		t.Fatalf("%d ORDER_PAID events, want 2", got)
+	}
+	// Nothing of the balance order went through WeChat Pay: its shipment
+	// needs no WeChat upload.
+	if err := orders.Ship(ctx, "m00", bal.ID, commerce.Shipment{ExpressCompany: "YTO", TrackingNo: "YT1"}); err != nil {
+		t.Fatal(err)
+	}
+	if sh, ok, err := orders.Shipment(ctx, bal.ID); err != nil || !ok || sh.UploadState != commerce.UploadNotRequired || sh.TrackingNo != "YT1" {
+		t.Fatalf("shipment of a balance of 0: %+v %v %v", sh, ok, err)
+	}
+	if us, err := orders.ClaimShipments(ctx, 10, time.Minute); err != nil || len(us) != 0 {
+		t.Fatalf("claimed %v %v, want nothing to upload", us, err)
 	}
 }
 

@@ -188,6 +188,7 @@ type Payment struct {
 	TradeState    string // SUCCESS, NOTPAY, CLOSED, REFUND, USERPAYING, PAYERROR, REVOKED
 	TotalFen      int64  // the order amount (amount.total)
 	PaidAt        time.Time
+	PayerOpenID   string // payer.openid
 }
 
 // Paid says whether the money arrived.
@@ -209,6 +210,9 @@ func paymentOf(tx *payments.Transaction) (Payment, error) {
 	}
 	if tx.Amount != nil && tx.Amount.Total != nil {
 		p.TotalFen = *tx.Amount.Total
+	}
+	if tx.Payer != nil {
+		p.PayerOpenID = deref(tx.Payer.Openid)
 	}
 	if s := deref(tx.SuccessTime); s != "" {
 		t, err := time.Parse(time.RFC3339, s)

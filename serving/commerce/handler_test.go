@@ -160,7 +160,7 @@ func TestCheckoutThroughTheRPC(t *testing.T) {
 	code(t, err, connect.CodeNotFound, "another user's order")
 	_, err = c.MerchantGetOrder(ctx, merchant("m2", &tidev1.MerchantGetOrderRequest{OrderId: id}))
 	code(t, err, connect.CodeNotFound, "another merchant's order")
-	_, err = c.Ship(ctx, merchant("m2", &tidev1.ShipRequest{OrderId: id, TrackingNo: "SF1"}))
+	_, err = c.Ship(ctx, merchant("m2", &tidev1.ShipRequest{OrderId: id, TrackingNo: "YT1", ExpressCompany: "YTO"}))
 	code(t, err, connect.CodeNotFound, "another merchant ships")
 	_, err = c.Submit(ctx, merchant("m1", &tidev1.SubmitRequest{Items: items, IdempotencyKey: "x"}))
 	code(t, err, connect.CodePermissionDenied, "a merchant submits")
@@ -184,7 +184,7 @@ func TestCheckoutThroughTheRPC(t *testing.T) {
 	if err != nil || pay.Msg.GetPaySign() == "" || pay.Msg.GetSignType() != "RSA" {
 		t.Fatalf("pay: %v %v", pay, err)
 	}
-	_, err = c.Ship(ctx, merchant("m1", &tidev1.ShipRequest{OrderId: id, TrackingNo: "SF1"}))
+	_, err = c.Ship(ctx, merchant("m1", &tidev1.ShipRequest{OrderId: id, TrackingNo: "YT1", ExpressCompany: "YTO"}))
 	code(t, err, connect.CodeFailedPrecondition, "ship before payment")
 	body, err := r.fake.Pay(id + "_1")
 	if err != nil {
@@ -198,8 +198,24 @@ func TestCheckoutThroughTheRPC(t *testing.T) {
 	}
 	_, err = c.CancelOrder(ctx, user("u1", &tidev1.CancelOrderRequest{OrderId: id}))
 	code(t, err, connect.CodeFailedPrecondition, "cancel a paid order")
-	if _, err := c.Ship(ctx, merchant("m1", &tidev1.ShipRequest{OrderId: id, TrackingNo: "SF1234567"})); err != nil {
+	_, err = c.Ship(ctx, merchant("m1", &tidev1.ShipRequest{OrderId: id, TrackingNo: "SF1234567"}))
+	code(t, err, connect.CodeInvalidArgument, "ship without an express company")
+	if !contains(err, "express_company") {
+		t.Errorf("ship without an express company: %v, want the field named", err)
+	}
+	_, err = c.Ship(ctx, merchant("m1", &tidev1.ShipRequest{OrderId: id, TrackingNo: "SF1234567", ExpressCompany: "SF"}))
+	code(t, err, connect.CodeInvalidArgument, "SF without the receiver's masked phone")
+	if _, err := c.Ship(ctx, merchant("m1", &tidev1.ShipRequest{OrderId: id, TrackingNo: "SF1234567", ExpressCompany: "SF", ReceiverContact: "139****2901"})); err != nil {
 		t.Fatal(err)
+	}
+	// The shipment and its pending WeChat upload show on the order, to both sides.
+	mo, err := c.MerchantGetOrder(ctx, merchant("m1", &tidev1.MerchantGetOrderRequest{OrderId: id}))
+	if sh := mo.Msg.GetOrder().GetShipment(); err != nil || sh.GetExpressCompany() != "SF" || sh.GetTrackingNo() != "SF1234567" || sh.GetUploadState() != "pending" || sh.GetLogistics() != "express" {
+		t.Fatalf("merchant's order after ship: %v %v", mo, err)
+	}
+	uo, err := c.GetOrder(ctx, user("u1", &tidev1.GetOrderRequest{OrderId: id}))
+	if err != nil || uo.Msg.GetOrder().GetShipment().GetUploadState() != "pending" {
+		t.Fatalf("buyer's order after ship: %v %v", uo, err)
 	}
 	if _, err := c.RequestRefund(ctx, user("u1", &tidev1.RequestRefundRequest{OrderId: id, Reason: "尺码不合适"})); err != nil {
 		t.Fatal(err)

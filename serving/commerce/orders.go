@@ -7,6 +7,7 @@ import (
 
 	"connectrpc.com/connect"
 
+	"github.com/tide-live/tide/commerce"
 	"github.com/tide-live/tide/commerce/order"
 	"github.com/tide-live/tide/commerce/postgres"
 	tidev1 "github.com/tide-live/tide/proto/tide/v1"
@@ -21,6 +22,18 @@ func orderMessage(o order.Order) *tidev1.Order {
 			TotalFen: l.TotalFen, DiscountFen: l.DiscountFen, PayFen: l.PayFen})
 	}
 	return m
+}
+
+// withShipment adds the order's shipment and its WeChat upload, if it
+// shipped.
+func (h *Handler) withShipment(ctx context.Context, m *tidev1.Order) (*tidev1.Order, error) {
+	s, ok, err := h.orders.Shipment(ctx, m.GetId())
+	if err != nil || !ok {
+		return m, err
+	}
+	m.Shipment = &tidev1.Shipment{Logistics: string(s.Logistics), ExpressCompany: s.ExpressCompany, TrackingNo: s.TrackingNo,
+		UploadState: string(s.UploadState), UploadError: s.UploadError, UploadTries: int32(s.UploadTries), UploadedAt: stamp(s.UploadedAt)}
+	return m, nil
 }
 
 func stamp(t time.Time) string {
@@ -87,7 +100,11 @@ func (h *Handler) GetOrder(ctx context.Context, req *connect.Request[tidev1.GetO
 	if err != nil {
 		return nil, h.fail("GetOrder", err)
 	}
-	return connect.NewResponse(&tidev1.GetOrderResponse{Order: orderMessage(o)}), nil
+	m, err := h.withShipment(ctx, orderMessage(o))
+	if err != nil {
+		return nil, h.fail("GetOrder", err)
+	}
+	return connect.NewResponse(&tidev1.GetOrderResponse{Order: m}), nil
 }
 
 // CancelOrder implements CommerceService.CancelOrder.
@@ -163,7 +180,11 @@ func (h *Handler) MerchantGetOrder(ctx context.Context, req *connect.Request[tid
 	if err != nil {
 		return nil, h.fail("MerchantGetOrder", err)
 	}
-	return connect.NewResponse(&tidev1.MerchantGetOrderResponse{Order: orderMessage(o)}), nil
+	m, err := h.withShipment(ctx, orderMessage(o))
+	if err != nil {
+		return nil, h.fail("MerchantGetOrder", err)
+	}
+	return connect.NewResponse(&tidev1.MerchantGetOrderResponse{Order: m}), nil
 }
 
 // Ship implements CommerceService.Ship.
@@ -175,7 +196,9 @@ func (h *Handler) Ship(ctx context.Context, req *connect.Request[tidev1.ShipRequ
 	if err := orderID(req.Msg.GetOrderId()); err != nil {
 		return nil, err
 	}
-	if err := h.orders.Ship(ctx, p.MerchantID, req.Msg.GetOrderId(), req.Msg.GetTrackingNo()); err != nil {
+	m := req.Msg
+	sh := commerce.Shipment{Logistics: commerce.Logistics(m.GetLogistics()), ExpressCompany: m.GetExpressCompany(), TrackingNo: m.GetTrackingNo(), ReceiverContact: m.GetReceiverContact()}
+	if err := h.orders.Ship(ctx, p.MerchantID, m.GetOrderId(), sh); err != nil {
 		return nil, h.fail("Ship", err)
 	}
 	return connect.NewResponse(&tidev1.ShipResponse{}), nil

@@ -64,15 +64,38 @@ func (h *Handler) GetPresaleEntry(ctx context.Context, req *connect.Request[tide
 	if req.Msg.GetDepositOrderId() == "" {
 		return nil, invalid("deposit_order_id", "is empty")
 	}
-	e, err := h.orders.PresaleEntry(ctx, p.UserID, req.Msg.GetDepositOrderId())
+	pp, err := h.orders.PresalePurchase(ctx, p.UserID, req.Msg.GetDepositOrderId())
 	if err != nil {
 		return nil, h.fail("GetPresaleEntry", err)
 	}
-	ps, err := h.store.Presale(ctx, e.PresaleID)
+	return connect.NewResponse(&tidev1.GetPresaleEntryResponse{Entry: entryMessage(pp.Entry), Presale: presaleMessage(pp.Presale), Purchase: purchaseMessage(pp)}), nil
+}
+
+// ListPresalePurchases implements CommerceService.ListPresalePurchases.
+func (h *Handler) ListPresalePurchases(ctx context.Context, req *connect.Request[tidev1.ListPresalePurchasesRequest]) (*connect.Response[tidev1.ListPresalePurchasesResponse], error) {
+	p, err := requireUser(ctx)
 	if err != nil {
-		return nil, h.fail("GetPresaleEntry", err)
+		return nil, err
 	}
-	return connect.NewResponse(&tidev1.GetPresaleEntryResponse{Entry: entryMessage(e), Presale: presaleMessage(ps)}), nil
+	f, err := listFilter(req.Msg.GetPageSize(), req.Msg.GetBefore())
+	if err != nil {
+		return nil, err
+	}
+	f.UserID = p.UserID
+	pps, err := h.orders.PresalePurchases(ctx, f)
+	if err != nil {
+		return nil, h.fail("ListPresalePurchases", err)
+	}
+	res := &tidev1.ListPresalePurchasesResponse{}
+	for _, pp := range pps {
+		res.Purchases = append(res.Purchases, purchaseMessage(pp))
+	}
+	return connect.NewResponse(res), nil
+}
+
+func purchaseMessage(pp commerce.PresalePurchase) *tidev1.PresalePurchase {
+	return &tidev1.PresalePurchase{Entry: entryMessage(pp.Entry), Presale: presaleMessage(pp.Presale), DepositFen: pp.DepositFen, DepositPaid: pp.DepositPaid,
+		BalanceFen: pp.BalanceFen, BalancePaid: pp.BalancePaid, DueFen: pp.DueFen, CreatedAt: stamp(pp.CreatedAt)}
 }
 
 func entryMessage(e commerce.PresaleEntry) *tidev1.PresaleEntry {

@@ -82,9 +82,9 @@ func TestPresaleThroughTheRPC(t *testing.T) {
 	if err != nil || got.Msg.GetEntry().GetState() != "completed" || got.Msg.GetEntry().GetBalanceOrderId() != bal.Msg.GetOrder().GetId() {
 		t.Fatalf("entry after the balance: %v %v", got, err)
 	}
-	_, err = c.Ship(ctx, merchant("m1", &tidev1.ShipRequest{OrderId: dep, TrackingNo: "SF1"}))
+	_, err = c.Ship(ctx, merchant("m1", &tidev1.ShipRequest{OrderId: dep, TrackingNo: "YT1", ExpressCompany: "YTO"}))
 	code(t, err, connect.CodeFailedPrecondition, "ship the deposit order")
-	if _, err := c.Ship(ctx, merchant("m1", &tidev1.ShipRequest{OrderId: bal.Msg.GetOrder().GetId(), TrackingNo: "SF1"})); err != nil {
+	if _, err := c.Ship(ctx, merchant("m1", &tidev1.ShipRequest{OrderId: bal.Msg.GetOrder().GetId(), TrackingNo: "YT1", ExpressCompany: "YTO"})); err != nil {
 		t.Fatalf("ship the balance order: %v", err)
 	}
 

@@ -971,9 +971,12 @@ type Order struct {
 	RefundState string `protobuf:"bytes,12,opt,name=refund_state,json=refundState,proto3" json:"refund_state,omitempty"`
 	TrackingNo  string `protobuf:"bytes,13,opt,name=tracking_no,json=trackingNo,proto3" json:"tracking_no,omitempty"`
 	// RFC 3339, UTC
-	ExpiresAt     string `protobuf:"bytes,14,opt,name=expires_at,json=expiresAt,proto3" json:"expires_at,omitempty"`
-	CreatedAt     string `protobuf:"bytes,15,opt,name=created_at,json=createdAt,proto3" json:"created_at,omitempty"`
-	PaidAt        string `protobuf:"bytes,16,opt,name=paid_at,json=paidAt,proto3" json:"paid_at,omitempty"`
+	ExpiresAt string `protobuf:"bytes,14,opt,name=expires_at,json=expiresAt,proto3" json:"expires_at,omitempty"`
+	CreatedAt string `protobuf:"bytes,15,opt,name=created_at,json=createdAt,proto3" json:"created_at,omitempty"`
+	PaidAt    string `protobuf:"bytes,16,opt,name=paid_at,json=paidAt,proto3" json:"paid_at,omitempty"`
+	// The shipment and its upload to WeChat (GetOrder and MerchantGetOrder
+	// only; unset before the order ships).
+	Shipment      *Shipment `protobuf:"bytes,17,opt,name=shipment,proto3" json:"shipment,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1120,6 +1123,113 @@ func (x *Order) GetPaidAt() string {
 	return ""
 }
 
+func (x *Order) GetShipment() *Shipment {
+	if x != nil {
+		return x.Shipment
+	}
+	return nil
+}
+
+// A shipment of an order and its upload to WeChat's shipping-info service.
+type Shipment struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// express, virtual, self_pickup
+	Logistics string `protobuf:"bytes,1,opt,name=logistics,proto3" json:"logistics,omitempty"`
+	// WeChat's express company code (get_delivery_list), e.g. SF, YTO, ZTO
+	ExpressCompany string `protobuf:"bytes,2,opt,name=express_company,json=expressCompany,proto3" json:"express_company,omitempty"`
+	TrackingNo     string `protobuf:"bytes,3,opt,name=tracking_no,json=trackingNo,proto3" json:"tracking_no,omitempty"`
+	// pending (being uploaded, retried with backoff), uploaded, failed (WeChat
+	// refused it: fix and ship again), not_required (nothing was paid through
+	// WeChat Pay)
+	UploadState string `protobuf:"bytes,4,opt,name=upload_state,json=uploadState,proto3" json:"upload_state,omitempty"`
+	// WeChat's last refusal or the last transient error, if any
+	UploadError string `protobuf:"bytes,5,opt,name=upload_error,json=uploadError,proto3" json:"upload_error,omitempty"`
+	UploadTries int32  `protobuf:"varint,6,opt,name=upload_tries,json=uploadTries,proto3" json:"upload_tries,omitempty"`
+	// RFC 3339, UTC
+	UploadedAt    string `protobuf:"bytes,7,opt,name=uploaded_at,json=uploadedAt,proto3" json:"uploaded_at,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Shipment) Reset() {
+	*x = Shipment{}
+	mi := &file_tide_v1_commerce_proto_msgTypes[15]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Shipment) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Shipment) ProtoMessage() {}
+
+func (x *Shipment) ProtoReflect() protoreflect.Message {
+	mi := &file_tide_v1_commerce_proto_msgTypes[15]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Shipment.ProtoReflect.Descriptor instead.
+func (*Shipment) Descriptor() ([]byte, []int) {
+	return file_tide_v1_commerce_proto_rawDescGZIP(), []int{15}
+}
+
+func (x *Shipment) GetLogistics() string {
+	if x != nil {
+		return x.Logistics
+	}
+	return ""
+}
+
+func (x *Shipment) GetExpressCompany() string {
+	if x != nil {
+		return x.ExpressCompany
+	}
+	return ""
+}
+
+func (x *Shipment) GetTrackingNo() string {
+	if x != nil {
+		return x.TrackingNo
+	}
+	return ""
+}
+
+func (x *Shipment) GetUploadState() string {
+	if x != nil {
+		return x.UploadState
+	}
+	return ""
+}
+
+func (x *Shipment) GetUploadError() string {
+	if x != nil {
+		return x.UploadError
+	}
+	return ""
+}
+
+func (x *Shipment) GetUploadTries() int32 {
+	if x != nil {
+		return x.UploadTries
+	}
+	return 0
+}
+
+func (x *Shipment) GetUploadedAt() string {
+	if x != nil {
+		return x.UploadedAt
+	}
+	return ""
+}
+
 type ListOrdersRequest struct {
 	state    protoimpl.MessageState `protogen:"open.v1"`
 	PageSize int32                  `protobuf:"varint,1,opt,name=page_size,json=pageSize,proto3" json:"page_size,omitempty"`
@@ -1131,7 +1241,7 @@ type ListOrdersRequest struct {
 
 func (x *ListOrdersRequest) Reset() {
 	*x = ListOrdersRequest{}
-	mi := &file_tide_v1_commerce_proto_msgTypes[15]
+	mi := &file_tide_v1_commerce_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1143,7 +1253,7 @@ func (x *ListOrdersRequest) String() string {
 func (*ListOrdersRequest) ProtoMessage() {}
 
 func (x *ListOrdersRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tide_v1_commerce_proto_msgTypes[15]
+	mi := &file_tide_v1_commerce_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1156,7 +1266,7 @@ func (x *ListOrdersRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListOrdersRequest.ProtoReflect.Descriptor instead.
 func (*ListOrdersRequest) Descriptor() ([]byte, []int) {
-	return file_tide_v1_commerce_proto_rawDescGZIP(), []int{15}
+	return file_tide_v1_commerce_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *ListOrdersRequest) GetPageSize() int32 {
@@ -1182,7 +1292,7 @@ type ListOrdersResponse struct {
 
 func (x *ListOrdersResponse) Reset() {
 	*x = ListOrdersResponse{}
-	mi := &file_tide_v1_commerce_proto_msgTypes[16]
+	mi := &file_tide_v1_commerce_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1194,7 +1304,7 @@ func (x *ListOrdersResponse) String() string {
 func (*ListOrdersResponse) ProtoMessage() {}
 
 func (x *ListOrdersResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_tide_v1_commerce_proto_msgTypes[16]
+	mi := &file_tide_v1_commerce_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1207,7 +1317,7 @@ func (x *ListOrdersResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListOrdersResponse.ProtoReflect.Descriptor instead.
 func (*ListOrdersResponse) Descriptor() ([]byte, []int) {
-	return file_tide_v1_commerce_proto_rawDescGZIP(), []int{16}
+	return file_tide_v1_commerce_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *ListOrdersResponse) GetOrders() []*Order {
@@ -1226,7 +1336,7 @@ type GetOrderRequest struct {
 
 func (x *GetOrderRequest) Reset() {
 	*x = GetOrderRequest{}
-	mi := &file_tide_v1_commerce_proto_msgTypes[17]
+	mi := &file_tide_v1_commerce_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1238,7 +1348,7 @@ func (x *GetOrderRequest) String() string {
 func (*GetOrderRequest) ProtoMessage() {}
 
 func (x *GetOrderRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tide_v1_commerce_proto_msgTypes[17]
+	mi := &file_tide_v1_commerce_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1251,7 +1361,7 @@ func (x *GetOrderRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetOrderRequest.ProtoReflect.Descriptor instead.
 func (*GetOrderRequest) Descriptor() ([]byte, []int) {
-	return file_tide_v1_commerce_proto_rawDescGZIP(), []int{17}
+	return file_tide_v1_commerce_proto_rawDescGZIP(), []int{18}
 }
 
 func (x *GetOrderRequest) GetOrderId() string {
@@ -1270,7 +1380,7 @@ type GetOrderResponse struct {
 
 func (x *GetOrderResponse) Reset() {
 	*x = GetOrderResponse{}
-	mi := &file_tide_v1_commerce_proto_msgTypes[18]
+	mi := &file_tide_v1_commerce_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1282,7 +1392,7 @@ func (x *GetOrderResponse) String() string {
 func (*GetOrderResponse) ProtoMessage() {}
 
 func (x *GetOrderResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_tide_v1_commerce_proto_msgTypes[18]
+	mi := &file_tide_v1_commerce_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1295,7 +1405,7 @@ func (x *GetOrderResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetOrderResponse.ProtoReflect.Descriptor instead.
 func (*GetOrderResponse) Descriptor() ([]byte, []int) {
-	return file_tide_v1_commerce_proto_rawDescGZIP(), []int{18}
+	return file_tide_v1_commerce_proto_rawDescGZIP(), []int{19}
 }
 
 func (x *GetOrderResponse) GetOrder() *Order {
@@ -1314,7 +1424,7 @@ type CancelOrderRequest struct {
 
 func (x *CancelOrderRequest) Reset() {
 	*x = CancelOrderRequest{}
-	mi := &file_tide_v1_commerce_proto_msgTypes[19]
+	mi := &file_tide_v1_commerce_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1326,7 +1436,7 @@ func (x *CancelOrderRequest) String() string {
 func (*CancelOrderRequest) ProtoMessage() {}
 
 func (x *CancelOrderRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tide_v1_commerce_proto_msgTypes[19]
+	mi := &file_tide_v1_commerce_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1339,7 +1449,7 @@ func (x *CancelOrderRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CancelOrderRequest.ProtoReflect.Descriptor instead.
 func (*CancelOrderRequest) Descriptor() ([]byte, []int) {
-	return file_tide_v1_commerce_proto_rawDescGZIP(), []int{19}
+	return file_tide_v1_commerce_proto_rawDescGZIP(), []int{20}
 }
 
 func (x *CancelOrderRequest) GetOrderId() string {
@@ -1357,7 +1467,7 @@ type CancelOrderResponse struct {
 
 func (x *CancelOrderResponse) Reset() {
 	*x = CancelOrderResponse{}
-	mi := &file_tide_v1_commerce_proto_msgTypes[20]
+	mi := &file_tide_v1_commerce_proto_msgTypes[21]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1369,7 +1479,7 @@ func (x *CancelOrderResponse) String() string {
 func (*CancelOrderResponse) ProtoMessage() {}
 
 func (x *CancelOrderResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_tide_v1_commerce_proto_msgTypes[20]
+	mi := &file_tide_v1_commerce_proto_msgTypes[21]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1382,7 +1492,7 @@ func (x *CancelOrderResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CancelOrderResponse.ProtoReflect.Descriptor instead.
 func (*CancelOrderResponse) Descriptor() ([]byte, []int) {
-	return file_tide_v1_commerce_proto_rawDescGZIP(), []int{20}
+	return file_tide_v1_commerce_proto_rawDescGZIP(), []int{21}
 }
 
 type RequestRefundRequest struct {
@@ -1395,7 +1505,7 @@ type RequestRefundRequest struct {
 
 func (x *RequestRefundRequest) Reset() {
 	*x = RequestRefundRequest{}
-	mi := &file_tide_v1_commerce_proto_msgTypes[21]
+	mi := &file_tide_v1_commerce_proto_msgTypes[22]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1407,7 +1517,7 @@ func (x *RequestRefundRequest) String() string {
 func (*RequestRefundRequest) ProtoMessage() {}
 
 func (x *RequestRefundRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tide_v1_commerce_proto_msgTypes[21]
+	mi := &file_tide_v1_commerce_proto_msgTypes[22]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1420,7 +1530,7 @@ func (x *RequestRefundRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RequestRefundRequest.ProtoReflect.Descriptor instead.
 func (*RequestRefundRequest) Descriptor() ([]byte, []int) {
-	return file_tide_v1_commerce_proto_rawDescGZIP(), []int{21}
+	return file_tide_v1_commerce_proto_rawDescGZIP(), []int{22}
 }
 
 func (x *RequestRefundRequest) GetOrderId() string {
@@ -1445,7 +1555,7 @@ type RequestRefundResponse struct {
 
 func (x *RequestRefundResponse) Reset() {
 	*x = RequestRefundResponse{}
-	mi := &file_tide_v1_commerce_proto_msgTypes[22]
+	mi := &file_tide_v1_commerce_proto_msgTypes[23]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1457,7 +1567,7 @@ func (x *RequestRefundResponse) String() string {
 func (*RequestRefundResponse) ProtoMessage() {}
 
 func (x *RequestRefundResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_tide_v1_commerce_proto_msgTypes[22]
+	mi := &file_tide_v1_commerce_proto_msgTypes[23]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1470,7 +1580,7 @@ func (x *RequestRefundResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RequestRefundResponse.ProtoReflect.Descriptor instead.
 func (*RequestRefundResponse) Descriptor() ([]byte, []int) {
-	return file_tide_v1_commerce_proto_rawDescGZIP(), []int{22}
+	return file_tide_v1_commerce_proto_rawDescGZIP(), []int{23}
 }
 
 type MerchantListOrdersRequest struct {
@@ -1483,7 +1593,7 @@ type MerchantListOrdersRequest struct {
 
 func (x *MerchantListOrdersRequest) Reset() {
 	*x = MerchantListOrdersRequest{}
-	mi := &file_tide_v1_commerce_proto_msgTypes[23]
+	mi := &file_tide_v1_commerce_proto_msgTypes[24]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1495,7 +1605,7 @@ func (x *MerchantListOrdersRequest) String() string {
 func (*MerchantListOrdersRequest) ProtoMessage() {}
 
 func (x *MerchantListOrdersRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tide_v1_commerce_proto_msgTypes[23]
+	mi := &file_tide_v1_commerce_proto_msgTypes[24]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1508,7 +1618,7 @@ func (x *MerchantListOrdersRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use MerchantListOrdersRequest.ProtoReflect.Descriptor instead.
 func (*MerchantListOrdersRequest) Descriptor() ([]byte, []int) {
-	return file_tide_v1_commerce_proto_rawDescGZIP(), []int{23}
+	return file_tide_v1_commerce_proto_rawDescGZIP(), []int{24}
 }
 
 func (x *MerchantListOrdersRequest) GetPageSize() int32 {
@@ -1534,7 +1644,7 @@ type MerchantListOrdersResponse struct {
 
 func (x *MerchantListOrdersResponse) Reset() {
 	*x = MerchantListOrdersResponse{}
-	mi := &file_tide_v1_commerce_proto_msgTypes[24]
+	mi := &file_tide_v1_commerce_proto_msgTypes[25]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1546,7 +1656,7 @@ func (x *MerchantListOrdersResponse) String() string {
 func (*MerchantListOrdersResponse) ProtoMessage() {}
 
 func (x *MerchantListOrdersResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_tide_v1_commerce_proto_msgTypes[24]
+	mi := &file_tide_v1_commerce_proto_msgTypes[25]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1559,7 +1669,7 @@ func (x *MerchantListOrdersResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use MerchantListOrdersResponse.ProtoReflect.Descriptor instead.
 func (*MerchantListOrdersResponse) Descriptor() ([]byte, []int) {
-	return file_tide_v1_commerce_proto_rawDescGZIP(), []int{24}
+	return file_tide_v1_commerce_proto_rawDescGZIP(), []int{25}
 }
 
 func (x *MerchantListOrdersResponse) GetOrders() []*Order {
@@ -1578,7 +1688,7 @@ type MerchantGetOrderRequest struct {
 
 func (x *MerchantGetOrderRequest) Reset() {
 	*x = MerchantGetOrderRequest{}
-	mi := &file_tide_v1_commerce_proto_msgTypes[25]
+	mi := &file_tide_v1_commerce_proto_msgTypes[26]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1590,7 +1700,7 @@ func (x *MerchantGetOrderRequest) String() string {
 func (*MerchantGetOrderRequest) ProtoMessage() {}
 
 func (x *MerchantGetOrderRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tide_v1_commerce_proto_msgTypes[25]
+	mi := &file_tide_v1_commerce_proto_msgTypes[26]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1603,7 +1713,7 @@ func (x *MerchantGetOrderRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use MerchantGetOrderRequest.ProtoReflect.Descriptor instead.
 func (*MerchantGetOrderRequest) Descriptor() ([]byte, []int) {
-	return file_tide_v1_commerce_proto_rawDescGZIP(), []int{25}
+	return file_tide_v1_commerce_proto_rawDescGZIP(), []int{26}
 }
 
 func (x *MerchantGetOrderRequest) GetOrderId() string {
@@ -1622,7 +1732,7 @@ type MerchantGetOrderResponse struct {
 
 func (x *MerchantGetOrderResponse) Reset() {
 	*x = MerchantGetOrderResponse{}
-	mi := &file_tide_v1_commerce_proto_msgTypes[26]
+	mi := &file_tide_v1_commerce_proto_msgTypes[27]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1634,7 +1744,7 @@ func (x *MerchantGetOrderResponse) String() string {
 func (*MerchantGetOrderResponse) ProtoMessage() {}
 
 func (x *MerchantGetOrderResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_tide_v1_commerce_proto_msgTypes[26]
+	mi := &file_tide_v1_commerce_proto_msgTypes[27]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1647,7 +1757,7 @@ func (x *MerchantGetOrderResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use MerchantGetOrderResponse.ProtoReflect.Descriptor instead.
 func (*MerchantGetOrderResponse) Descriptor() ([]byte, []int) {
-	return file_tide_v1_commerce_proto_rawDescGZIP(), []int{26}
+	return file_tide_v1_commerce_proto_rawDescGZIP(), []int{27}
 }
 
 func (x *MerchantGetOrderResponse) GetOrder() *Order {
@@ -1658,16 +1768,24 @@ func (x *MerchantGetOrderResponse) GetOrder() *Order {
 }
 
 type ShipRequest struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	OrderId       string                 `protobuf:"bytes,1,opt,name=order_id,json=orderId,proto3" json:"order_id,omitempty"`
-	TrackingNo    string                 `protobuf:"bytes,2,opt,name=tracking_no,json=trackingNo,proto3" json:"tracking_no,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	state   protoimpl.MessageState `protogen:"open.v1"`
+	OrderId string                 `protobuf:"bytes,1,opt,name=order_id,json=orderId,proto3" json:"order_id,omitempty"`
+	// Required for express shipments.
+	TrackingNo string `protobuf:"bytes,2,opt,name=tracking_no,json=trackingNo,proto3" json:"tracking_no,omitempty"`
+	// WeChat's express company code; required for express shipments.
+	ExpressCompany string `protobuf:"bytes,3,opt,name=express_company,json=expressCompany,proto3" json:"express_company,omitempty"`
+	// express (default), virtual, self_pickup
+	Logistics string `protobuf:"bytes,4,opt,name=logistics,proto3" json:"logistics,omitempty"`
+	// The receiver's phone, masked (139****2901); required when the express
+	// company is SF (顺丰).
+	ReceiverContact string `protobuf:"bytes,5,opt,name=receiver_contact,json=receiverContact,proto3" json:"receiver_contact,omitempty"`
+	unknownFields   protoimpl.UnknownFields
+	sizeCache       protoimpl.SizeCache
 }
 
 func (x *ShipRequest) Reset() {
 	*x = ShipRequest{}
-	mi := &file_tide_v1_commerce_proto_msgTypes[27]
+	mi := &file_tide_v1_commerce_proto_msgTypes[28]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1679,7 +1797,7 @@ func (x *ShipRequest) String() string {
 func (*ShipRequest) ProtoMessage() {}
 
 func (x *ShipRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tide_v1_commerce_proto_msgTypes[27]
+	mi := &file_tide_v1_commerce_proto_msgTypes[28]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1692,7 +1810,7 @@ func (x *ShipRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ShipRequest.ProtoReflect.Descriptor instead.
 func (*ShipRequest) Descriptor() ([]byte, []int) {
-	return file_tide_v1_commerce_proto_rawDescGZIP(), []int{27}
+	return file_tide_v1_commerce_proto_rawDescGZIP(), []int{28}
 }
 
 func (x *ShipRequest) GetOrderId() string {
@@ -1709,6 +1827,27 @@ func (x *ShipRequest) GetTrackingNo() string {
 	return ""
 }
 
+func (x *ShipRequest) GetExpressCompany() string {
+	if x != nil {
+		return x.ExpressCompany
+	}
+	return ""
+}
+
+func (x *ShipRequest) GetLogistics() string {
+	if x != nil {
+		return x.Logistics
+	}
+	return ""
+}
+
+func (x *ShipRequest) GetReceiverContact() string {
+	if x != nil {
+		return x.ReceiverContact
+	}
+	return ""
+}
+
 type ShipResponse struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	unknownFields protoimpl.UnknownFields
@@ -1717,7 +1856,7 @@ type ShipResponse struct {
 
 func (x *ShipResponse) Reset() {
 	*x = ShipResponse{}
-	mi := &file_tide_v1_commerce_proto_msgTypes[28]
+	mi := &file_tide_v1_commerce_proto_msgTypes[29]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1729,7 +1868,7 @@ func (x *ShipResponse) String() string {
 func (*ShipResponse) ProtoMessage() {}
 
 func (x *ShipResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_tide_v1_commerce_proto_msgTypes[28]
+	mi := &file_tide_v1_commerce_proto_msgTypes[29]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1742,7 +1881,7 @@ func (x *ShipResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ShipResponse.ProtoReflect.Descriptor instead.
 func (*ShipResponse) Descriptor() ([]byte, []int) {
-	return file_tide_v1_commerce_proto_rawDescGZIP(), []int{28}
+	return file_tide_v1_commerce_proto_rawDescGZIP(), []int{29}
 }
 
 type DecideRefundRequest struct {
@@ -1756,7 +1895,7 @@ type DecideRefundRequest struct {
 
 func (x *DecideRefundRequest) Reset() {
 	*x = DecideRefundRequest{}
-	mi := &file_tide_v1_commerce_proto_msgTypes[29]
+	mi := &file_tide_v1_commerce_proto_msgTypes[30]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1768,7 +1907,7 @@ func (x *DecideRefundRequest) String() string {
 func (*DecideRefundRequest) ProtoMessage() {}
 
 func (x *DecideRefundRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tide_v1_commerce_proto_msgTypes[29]
+	mi := &file_tide_v1_commerce_proto_msgTypes[30]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1781,7 +1920,7 @@ func (x *DecideRefundRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DecideRefundRequest.ProtoReflect.Descriptor instead.
 func (*DecideRefundRequest) Descriptor() ([]byte, []int) {
-	return file_tide_v1_commerce_proto_rawDescGZIP(), []int{29}
+	return file_tide_v1_commerce_proto_rawDescGZIP(), []int{30}
 }
 
 func (x *DecideRefundRequest) GetOrderId() string {
@@ -1813,7 +1952,7 @@ type DecideRefundResponse struct {
 
 func (x *DecideRefundResponse) Reset() {
 	*x = DecideRefundResponse{}
-	mi := &file_tide_v1_commerce_proto_msgTypes[30]
+	mi := &file_tide_v1_commerce_proto_msgTypes[31]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1825,7 +1964,7 @@ func (x *DecideRefundResponse) String() string {
 func (*DecideRefundResponse) ProtoMessage() {}
 
 func (x *DecideRefundResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_tide_v1_commerce_proto_msgTypes[30]
+	mi := &file_tide_v1_commerce_proto_msgTypes[31]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1838,7 +1977,7 @@ func (x *DecideRefundResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DecideRefundResponse.ProtoReflect.Descriptor instead.
 func (*DecideRefundResponse) Descriptor() ([]byte, []int) {
-	return file_tide_v1_commerce_proto_rawDescGZIP(), []int{30}
+	return file_tide_v1_commerce_proto_rawDescGZIP(), []int{31}
 }
 
 type SubmitBalanceRequest struct {
@@ -1853,7 +1992,7 @@ type SubmitBalanceRequest struct {
 
 func (x *SubmitBalanceRequest) Reset() {
 	*x = SubmitBalanceRequest{}
-	mi := &file_tide_v1_commerce_proto_msgTypes[31]
+	mi := &file_tide_v1_commerce_proto_msgTypes[32]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1865,7 +2004,7 @@ func (x *SubmitBalanceRequest) String() string {
 func (*SubmitBalanceRequest) ProtoMessage() {}
 
 func (x *SubmitBalanceRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tide_v1_commerce_proto_msgTypes[31]
+	mi := &file_tide_v1_commerce_proto_msgTypes[32]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1878,7 +2017,7 @@ func (x *SubmitBalanceRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SubmitBalanceRequest.ProtoReflect.Descriptor instead.
 func (*SubmitBalanceRequest) Descriptor() ([]byte, []int) {
-	return file_tide_v1_commerce_proto_rawDescGZIP(), []int{31}
+	return file_tide_v1_commerce_proto_rawDescGZIP(), []int{32}
 }
 
 func (x *SubmitBalanceRequest) GetDepositOrderId() string {
@@ -1912,7 +2051,7 @@ type SubmitBalanceResponse struct {
 
 func (x *SubmitBalanceResponse) Reset() {
 	*x = SubmitBalanceResponse{}
-	mi := &file_tide_v1_commerce_proto_msgTypes[32]
+	mi := &file_tide_v1_commerce_proto_msgTypes[33]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1924,7 +2063,7 @@ func (x *SubmitBalanceResponse) String() string {
 func (*SubmitBalanceResponse) ProtoMessage() {}
 
 func (x *SubmitBalanceResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_tide_v1_commerce_proto_msgTypes[32]
+	mi := &file_tide_v1_commerce_proto_msgTypes[33]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1937,7 +2076,7 @@ func (x *SubmitBalanceResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SubmitBalanceResponse.ProtoReflect.Descriptor instead.
 func (*SubmitBalanceResponse) Descriptor() ([]byte, []int) {
-	return file_tide_v1_commerce_proto_rawDescGZIP(), []int{32}
+	return file_tide_v1_commerce_proto_rawDescGZIP(), []int{33}
 }
 
 func (x *SubmitBalanceResponse) GetOrder() *Order {
@@ -1970,7 +2109,7 @@ type PresaleEntry struct {
 
 func (x *PresaleEntry) Reset() {
 	*x = PresaleEntry{}
-	mi := &file_tide_v1_commerce_proto_msgTypes[33]
+	mi := &file_tide_v1_commerce_proto_msgTypes[34]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1982,7 +2121,7 @@ func (x *PresaleEntry) String() string {
 func (*PresaleEntry) ProtoMessage() {}
 
 func (x *PresaleEntry) ProtoReflect() protoreflect.Message {
-	mi := &file_tide_v1_commerce_proto_msgTypes[33]
+	mi := &file_tide_v1_commerce_proto_msgTypes[34]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1995,7 +2134,7 @@ func (x *PresaleEntry) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PresaleEntry.ProtoReflect.Descriptor instead.
 func (*PresaleEntry) Descriptor() ([]byte, []int) {
-	return file_tide_v1_commerce_proto_rawDescGZIP(), []int{33}
+	return file_tide_v1_commerce_proto_rawDescGZIP(), []int{34}
 }
 
 func (x *PresaleEntry) GetDepositOrderId() string {
@@ -2042,7 +2181,7 @@ type GetPresaleEntryRequest struct {
 
 func (x *GetPresaleEntryRequest) Reset() {
 	*x = GetPresaleEntryRequest{}
-	mi := &file_tide_v1_commerce_proto_msgTypes[34]
+	mi := &file_tide_v1_commerce_proto_msgTypes[35]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2054,7 +2193,7 @@ func (x *GetPresaleEntryRequest) String() string {
 func (*GetPresaleEntryRequest) ProtoMessage() {}
 
 func (x *GetPresaleEntryRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tide_v1_commerce_proto_msgTypes[34]
+	mi := &file_tide_v1_commerce_proto_msgTypes[35]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2067,7 +2206,7 @@ func (x *GetPresaleEntryRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetPresaleEntryRequest.ProtoReflect.Descriptor instead.
 func (*GetPresaleEntryRequest) Descriptor() ([]byte, []int) {
-	return file_tide_v1_commerce_proto_rawDescGZIP(), []int{34}
+	return file_tide_v1_commerce_proto_rawDescGZIP(), []int{35}
 }
 
 func (x *GetPresaleEntryRequest) GetDepositOrderId() string {
@@ -2081,13 +2220,14 @@ type GetPresaleEntryResponse struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Entry         *PresaleEntry          `protobuf:"bytes,1,opt,name=entry,proto3" json:"entry,omitempty"`
 	Presale       *Presale               `protobuf:"bytes,2,opt,name=presale,proto3" json:"presale,omitempty"`
+	Purchase      *PresalePurchase       `protobuf:"bytes,3,opt,name=purchase,proto3" json:"purchase,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *GetPresaleEntryResponse) Reset() {
 	*x = GetPresaleEntryResponse{}
-	mi := &file_tide_v1_commerce_proto_msgTypes[35]
+	mi := &file_tide_v1_commerce_proto_msgTypes[36]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2099,7 +2239,7 @@ func (x *GetPresaleEntryResponse) String() string {
 func (*GetPresaleEntryResponse) ProtoMessage() {}
 
 func (x *GetPresaleEntryResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_tide_v1_commerce_proto_msgTypes[35]
+	mi := &file_tide_v1_commerce_proto_msgTypes[36]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2112,7 +2252,7 @@ func (x *GetPresaleEntryResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetPresaleEntryResponse.ProtoReflect.Descriptor instead.
 func (*GetPresaleEntryResponse) Descriptor() ([]byte, []int) {
-	return file_tide_v1_commerce_proto_rawDescGZIP(), []int{35}
+	return file_tide_v1_commerce_proto_rawDescGZIP(), []int{36}
 }
 
 func (x *GetPresaleEntryResponse) GetEntry() *PresaleEntry {
@@ -2125,6 +2265,220 @@ func (x *GetPresaleEntryResponse) GetEntry() *PresaleEntry {
 func (x *GetPresaleEntryResponse) GetPresale() *Presale {
 	if x != nil {
 		return x.Presale
+	}
+	return nil
+}
+
+func (x *GetPresaleEntryResponse) GetPurchase() *PresalePurchase {
+	if x != nil {
+		return x.Purchase
+	}
+	return nil
+}
+
+// One buyer's presale purchase with its money.
+type PresalePurchase struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	Entry *PresaleEntry          `protobuf:"bytes,1,opt,name=entry,proto3" json:"entry,omitempty"`
+	// Its presale: the price, deposit, deduction and both windows
+	// (balance_starts_at, balance_ends_at).
+	Presale *Presale `protobuf:"bytes,2,opt,name=presale,proto3" json:"presale,omitempty"`
+	// The deposit of all its units, and whether it is paid.
+	DepositFen  int64 `protobuf:"varint,3,opt,name=deposit_fen,json=depositFen,proto3" json:"deposit_fen,omitempty"`
+	DepositPaid bool  `protobuf:"varint,4,opt,name=deposit_paid,json=depositPaid,proto3" json:"deposit_paid,omitempty"`
+	// The balance of all its units (price less the 定金膨胀 deduction, never
+	// below 0), and whether it is paid.
+	BalanceFen  int64 `protobuf:"varint,5,opt,name=balance_fen,json=balanceFen,proto3" json:"balance_fen,omitempty"`
+	BalancePaid bool  `protobuf:"varint,6,opt,name=balance_paid,json=balancePaid,proto3" json:"balance_paid,omitempty"`
+	// What the buyer still has to pay: the unpaid deposit and balance of a
+	// purchase still going, 0 once it is completed, released, forfeited or
+	// cancelled.
+	DueFen int64 `protobuf:"varint,7,opt,name=due_fen,json=dueFen,proto3" json:"due_fen,omitempty"`
+	// RFC 3339, UTC: when the deposit was submitted.
+	CreatedAt     string `protobuf:"bytes,8,opt,name=created_at,json=createdAt,proto3" json:"created_at,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *PresalePurchase) Reset() {
+	*x = PresalePurchase{}
+	mi := &file_tide_v1_commerce_proto_msgTypes[37]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *PresalePurchase) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*PresalePurchase) ProtoMessage() {}
+
+func (x *PresalePurchase) ProtoReflect() protoreflect.Message {
+	mi := &file_tide_v1_commerce_proto_msgTypes[37]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use PresalePurchase.ProtoReflect.Descriptor instead.
+func (*PresalePurchase) Descriptor() ([]byte, []int) {
+	return file_tide_v1_commerce_proto_rawDescGZIP(), []int{37}
+}
+
+func (x *PresalePurchase) GetEntry() *PresaleEntry {
+	if x != nil {
+		return x.Entry
+	}
+	return nil
+}
+
+func (x *PresalePurchase) GetPresale() *Presale {
+	if x != nil {
+		return x.Presale
+	}
+	return nil
+}
+
+func (x *PresalePurchase) GetDepositFen() int64 {
+	if x != nil {
+		return x.DepositFen
+	}
+	return 0
+}
+
+func (x *PresalePurchase) GetDepositPaid() bool {
+	if x != nil {
+		return x.DepositPaid
+	}
+	return false
+}
+
+func (x *PresalePurchase) GetBalanceFen() int64 {
+	if x != nil {
+		return x.BalanceFen
+	}
+	return 0
+}
+
+func (x *PresalePurchase) GetBalancePaid() bool {
+	if x != nil {
+		return x.BalancePaid
+	}
+	return false
+}
+
+func (x *PresalePurchase) GetDueFen() int64 {
+	if x != nil {
+		return x.DueFen
+	}
+	return 0
+}
+
+func (x *PresalePurchase) GetCreatedAt() string {
+	if x != nil {
+		return x.CreatedAt
+	}
+	return ""
+}
+
+type ListPresalePurchasesRequest struct {
+	state    protoimpl.MessageState `protogen:"open.v1"`
+	PageSize int32                  `protobuf:"varint,1,opt,name=page_size,json=pageSize,proto3" json:"page_size,omitempty"`
+	// created_at of the last purchase of the previous page (RFC 3339).
+	Before        string `protobuf:"bytes,2,opt,name=before,proto3" json:"before,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListPresalePurchasesRequest) Reset() {
+	*x = ListPresalePurchasesRequest{}
+	mi := &file_tide_v1_commerce_proto_msgTypes[38]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListPresalePurchasesRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListPresalePurchasesRequest) ProtoMessage() {}
+
+func (x *ListPresalePurchasesRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_tide_v1_commerce_proto_msgTypes[38]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListPresalePurchasesRequest.ProtoReflect.Descriptor instead.
+func (*ListPresalePurchasesRequest) Descriptor() ([]byte, []int) {
+	return file_tide_v1_commerce_proto_rawDescGZIP(), []int{38}
+}
+
+func (x *ListPresalePurchasesRequest) GetPageSize() int32 {
+	if x != nil {
+		return x.PageSize
+	}
+	return 0
+}
+
+func (x *ListPresalePurchasesRequest) GetBefore() string {
+	if x != nil {
+		return x.Before
+	}
+	return ""
+}
+
+type ListPresalePurchasesResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Purchases     []*PresalePurchase     `protobuf:"bytes,1,rep,name=purchases,proto3" json:"purchases,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListPresalePurchasesResponse) Reset() {
+	*x = ListPresalePurchasesResponse{}
+	mi := &file_tide_v1_commerce_proto_msgTypes[39]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListPresalePurchasesResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListPresalePurchasesResponse) ProtoMessage() {}
+
+func (x *ListPresalePurchasesResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_tide_v1_commerce_proto_msgTypes[39]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListPresalePurchasesResponse.ProtoReflect.Descriptor instead.
+func (*ListPresalePurchasesResponse) Descriptor() ([]byte, []int) {
+	return file_tide_v1_commerce_proto_rawDescGZIP(), []int{39}
+}
+
+func (x *ListPresalePurchasesResponse) GetPurchases() []*PresalePurchase {
+	if x != nil {
+		return x.Purchases
 	}
 	return nil
 }
@@ -2149,7 +2503,7 @@ type FlashSale struct {
 
 func (x *FlashSale) Reset() {
 	*x = FlashSale{}
-	mi := &file_tide_v1_commerce_proto_msgTypes[36]
+	mi := &file_tide_v1_commerce_proto_msgTypes[40]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2161,7 +2515,7 @@ func (x *FlashSale) String() string {
 func (*FlashSale) ProtoMessage() {}
 
 func (x *FlashSale) ProtoReflect() protoreflect.Message {
-	mi := &file_tide_v1_commerce_proto_msgTypes[36]
+	mi := &file_tide_v1_commerce_proto_msgTypes[40]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2174,7 +2528,7 @@ func (x *FlashSale) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use FlashSale.ProtoReflect.Descriptor instead.
 func (*FlashSale) Descriptor() ([]byte, []int) {
-	return file_tide_v1_commerce_proto_rawDescGZIP(), []int{36}
+	return file_tide_v1_commerce_proto_rawDescGZIP(), []int{40}
 }
 
 func (x *FlashSale) GetId() string {
@@ -2250,7 +2604,7 @@ type GroupBuy struct {
 
 func (x *GroupBuy) Reset() {
 	*x = GroupBuy{}
-	mi := &file_tide_v1_commerce_proto_msgTypes[37]
+	mi := &file_tide_v1_commerce_proto_msgTypes[41]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2262,7 +2616,7 @@ func (x *GroupBuy) String() string {
 func (*GroupBuy) ProtoMessage() {}
 
 func (x *GroupBuy) ProtoReflect() protoreflect.Message {
-	mi := &file_tide_v1_commerce_proto_msgTypes[37]
+	mi := &file_tide_v1_commerce_proto_msgTypes[41]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2275,7 +2629,7 @@ func (x *GroupBuy) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GroupBuy.ProtoReflect.Descriptor instead.
 func (*GroupBuy) Descriptor() ([]byte, []int) {
-	return file_tide_v1_commerce_proto_rawDescGZIP(), []int{37}
+	return file_tide_v1_commerce_proto_rawDescGZIP(), []int{41}
 }
 
 func (x *GroupBuy) GetId() string {
@@ -2353,7 +2707,7 @@ type Presale struct {
 
 func (x *Presale) Reset() {
 	*x = Presale{}
-	mi := &file_tide_v1_commerce_proto_msgTypes[38]
+	mi := &file_tide_v1_commerce_proto_msgTypes[42]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2365,7 +2719,7 @@ func (x *Presale) String() string {
 func (*Presale) ProtoMessage() {}
 
 func (x *Presale) ProtoReflect() protoreflect.Message {
-	mi := &file_tide_v1_commerce_proto_msgTypes[38]
+	mi := &file_tide_v1_commerce_proto_msgTypes[42]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2378,7 +2732,7 @@ func (x *Presale) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Presale.ProtoReflect.Descriptor instead.
 func (*Presale) Descriptor() ([]byte, []int) {
-	return file_tide_v1_commerce_proto_rawDescGZIP(), []int{38}
+	return file_tide_v1_commerce_proto_rawDescGZIP(), []int{42}
 }
 
 func (x *Presale) GetId() string {
@@ -2487,7 +2841,7 @@ type Activity struct {
 
 func (x *Activity) Reset() {
 	*x = Activity{}
-	mi := &file_tide_v1_commerce_proto_msgTypes[39]
+	mi := &file_tide_v1_commerce_proto_msgTypes[43]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2499,7 +2853,7 @@ func (x *Activity) String() string {
 func (*Activity) ProtoMessage() {}
 
 func (x *Activity) ProtoReflect() protoreflect.Message {
-	mi := &file_tide_v1_commerce_proto_msgTypes[39]
+	mi := &file_tide_v1_commerce_proto_msgTypes[43]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2512,7 +2866,7 @@ func (x *Activity) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Activity.ProtoReflect.Descriptor instead.
 func (*Activity) Descriptor() ([]byte, []int) {
-	return file_tide_v1_commerce_proto_rawDescGZIP(), []int{39}
+	return file_tide_v1_commerce_proto_rawDescGZIP(), []int{43}
 }
 
 func (x *Activity) GetKind() isActivity_Kind {
@@ -2580,7 +2934,7 @@ type CreateActivityRequest struct {
 
 func (x *CreateActivityRequest) Reset() {
 	*x = CreateActivityRequest{}
-	mi := &file_tide_v1_commerce_proto_msgTypes[40]
+	mi := &file_tide_v1_commerce_proto_msgTypes[44]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2592,7 +2946,7 @@ func (x *CreateActivityRequest) String() string {
 func (*CreateActivityRequest) ProtoMessage() {}
 
 func (x *CreateActivityRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tide_v1_commerce_proto_msgTypes[40]
+	mi := &file_tide_v1_commerce_proto_msgTypes[44]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2605,7 +2959,7 @@ func (x *CreateActivityRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateActivityRequest.ProtoReflect.Descriptor instead.
 func (*CreateActivityRequest) Descriptor() ([]byte, []int) {
-	return file_tide_v1_commerce_proto_rawDescGZIP(), []int{40}
+	return file_tide_v1_commerce_proto_rawDescGZIP(), []int{44}
 }
 
 func (x *CreateActivityRequest) GetActivity() *Activity {
@@ -2624,7 +2978,7 @@ type CreateActivityResponse struct {
 
 func (x *CreateActivityResponse) Reset() {
 	*x = CreateActivityResponse{}
-	mi := &file_tide_v1_commerce_proto_msgTypes[41]
+	mi := &file_tide_v1_commerce_proto_msgTypes[45]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2636,7 +2990,7 @@ func (x *CreateActivityResponse) String() string {
 func (*CreateActivityResponse) ProtoMessage() {}
 
 func (x *CreateActivityResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_tide_v1_commerce_proto_msgTypes[41]
+	mi := &file_tide_v1_commerce_proto_msgTypes[45]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2649,7 +3003,7 @@ func (x *CreateActivityResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateActivityResponse.ProtoReflect.Descriptor instead.
 func (*CreateActivityResponse) Descriptor() ([]byte, []int) {
-	return file_tide_v1_commerce_proto_rawDescGZIP(), []int{41}
+	return file_tide_v1_commerce_proto_rawDescGZIP(), []int{45}
 }
 
 func (x *CreateActivityResponse) GetActivity() *Activity {
@@ -2668,7 +3022,7 @@ type ListActivitiesRequest struct {
 
 func (x *ListActivitiesRequest) Reset() {
 	*x = ListActivitiesRequest{}
-	mi := &file_tide_v1_commerce_proto_msgTypes[42]
+	mi := &file_tide_v1_commerce_proto_msgTypes[46]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2680,7 +3034,7 @@ func (x *ListActivitiesRequest) String() string {
 func (*ListActivitiesRequest) ProtoMessage() {}
 
 func (x *ListActivitiesRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tide_v1_commerce_proto_msgTypes[42]
+	mi := &file_tide_v1_commerce_proto_msgTypes[46]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2693,7 +3047,7 @@ func (x *ListActivitiesRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListActivitiesRequest.ProtoReflect.Descriptor instead.
 func (*ListActivitiesRequest) Descriptor() ([]byte, []int) {
-	return file_tide_v1_commerce_proto_rawDescGZIP(), []int{42}
+	return file_tide_v1_commerce_proto_rawDescGZIP(), []int{46}
 }
 
 func (x *ListActivitiesRequest) GetPageSize() int32 {
@@ -2712,7 +3066,7 @@ type ListActivitiesResponse struct {
 
 func (x *ListActivitiesResponse) Reset() {
 	*x = ListActivitiesResponse{}
-	mi := &file_tide_v1_commerce_proto_msgTypes[43]
+	mi := &file_tide_v1_commerce_proto_msgTypes[47]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2724,7 +3078,7 @@ func (x *ListActivitiesResponse) String() string {
 func (*ListActivitiesResponse) ProtoMessage() {}
 
 func (x *ListActivitiesResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_tide_v1_commerce_proto_msgTypes[43]
+	mi := &file_tide_v1_commerce_proto_msgTypes[47]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2737,7 +3091,7 @@ func (x *ListActivitiesResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListActivitiesResponse.ProtoReflect.Descriptor instead.
 func (*ListActivitiesResponse) Descriptor() ([]byte, []int) {
-	return file_tide_v1_commerce_proto_rawDescGZIP(), []int{43}
+	return file_tide_v1_commerce_proto_rawDescGZIP(), []int{47}
 }
 
 func (x *ListActivitiesResponse) GetActivities() []*Activity {
@@ -2757,7 +3111,7 @@ type EndActivityRequest struct {
 
 func (x *EndActivityRequest) Reset() {
 	*x = EndActivityRequest{}
-	mi := &file_tide_v1_commerce_proto_msgTypes[44]
+	mi := &file_tide_v1_commerce_proto_msgTypes[48]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2769,7 +3123,7 @@ func (x *EndActivityRequest) String() string {
 func (*EndActivityRequest) ProtoMessage() {}
 
 func (x *EndActivityRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tide_v1_commerce_proto_msgTypes[44]
+	mi := &file_tide_v1_commerce_proto_msgTypes[48]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2782,7 +3136,7 @@ func (x *EndActivityRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use EndActivityRequest.ProtoReflect.Descriptor instead.
 func (*EndActivityRequest) Descriptor() ([]byte, []int) {
-	return file_tide_v1_commerce_proto_rawDescGZIP(), []int{44}
+	return file_tide_v1_commerce_proto_rawDescGZIP(), []int{48}
 }
 
 func (x *EndActivityRequest) GetKind() ActivityKind {
@@ -2807,7 +3161,7 @@ type EndActivityResponse struct {
 
 func (x *EndActivityResponse) Reset() {
 	*x = EndActivityResponse{}
-	mi := &file_tide_v1_commerce_proto_msgTypes[45]
+	mi := &file_tide_v1_commerce_proto_msgTypes[49]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2819,7 +3173,7 @@ func (x *EndActivityResponse) String() string {
 func (*EndActivityResponse) ProtoMessage() {}
 
 func (x *EndActivityResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_tide_v1_commerce_proto_msgTypes[45]
+	mi := &file_tide_v1_commerce_proto_msgTypes[49]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2832,7 +3186,7 @@ func (x *EndActivityResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use EndActivityResponse.ProtoReflect.Descriptor instead.
 func (*EndActivityResponse) Descriptor() ([]byte, []int) {
-	return file_tide_v1_commerce_proto_rawDescGZIP(), []int{45}
+	return file_tide_v1_commerce_proto_rawDescGZIP(), []int{49}
 }
 
 // One 满减 step: at threshold_fen or more, off_fen off.
@@ -2846,7 +3200,7 @@ type PromotionTier struct {
 
 func (x *PromotionTier) Reset() {
 	*x = PromotionTier{}
-	mi := &file_tide_v1_commerce_proto_msgTypes[46]
+	mi := &file_tide_v1_commerce_proto_msgTypes[50]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2858,7 +3212,7 @@ func (x *PromotionTier) String() string {
 func (*PromotionTier) ProtoMessage() {}
 
 func (x *PromotionTier) ProtoReflect() protoreflect.Message {
-	mi := &file_tide_v1_commerce_proto_msgTypes[46]
+	mi := &file_tide_v1_commerce_proto_msgTypes[50]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2871,7 +3225,7 @@ func (x *PromotionTier) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PromotionTier.ProtoReflect.Descriptor instead.
 func (*PromotionTier) Descriptor() ([]byte, []int) {
-	return file_tide_v1_commerce_proto_rawDescGZIP(), []int{46}
+	return file_tide_v1_commerce_proto_rawDescGZIP(), []int{50}
 }
 
 func (x *PromotionTier) GetThresholdFen() int64 {
@@ -2917,7 +3271,7 @@ type Promotion struct {
 
 func (x *Promotion) Reset() {
 	*x = Promotion{}
-	mi := &file_tide_v1_commerce_proto_msgTypes[47]
+	mi := &file_tide_v1_commerce_proto_msgTypes[51]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2929,7 +3283,7 @@ func (x *Promotion) String() string {
 func (*Promotion) ProtoMessage() {}
 
 func (x *Promotion) ProtoReflect() protoreflect.Message {
-	mi := &file_tide_v1_commerce_proto_msgTypes[47]
+	mi := &file_tide_v1_commerce_proto_msgTypes[51]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2942,7 +3296,7 @@ func (x *Promotion) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Promotion.ProtoReflect.Descriptor instead.
 func (*Promotion) Descriptor() ([]byte, []int) {
-	return file_tide_v1_commerce_proto_rawDescGZIP(), []int{47}
+	return file_tide_v1_commerce_proto_rawDescGZIP(), []int{51}
 }
 
 func (x *Promotion) GetId() string {
@@ -3038,7 +3392,7 @@ type PutPromotionRequest struct {
 
 func (x *PutPromotionRequest) Reset() {
 	*x = PutPromotionRequest{}
-	mi := &file_tide_v1_commerce_proto_msgTypes[48]
+	mi := &file_tide_v1_commerce_proto_msgTypes[52]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3050,7 +3404,7 @@ func (x *PutPromotionRequest) String() string {
 func (*PutPromotionRequest) ProtoMessage() {}
 
 func (x *PutPromotionRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tide_v1_commerce_proto_msgTypes[48]
+	mi := &file_tide_v1_commerce_proto_msgTypes[52]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3063,7 +3417,7 @@ func (x *PutPromotionRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PutPromotionRequest.ProtoReflect.Descriptor instead.
 func (*PutPromotionRequest) Descriptor() ([]byte, []int) {
-	return file_tide_v1_commerce_proto_rawDescGZIP(), []int{48}
+	return file_tide_v1_commerce_proto_rawDescGZIP(), []int{52}
 }
 
 func (x *PutPromotionRequest) GetPromotion() *Promotion {
@@ -3081,7 +3435,7 @@ type PutPromotionResponse struct {
 
 func (x *PutPromotionResponse) Reset() {
 	*x = PutPromotionResponse{}
-	mi := &file_tide_v1_commerce_proto_msgTypes[49]
+	mi := &file_tide_v1_commerce_proto_msgTypes[53]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3093,7 +3447,7 @@ func (x *PutPromotionResponse) String() string {
 func (*PutPromotionResponse) ProtoMessage() {}
 
 func (x *PutPromotionResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_tide_v1_commerce_proto_msgTypes[49]
+	mi := &file_tide_v1_commerce_proto_msgTypes[53]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3106,7 +3460,7 @@ func (x *PutPromotionResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PutPromotionResponse.ProtoReflect.Descriptor instead.
 func (*PutPromotionResponse) Descriptor() ([]byte, []int) {
-	return file_tide_v1_commerce_proto_rawDescGZIP(), []int{49}
+	return file_tide_v1_commerce_proto_rawDescGZIP(), []int{53}
 }
 
 type ListPromotionsRequest struct {
@@ -3118,7 +3472,7 @@ type ListPromotionsRequest struct {
 
 func (x *ListPromotionsRequest) Reset() {
 	*x = ListPromotionsRequest{}
-	mi := &file_tide_v1_commerce_proto_msgTypes[50]
+	mi := &file_tide_v1_commerce_proto_msgTypes[54]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3130,7 +3484,7 @@ func (x *ListPromotionsRequest) String() string {
 func (*ListPromotionsRequest) ProtoMessage() {}
 
 func (x *ListPromotionsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tide_v1_commerce_proto_msgTypes[50]
+	mi := &file_tide_v1_commerce_proto_msgTypes[54]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3143,7 +3497,7 @@ func (x *ListPromotionsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListPromotionsRequest.ProtoReflect.Descriptor instead.
 func (*ListPromotionsRequest) Descriptor() ([]byte, []int) {
-	return file_tide_v1_commerce_proto_rawDescGZIP(), []int{50}
+	return file_tide_v1_commerce_proto_rawDescGZIP(), []int{54}
 }
 
 func (x *ListPromotionsRequest) GetPageSize() int32 {
@@ -3162,7 +3516,7 @@ type ListPromotionsResponse struct {
 
 func (x *ListPromotionsResponse) Reset() {
 	*x = ListPromotionsResponse{}
-	mi := &file_tide_v1_commerce_proto_msgTypes[51]
+	mi := &file_tide_v1_commerce_proto_msgTypes[55]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3174,7 +3528,7 @@ func (x *ListPromotionsResponse) String() string {
 func (*ListPromotionsResponse) ProtoMessage() {}
 
 func (x *ListPromotionsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_tide_v1_commerce_proto_msgTypes[51]
+	mi := &file_tide_v1_commerce_proto_msgTypes[55]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3187,7 +3541,7 @@ func (x *ListPromotionsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListPromotionsResponse.ProtoReflect.Descriptor instead.
 func (*ListPromotionsResponse) Descriptor() ([]byte, []int) {
-	return file_tide_v1_commerce_proto_rawDescGZIP(), []int{51}
+	return file_tide_v1_commerce_proto_rawDescGZIP(), []int{55}
 }
 
 func (x *ListPromotionsResponse) GetPromotions() []*Promotion {
@@ -3206,7 +3560,7 @@ type EndPromotionRequest struct {
 
 func (x *EndPromotionRequest) Reset() {
 	*x = EndPromotionRequest{}
-	mi := &file_tide_v1_commerce_proto_msgTypes[52]
+	mi := &file_tide_v1_commerce_proto_msgTypes[56]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3218,7 +3572,7 @@ func (x *EndPromotionRequest) String() string {
 func (*EndPromotionRequest) ProtoMessage() {}
 
 func (x *EndPromotionRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tide_v1_commerce_proto_msgTypes[52]
+	mi := &file_tide_v1_commerce_proto_msgTypes[56]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3231,7 +3585,7 @@ func (x *EndPromotionRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use EndPromotionRequest.ProtoReflect.Descriptor instead.
 func (*EndPromotionRequest) Descriptor() ([]byte, []int) {
-	return file_tide_v1_commerce_proto_rawDescGZIP(), []int{52}
+	return file_tide_v1_commerce_proto_rawDescGZIP(), []int{56}
 }
 
 func (x *EndPromotionRequest) GetPromotionId() string {
@@ -3249,7 +3603,7 @@ type EndPromotionResponse struct {
 
 func (x *EndPromotionResponse) Reset() {
 	*x = EndPromotionResponse{}
-	mi := &file_tide_v1_commerce_proto_msgTypes[53]
+	mi := &file_tide_v1_commerce_proto_msgTypes[57]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3261,7 +3615,7 @@ func (x *EndPromotionResponse) String() string {
 func (*EndPromotionResponse) ProtoMessage() {}
 
 func (x *EndPromotionResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_tide_v1_commerce_proto_msgTypes[53]
+	mi := &file_tide_v1_commerce_proto_msgTypes[57]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3274,7 +3628,7 @@ func (x *EndPromotionResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use EndPromotionResponse.ProtoReflect.Descriptor instead.
 func (*EndPromotionResponse) Descriptor() ([]byte, []int) {
-	return file_tide_v1_commerce_proto_rawDescGZIP(), []int{53}
+	return file_tide_v1_commerce_proto_rawDescGZIP(), []int{57}
 }
 
 type GrantCouponRequest struct {
@@ -3287,7 +3641,7 @@ type GrantCouponRequest struct {
 
 func (x *GrantCouponRequest) Reset() {
 	*x = GrantCouponRequest{}
-	mi := &file_tide_v1_commerce_proto_msgTypes[54]
+	mi := &file_tide_v1_commerce_proto_msgTypes[58]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3299,7 +3653,7 @@ func (x *GrantCouponRequest) String() string {
 func (*GrantCouponRequest) ProtoMessage() {}
 
 func (x *GrantCouponRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tide_v1_commerce_proto_msgTypes[54]
+	mi := &file_tide_v1_commerce_proto_msgTypes[58]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3312,7 +3666,7 @@ func (x *GrantCouponRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GrantCouponRequest.ProtoReflect.Descriptor instead.
 func (*GrantCouponRequest) Descriptor() ([]byte, []int) {
-	return file_tide_v1_commerce_proto_rawDescGZIP(), []int{54}
+	return file_tide_v1_commerce_proto_rawDescGZIP(), []int{58}
 }
 
 func (x *GrantCouponRequest) GetPromotionId() string {
@@ -3337,7 +3691,7 @@ type GrantCouponResponse struct {
 
 func (x *GrantCouponResponse) Reset() {
 	*x = GrantCouponResponse{}
-	mi := &file_tide_v1_commerce_proto_msgTypes[55]
+	mi := &file_tide_v1_commerce_proto_msgTypes[59]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3349,7 +3703,7 @@ func (x *GrantCouponResponse) String() string {
 func (*GrantCouponResponse) ProtoMessage() {}
 
 func (x *GrantCouponResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_tide_v1_commerce_proto_msgTypes[55]
+	mi := &file_tide_v1_commerce_proto_msgTypes[59]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3362,7 +3716,7 @@ func (x *GrantCouponResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GrantCouponResponse.ProtoReflect.Descriptor instead.
 func (*GrantCouponResponse) Descriptor() ([]byte, []int) {
-	return file_tide_v1_commerce_proto_rawDescGZIP(), []int{55}
+	return file_tide_v1_commerce_proto_rawDescGZIP(), []int{59}
 }
 
 var File_tide_v1_commerce_proto protoreflect.FileDescriptor
@@ -3437,7 +3791,7 @@ const file_tide_v1_commerce_proto_rawDesc = "" +
 	"\tsign_type\x18\x04 \x01(\tR\bsignType\x12\x19\n" +
 	"\bpay_sign\x18\x05 \x01(\tR\apaySign\x12\x1d\n" +
 	"\n" +
-	"expires_at\x18\x06 \x01(\tR\texpiresAt\"\xed\x03\n" +
+	"expires_at\x18\x06 \x01(\tR\texpiresAt\"\x9c\x04\n" +
 	"\x05Order\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x17\n" +
 	"\auser_id\x18\x02 \x01(\tR\x06userId\x12\x1f\n" +
@@ -3459,7 +3813,18 @@ const file_tide_v1_commerce_proto_rawDesc = "" +
 	"expires_at\x18\x0e \x01(\tR\texpiresAt\x12\x1d\n" +
 	"\n" +
 	"created_at\x18\x0f \x01(\tR\tcreatedAt\x12\x17\n" +
-	"\apaid_at\x18\x10 \x01(\tR\x06paidAt\"H\n" +
+	"\apaid_at\x18\x10 \x01(\tR\x06paidAt\x12-\n" +
+	"\bshipment\x18\x11 \x01(\v2\x11.tide.v1.ShipmentR\bshipment\"\xfc\x01\n" +
+	"\bShipment\x12\x1c\n" +
+	"\tlogistics\x18\x01 \x01(\tR\tlogistics\x12'\n" +
+	"\x0fexpress_company\x18\x02 \x01(\tR\x0eexpressCompany\x12\x1f\n" +
+	"\vtracking_no\x18\x03 \x01(\tR\n" +
+	"trackingNo\x12!\n" +
+	"\fupload_state\x18\x04 \x01(\tR\vuploadState\x12!\n" +
+	"\fupload_error\x18\x05 \x01(\tR\vuploadError\x12!\n" +
+	"\fupload_tries\x18\x06 \x01(\x05R\vuploadTries\x12\x1f\n" +
+	"\vuploaded_at\x18\a \x01(\tR\n" +
+	"uploadedAt\"H\n" +
 	"\x11ListOrdersRequest\x12\x1b\n" +
 	"\tpage_size\x18\x01 \x01(\x05R\bpageSize\x12\x16\n" +
 	"\x06before\x18\x02 \x01(\tR\x06before\"<\n" +
@@ -3484,11 +3849,14 @@ const file_tide_v1_commerce_proto_rawDesc = "" +
 	"\x17MerchantGetOrderRequest\x12\x19\n" +
 	"\border_id\x18\x01 \x01(\tR\aorderId\"@\n" +
 	"\x18MerchantGetOrderResponse\x12$\n" +
-	"\x05order\x18\x01 \x01(\v2\x0e.tide.v1.OrderR\x05order\"I\n" +
+	"\x05order\x18\x01 \x01(\v2\x0e.tide.v1.OrderR\x05order\"\xbb\x01\n" +
 	"\vShipRequest\x12\x19\n" +
 	"\border_id\x18\x01 \x01(\tR\aorderId\x12\x1f\n" +
 	"\vtracking_no\x18\x02 \x01(\tR\n" +
-	"trackingNo\"\x0e\n" +
+	"trackingNo\x12'\n" +
+	"\x0fexpress_company\x18\x03 \x01(\tR\x0eexpressCompany\x12\x1c\n" +
+	"\tlogistics\x18\x04 \x01(\tR\tlogistics\x12)\n" +
+	"\x10receiver_contact\x18\x05 \x01(\tR\x0freceiverContact\"\x0e\n" +
 	"\fShipResponse\"^\n" +
 	"\x13DecideRefundRequest\x12\x19\n" +
 	"\border_id\x18\x01 \x01(\tR\aorderId\x12\x18\n" +
@@ -3510,10 +3878,28 @@ const file_tide_v1_commerce_proto_rawDesc = "" +
 	"\x05state\x18\x04 \x01(\tR\x05state\x12(\n" +
 	"\x10balance_order_id\x18\x05 \x01(\tR\x0ebalanceOrderId\"B\n" +
 	"\x16GetPresaleEntryRequest\x12(\n" +
-	"\x10deposit_order_id\x18\x01 \x01(\tR\x0edepositOrderId\"r\n" +
+	"\x10deposit_order_id\x18\x01 \x01(\tR\x0edepositOrderId\"\xa8\x01\n" +
 	"\x17GetPresaleEntryResponse\x12+\n" +
 	"\x05entry\x18\x01 \x01(\v2\x15.tide.v1.PresaleEntryR\x05entry\x12*\n" +
-	"\apresale\x18\x02 \x01(\v2\x10.tide.v1.PresaleR\apresale\"\xe7\x01\n" +
+	"\apresale\x18\x02 \x01(\v2\x10.tide.v1.PresaleR\apresale\x124\n" +
+	"\bpurchase\x18\x03 \x01(\v2\x18.tide.v1.PresalePurchaseR\bpurchase\"\xaa\x02\n" +
+	"\x0fPresalePurchase\x12+\n" +
+	"\x05entry\x18\x01 \x01(\v2\x15.tide.v1.PresaleEntryR\x05entry\x12*\n" +
+	"\apresale\x18\x02 \x01(\v2\x10.tide.v1.PresaleR\apresale\x12\x1f\n" +
+	"\vdeposit_fen\x18\x03 \x01(\x03R\n" +
+	"depositFen\x12!\n" +
+	"\fdeposit_paid\x18\x04 \x01(\bR\vdepositPaid\x12\x1f\n" +
+	"\vbalance_fen\x18\x05 \x01(\x03R\n" +
+	"balanceFen\x12!\n" +
+	"\fbalance_paid\x18\x06 \x01(\bR\vbalancePaid\x12\x17\n" +
+	"\adue_fen\x18\a \x01(\x03R\x06dueFen\x12\x1d\n" +
+	"\n" +
+	"created_at\x18\b \x01(\tR\tcreatedAt\"R\n" +
+	"\x1bListPresalePurchasesRequest\x12\x1b\n" +
+	"\tpage_size\x18\x01 \x01(\x05R\bpageSize\x12\x16\n" +
+	"\x06before\x18\x02 \x01(\tR\x06before\"V\n" +
+	"\x1cListPresalePurchasesResponse\x126\n" +
+	"\tpurchases\x18\x01 \x03(\v2\x18.tide.v1.PresalePurchaseR\tpurchases\"\xe7\x01\n" +
 	"\tFlashSale\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x15\n" +
 	"\x06sku_id\x18\x02 \x01(\tR\x05skuId\x12\x1b\n" +
@@ -3608,7 +3994,7 @@ const file_tide_v1_commerce_proto_rawDesc = "" +
 	"\x19ACTIVITY_KIND_UNSPECIFIED\x10\x00\x12\x1c\n" +
 	"\x18ACTIVITY_KIND_FLASH_SALE\x10\x01\x12\x1b\n" +
 	"\x17ACTIVITY_KIND_GROUP_BUY\x10\x02\x12\x19\n" +
-	"\x15ACTIVITY_KIND_PRESALE\x10\x032\xe4\f\n" +
+	"\x15ACTIVITY_KIND_PRESALE\x10\x032\xc9\r\n" +
 	"\x0fCommerceService\x12H\n" +
 	"\vSetCartItem\x12\x1b.tide.v1.SetCartItemRequest\x1a\x1c.tide.v1.SetCartItemResponse\x123\n" +
 	"\x04Cart\x12\x14.tide.v1.CartRequest\x1a\x15.tide.v1.CartResponse\x12<\n" +
@@ -3625,7 +4011,8 @@ const file_tide_v1_commerce_proto_rawDesc = "" +
 	"\x04Ship\x12\x14.tide.v1.ShipRequest\x1a\x15.tide.v1.ShipResponse\x12K\n" +
 	"\fDecideRefund\x12\x1c.tide.v1.DecideRefundRequest\x1a\x1d.tide.v1.DecideRefundResponse\x12N\n" +
 	"\rSubmitBalance\x12\x1d.tide.v1.SubmitBalanceRequest\x1a\x1e.tide.v1.SubmitBalanceResponse\x12T\n" +
-	"\x0fGetPresaleEntry\x12\x1f.tide.v1.GetPresaleEntryRequest\x1a .tide.v1.GetPresaleEntryResponse\x12Q\n" +
+	"\x0fGetPresaleEntry\x12\x1f.tide.v1.GetPresaleEntryRequest\x1a .tide.v1.GetPresaleEntryResponse\x12c\n" +
+	"\x14ListPresalePurchases\x12$.tide.v1.ListPresalePurchasesRequest\x1a%.tide.v1.ListPresalePurchasesResponse\x12Q\n" +
 	"\x0eCreateActivity\x12\x1e.tide.v1.CreateActivityRequest\x1a\x1f.tide.v1.CreateActivityResponse\x12Q\n" +
 	"\x0eListActivities\x12\x1e.tide.v1.ListActivitiesRequest\x1a\x1f.tide.v1.ListActivitiesResponse\x12H\n" +
 	"\vEndActivity\x12\x1b.tide.v1.EndActivityRequest\x1a\x1c.tide.v1.EndActivityResponse\x12K\n" +
@@ -3647,65 +4034,69 @@ func file_tide_v1_commerce_proto_rawDescGZIP() []byte {
 }
 
 var file_tide_v1_commerce_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
-var file_tide_v1_commerce_proto_msgTypes = make([]protoimpl.MessageInfo, 56)
+var file_tide_v1_commerce_proto_msgTypes = make([]protoimpl.MessageInfo, 60)
 var file_tide_v1_commerce_proto_goTypes = []any{
-	(ActivityKind)(0),                  // 0: tide.v1.ActivityKind
-	(*LineItem)(nil),                   // 1: tide.v1.LineItem
-	(*PricedLine)(nil),                 // 2: tide.v1.PricedLine
-	(*PromotionResult)(nil),            // 3: tide.v1.PromotionResult
-	(*Price)(nil),                      // 4: tide.v1.Price
-	(*SetCartItemRequest)(nil),         // 5: tide.v1.SetCartItemRequest
-	(*SetCartItemResponse)(nil),        // 6: tide.v1.SetCartItemResponse
-	(*CartRequest)(nil),                // 7: tide.v1.CartRequest
-	(*CartResponse)(nil),               // 8: tide.v1.CartResponse
-	(*PreviewRequest)(nil),             // 9: tide.v1.PreviewRequest
-	(*PreviewResponse)(nil),            // 10: tide.v1.PreviewResponse
-	(*SubmitRequest)(nil),              // 11: tide.v1.SubmitRequest
-	(*SubmitResponse)(nil),             // 12: tide.v1.SubmitResponse
-	(*PayRequest)(nil),                 // 13: tide.v1.PayRequest
-	(*PayResponse)(nil),                // 14: tide.v1.PayResponse
-	(*Order)(nil),                      // 15: tide.v1.Order
-	(*ListOrdersRequest)(nil),          // 16: tide.v1.ListOrdersRequest
-	(*ListOrdersResponse)(nil),         // 17: tide.v1.ListOrdersResponse
-	(*GetOrderRequest)(nil),            // 18: tide.v1.GetOrderRequest
-	(*GetOrderResponse)(nil),           // 19: tide.v1.GetOrderResponse
-	(*CancelOrderRequest)(nil),         // 20: tide.v1.CancelOrderRequest
-	(*CancelOrderResponse)(nil),        // 21: tide.v1.CancelOrderResponse
-	(*RequestRefundRequest)(nil),       // 22: tide.v1.RequestRefundRequest
-	(*RequestRefundResponse)(nil),      // 23: tide.v1.RequestRefundResponse
-	(*MerchantListOrdersRequest)(nil),  // 24: tide.v1.MerchantListOrdersRequest
-	(*MerchantListOrdersResponse)(nil), // 25: tide.v1.MerchantListOrdersResponse
-	(*MerchantGetOrderRequest)(nil),    // 26: tide.v1.MerchantGetOrderRequest
-	(*MerchantGetOrderResponse)(nil),   // 27: tide.v1.MerchantGetOrderResponse
-	(*ShipRequest)(nil),                // 28: tide.v1.ShipRequest
-	(*ShipResponse)(nil),               // 29: tide.v1.ShipResponse
-	(*DecideRefundRequest)(nil),        // 30: tide.v1.DecideRefundRequest
-	(*DecideRefundResponse)(nil),       // 31: tide.v1.DecideRefundResponse
-	(*SubmitBalanceRequest)(nil),       // 32: tide.v1.SubmitBalanceRequest
-	(*SubmitBalanceResponse)(nil),      // 33: tide.v1.SubmitBalanceResponse
-	(*PresaleEntry)(nil),               // 34: tide.v1.PresaleEntry
-	(*GetPresaleEntryRequest)(nil),     // 35: tide.v1.GetPresaleEntryRequest
-	(*GetPresaleEntryResponse)(nil),    // 36: tide.v1.GetPresaleEntryResponse
-	(*FlashSale)(nil),                  // 37: tide.v1.FlashSale
-	(*GroupBuy)(nil),                   // 38: tide.v1.GroupBuy
-	(*Presale)(nil),                    // 39: tide.v1.Presale
-	(*Activity)(nil),                   // 40: tide.v1.Activity
-	(*CreateActivityRequest)(nil),      // 41: tide.v1.CreateActivityRequest
-	(*CreateActivityResponse)(nil),     // 42: tide.v1.CreateActivityResponse
-	(*ListActivitiesRequest)(nil),      // 43: tide.v1.ListActivitiesRequest
-	(*ListActivitiesResponse)(nil),     // 44: tide.v1.ListActivitiesResponse
-	(*EndActivityRequest)(nil),         // 45: tide.v1.EndActivityRequest
-	(*EndActivityResponse)(nil),        // 46: tide.v1.EndActivityResponse
-	(*PromotionTier)(nil),              // 47: tide.v1.PromotionTier
-	(*Promotion)(nil),                  // 48: tide.v1.Promotion
-	(*PutPromotionRequest)(nil),        // 49: tide.v1.PutPromotionRequest
-	(*PutPromotionResponse)(nil),       // 50: tide.v1.PutPromotionResponse
-	(*ListPromotionsRequest)(nil),      // 51: tide.v1.ListPromotionsRequest
-	(*ListPromotionsResponse)(nil),     // 52: tide.v1.ListPromotionsResponse
-	(*EndPromotionRequest)(nil),        // 53: tide.v1.EndPromotionRequest
-	(*EndPromotionResponse)(nil),       // 54: tide.v1.EndPromotionResponse
-	(*GrantCouponRequest)(nil),         // 55: tide.v1.GrantCouponRequest
-	(*GrantCouponResponse)(nil),        // 56: tide.v1.GrantCouponResponse
+	(ActivityKind)(0),                    // 0: tide.v1.ActivityKind
+	(*LineItem)(nil),                     // 1: tide.v1.LineItem
+	(*PricedLine)(nil),                   // 2: tide.v1.PricedLine
+	(*PromotionResult)(nil),              // 3: tide.v1.PromotionResult
+	(*Price)(nil),                        // 4: tide.v1.Price
+	(*SetCartItemRequest)(nil),           // 5: tide.v1.SetCartItemRequest
+	(*SetCartItemResponse)(nil),          // 6: tide.v1.SetCartItemResponse
+	(*CartRequest)(nil),                  // 7: tide.v1.CartRequest
+	(*CartResponse)(nil),                 // 8: tide.v1.CartResponse
+	(*PreviewRequest)(nil),               // 9: tide.v1.PreviewRequest
+	(*PreviewResponse)(nil),              // 10: tide.v1.PreviewResponse
+	(*SubmitRequest)(nil),                // 11: tide.v1.SubmitRequest
+	(*SubmitResponse)(nil),               // 12: tide.v1.SubmitResponse
+	(*PayRequest)(nil),                   // 13: tide.v1.PayRequest
+	(*PayResponse)(nil),                  // 14: tide.v1.PayResponse
+	(*Order)(nil),                        // 15: tide.v1.Order
+	(*Shipment)(nil),                     // 16: tide.v1.Shipment
+	(*ListOrdersRequest)(nil),            // 17: tide.v1.ListOrdersRequest
+	(*ListOrdersResponse)(nil),           // 18: tide.v1.ListOrdersResponse
+	(*GetOrderRequest)(nil),              // 19: tide.v1.GetOrderRequest
+	(*GetOrderResponse)(nil),             // 20: tide.v1.GetOrderResponse
+	(*CancelOrderRequest)(nil),           // 21: tide.v1.CancelOrderRequest
+	(*CancelOrderResponse)(nil),          // 22: tide.v1.CancelOrderResponse
+	(*RequestRefundRequest)(nil),         // 23: tide.v1.RequestRefundRequest
+	(*RequestRefundResponse)(nil),        // 24: tide.v1.RequestRefundResponse
+	(*MerchantListOrdersRequest)(nil),    // 25: tide.v1.MerchantListOrdersRequest
+	(*MerchantListOrdersResponse)(nil),   // 26: tide.v1.MerchantListOrdersResponse
+	(*MerchantGetOrderRequest)(nil),      // 27: tide.v1.MerchantGetOrderRequest
+	(*MerchantGetOrderResponse)(nil),     // 28: tide.v1.MerchantGetOrderResponse
+	(*ShipRequest)(nil),                  // 29: tide.v1.ShipRequest
+	(*ShipResponse)(nil),                 // 30: tide.v1.ShipResponse
+	(*DecideRefundRequest)(nil),          // 31: tide.v1.DecideRefundRequest
+	(*DecideRefundResponse)(nil),         // 32: tide.v1.DecideRefundResponse
+	(*SubmitBalanceRequest)(nil),         // 33: tide.v1.SubmitBalanceRequest
+	(*SubmitBalanceResponse)(nil),        // 34: tide.v1.SubmitBalanceResponse
+	(*PresaleEntry)(nil),                 // 35: tide.v1.PresaleEntry
+	(*GetPresaleEntryRequest)(nil),       // 36: tide.v1.GetPresaleEntryRequest
+	(*GetPresaleEntryResponse)(nil),      // 37: tide.v1.GetPresaleEntryResponse
+	(*PresalePurchase)(nil),              // 38: tide.v1.PresalePurchase
+	(*ListPresalePurchasesRequest)(nil),  // 39: tide.v1.ListPresalePurchasesRequest
+	(*ListPresalePurchasesResponse)(nil), // 40: tide.v1.ListPresalePurchasesResponse
+	(*FlashSale)(nil),                    // 41: tide.v1.FlashSale
+	(*GroupBuy)(nil),                     // 42: tide.v1.GroupBuy
+	(*Presale)(nil),                      // 43: tide.v1.Presale
+	(*Activity)(nil),                     // 44: tide.v1.Activity
+	(*CreateActivityRequest)(nil),        // 45: tide.v1.CreateActivityRequest
+	(*CreateActivityResponse)(nil),       // 46: tide.v1.CreateActivityResponse
+	(*ListActivitiesRequest)(nil),        // 47: tide.v1.ListActivitiesRequest
+	(*ListActivitiesResponse)(nil),       // 48: tide.v1.ListActivitiesResponse
+	(*EndActivityRequest)(nil),           // 49: tide.v1.EndActivityRequest
+	(*EndActivityResponse)(nil),          // 50: tide.v1.EndActivityResponse
+	(*PromotionTier)(nil),                // 51: tide.v1.PromotionTier
+	(*Promotion)(nil),                    // 52: tide.v1.Promotion
+	(*PutPromotionRequest)(nil),          // 53: tide.v1.PutPromotionRequest
+	(*PutPromotionResponse)(nil),         // 54: tide.v1.PutPromotionResponse
+	(*ListPromotionsRequest)(nil),        // 55: tide.v1.ListPromotionsRequest
+	(*ListPromotionsResponse)(nil),       // 56: tide.v1.ListPromotionsResponse
+	(*EndPromotionRequest)(nil),          // 57: tide.v1.EndPromotionRequest
+	(*EndPromotionResponse)(nil),         // 58: tide.v1.EndPromotionResponse
+	(*GrantCouponRequest)(nil),           // 59: tide.v1.GrantCouponRequest
+	(*GrantCouponResponse)(nil),          // 60: tide.v1.GrantCouponResponse
 }
 var file_tide_v1_commerce_proto_depIdxs = []int32{
 	2,  // 0: tide.v1.Price.lines:type_name -> tide.v1.PricedLine
@@ -3716,72 +4107,79 @@ var file_tide_v1_commerce_proto_depIdxs = []int32{
 	1,  // 5: tide.v1.SubmitRequest.items:type_name -> tide.v1.LineItem
 	15, // 6: tide.v1.SubmitResponse.order:type_name -> tide.v1.Order
 	2,  // 7: tide.v1.Order.lines:type_name -> tide.v1.PricedLine
-	15, // 8: tide.v1.ListOrdersResponse.orders:type_name -> tide.v1.Order
-	15, // 9: tide.v1.GetOrderResponse.order:type_name -> tide.v1.Order
-	15, // 10: tide.v1.MerchantListOrdersResponse.orders:type_name -> tide.v1.Order
-	15, // 11: tide.v1.MerchantGetOrderResponse.order:type_name -> tide.v1.Order
-	15, // 12: tide.v1.SubmitBalanceResponse.order:type_name -> tide.v1.Order
-	34, // 13: tide.v1.GetPresaleEntryResponse.entry:type_name -> tide.v1.PresaleEntry
-	39, // 14: tide.v1.GetPresaleEntryResponse.presale:type_name -> tide.v1.Presale
-	37, // 15: tide.v1.Activity.flash_sale:type_name -> tide.v1.FlashSale
-	38, // 16: tide.v1.Activity.group_buy:type_name -> tide.v1.GroupBuy
-	39, // 17: tide.v1.Activity.presale:type_name -> tide.v1.Presale
-	40, // 18: tide.v1.CreateActivityRequest.activity:type_name -> tide.v1.Activity
-	40, // 19: tide.v1.CreateActivityResponse.activity:type_name -> tide.v1.Activity
-	40, // 20: tide.v1.ListActivitiesResponse.activities:type_name -> tide.v1.Activity
-	0,  // 21: tide.v1.EndActivityRequest.kind:type_name -> tide.v1.ActivityKind
-	47, // 22: tide.v1.Promotion.tiers:type_name -> tide.v1.PromotionTier
-	48, // 23: tide.v1.PutPromotionRequest.promotion:type_name -> tide.v1.Promotion
-	48, // 24: tide.v1.ListPromotionsResponse.promotions:type_name -> tide.v1.Promotion
-	5,  // 25: tide.v1.CommerceService.SetCartItem:input_type -> tide.v1.SetCartItemRequest
-	7,  // 26: tide.v1.CommerceService.Cart:input_type -> tide.v1.CartRequest
-	9,  // 27: tide.v1.CommerceService.Preview:input_type -> tide.v1.PreviewRequest
-	11, // 28: tide.v1.CommerceService.Submit:input_type -> tide.v1.SubmitRequest
-	13, // 29: tide.v1.CommerceService.Pay:input_type -> tide.v1.PayRequest
-	16, // 30: tide.v1.CommerceService.ListOrders:input_type -> tide.v1.ListOrdersRequest
-	18, // 31: tide.v1.CommerceService.GetOrder:input_type -> tide.v1.GetOrderRequest
-	20, // 32: tide.v1.CommerceService.CancelOrder:input_type -> tide.v1.CancelOrderRequest
-	22, // 33: tide.v1.CommerceService.RequestRefund:input_type -> tide.v1.RequestRefundRequest
-	24, // 34: tide.v1.CommerceService.MerchantListOrders:input_type -> tide.v1.MerchantListOrdersRequest
-	26, // 35: tide.v1.CommerceService.MerchantGetOrder:input_type -> tide.v1.MerchantGetOrderRequest
-	28, // 36: tide.v1.CommerceService.Ship:input_type -> tide.v1.ShipRequest
-	30, // 37: tide.v1.CommerceService.DecideRefund:input_type -> tide.v1.DecideRefundRequest
-	32, // 38: tide.v1.CommerceService.SubmitBalance:input_type -> tide.v1.SubmitBalanceRequest
-	35, // 39: tide.v1.CommerceService.GetPresaleEntry:input_type -> tide.v1.GetPresaleEntryRequest
-	41, // 40: tide.v1.CommerceService.CreateActivity:input_type -> tide.v1.CreateActivityRequest
-	43, // 41: tide.v1.CommerceService.ListActivities:input_type -> tide.v1.ListActivitiesRequest
-	45, // 42: tide.v1.CommerceService.EndActivity:input_type -> tide.v1.EndActivityRequest
-	49, // 43: tide.v1.CommerceService.PutPromotion:input_type -> tide.v1.PutPromotionRequest
-	51, // 44: tide.v1.CommerceService.ListPromotions:input_type -> tide.v1.ListPromotionsRequest
-	53, // 45: tide.v1.CommerceService.EndPromotion:input_type -> tide.v1.EndPromotionRequest
-	55, // 46: tide.v1.CommerceService.GrantCoupon:input_type -> tide.v1.GrantCouponRequest
-	6,  // 47: tide.v1.CommerceService.SetCartItem:output_type -> tide.v1.SetCartItemResponse
-	8,  // 48: tide.v1.CommerceService.Cart:output_type -> tide.v1.CartResponse
-	10, // 49: tide.v1.CommerceService.Preview:output_type -> tide.v1.PreviewResponse
-	12, // 50: tide.v1.CommerceService.Submit:output_type -> tide.v1.SubmitResponse
-	14, // 51: tide.v1.CommerceService.Pay:output_type -> tide.v1.PayResponse
-	17, // 52: tide.v1.CommerceService.ListOrders:output_type -> tide.v1.ListOrdersResponse
-	19, // 53: tide.v1.CommerceService.GetOrder:output_type -> tide.v1.GetOrderResponse
-	21, // 54: tide.v1.CommerceService.CancelOrder:output_type -> tide.v1.CancelOrderResponse
-	23, // 55: tide.v1.CommerceService.RequestRefund:output_type -> tide.v1.RequestRefundResponse
-	25, // 56: tide.v1.CommerceService.MerchantListOrders:output_type -> tide.v1.MerchantListOrdersResponse
-	27, // 57: tide.v1.CommerceService.MerchantGetOrder:output_type -> tide.v1.MerchantGetOrderResponse
-	29, // 58: tide.v1.CommerceService.Ship:output_type -> tide.v1.ShipResponse
-	31, // 59: tide.v1.CommerceService.DecideRefund:output_type -> tide.v1.DecideRefundResponse
-	33, // 60: tide.v1.CommerceService.SubmitBalance:output_type -> tide.v1.SubmitBalanceResponse
-	36, // 61: tide.v1.CommerceService.GetPresaleEntry:output_type -> tide.v1.GetPresaleEntryResponse
-	42, // 62: tide.v1.CommerceService.CreateActivity:output_type -> tide.v1.CreateActivityResponse
-	44, // 63: tide.v1.CommerceService.ListActivities:output_type -> tide.v1.ListActivitiesResponse
-	46, // 64: tide.v1.CommerceService.EndActivity:output_type -> tide.v1.EndActivityResponse
-	50, // 65: tide.v1.CommerceService.PutPromotion:output_type -> tide.v1.PutPromotionResponse
-	52, // 66: tide.v1.CommerceService.ListPromotions:output_type -> tide.v1.ListPromotionsResponse
-	54, // 67: tide.v1.CommerceService.EndPromotion:output_type -> tide.v1.EndPromotionResponse
-	56, // 68: tide.v1.CommerceService.GrantCoupon:output_type -> tide.v1.GrantCouponResponse
-	47, // [47:69] is the sub-list for method output_type
-	25, // [25:47] is the sub-list for method input_type
-	25, // [25:25] is the sub-list for extension type_name
-	25, // [25:25] is the sub-list for extension extendee
-	0,  // [0:25] is the sub-list for field type_name
+	16, // 8: tide.v1.Order.shipment:type_name -> tide.v1.Shipment
+	15, // 9: tide.v1.ListOrdersResponse.orders:type_name -> tide.v1.Order
+	15, // 10: tide.v1.GetOrderResponse.order:type_name -> tide.v1.Order
+	15, // 11: tide.v1.MerchantListOrdersResponse.orders:type_name -> tide.v1.Order
+	15, // 12: tide.v1.MerchantGetOrderResponse.order:type_name -> tide.v1.Order
+	15, // 13: tide.v1.SubmitBalanceResponse.order:type_name -> tide.v1.Order
+	35, // 14: tide.v1.GetPresaleEntryResponse.entry:type_name -> tide.v1.PresaleEntry
+	43, // 15: tide.v1.GetPresaleEntryResponse.presale:type_name -> tide.v1.Presale
+	38, // 16: tide.v1.GetPresaleEntryResponse.purchase:type_name -> tide.v1.PresalePurchase
+	35, // 17: tide.v1.PresalePurchase.entry:type_name -> tide.v1.PresaleEntry
+	43, // 18: tide.v1.PresalePurchase.presale:type_name -> tide.v1.Presale
+	38, // 19: tide.v1.ListPresalePurchasesResponse.purchases:type_name -> tide.v1.PresalePurchase
+	41, // 20: tide.v1.Activity.flash_sale:type_name -> tide.v1.FlashSale
+	42, // 21: tide.v1.Activity.group_buy:type_name -> tide.v1.GroupBuy
+	43, // 22: tide.v1.Activity.presale:type_name -> tide.v1.Presale
+	44, // 23: tide.v1.CreateActivityRequest.activity:type_name -> tide.v1.Activity
+	44, // 24: tide.v1.CreateActivityResponse.activity:type_name -> tide.v1.Activity
+	44, // 25: tide.v1.ListActivitiesResponse.activities:type_name -> tide.v1.Activity
+	0,  // 26: tide.v1.EndActivityRequest.kind:type_name -> tide.v1.ActivityKind
+	51, // 27: tide.v1.Promotion.tiers:type_name -> tide.v1.PromotionTier
+	52, // 28: tide.v1.PutPromotionRequest.promotion:type_name -> tide.v1.Promotion
+	52, // 29: tide.v1.ListPromotionsResponse.promotions:type_name -> tide.v1.Promotion
+	5,  // 30: tide.v1.CommerceService.SetCartItem:input_type -> tide.v1.SetCartItemRequest
+	7,  // 31: tide.v1.CommerceService.Cart:input_type -> tide.v1.CartRequest
+	9,  // 32: tide.v1.CommerceService.Preview:input_type -> tide.v1.PreviewRequest
+	11, // 33: tide.v1.CommerceService.Submit:input_type -> tide.v1.SubmitRequest
+	13, // 34: tide.v1.CommerceService.Pay:input_type -> tide.v1.PayRequest
+	17, // 35: tide.v1.CommerceService.ListOrders:input_type -> tide.v1.ListOrdersRequest
+	19, // 36: tide.v1.CommerceService.GetOrder:input_type -> tide.v1.GetOrderRequest
+	21, // 37: tide.v1.CommerceService.CancelOrder:input_type -> tide.v1.CancelOrderRequest
+	23, // 38: tide.v1.CommerceService.RequestRefund:input_type -> tide.v1.RequestRefundRequest
+	25, // 39: tide.v1.CommerceService.MerchantListOrders:input_type -> tide.v1.MerchantListOrdersRequest
+	27, // 40: tide.v1.CommerceService.MerchantGetOrder:input_type -> tide.v1.MerchantGetOrderRequest
+	29, // 41: tide.v1.CommerceService.Ship:input_type -> tide.v1.ShipRequest
+	31, // 42: tide.v1.CommerceService.DecideRefund:input_type -> tide.v1.DecideRefundRequest
+	33, // 43: tide.v1.CommerceService.SubmitBalance:input_type -> tide.v1.SubmitBalanceRequest
+	36, // 44: tide.v1.CommerceService.GetPresaleEntry:input_type -> tide.v1.GetPresaleEntryRequest
+	39, // 45: tide.v1.CommerceService.ListPresalePurchases:input_type -> tide.v1.ListPresalePurchasesRequest
+	45, // 46: tide.v1.CommerceService.CreateActivity:input_type -> tide.v1.CreateActivityRequest
+	47, // 47: tide.v1.CommerceService.ListActivities:input_type -> tide.v1.ListActivitiesRequest
+	49, // 48: tide.v1.CommerceService.EndActivity:input_type -> tide.v1.EndActivityRequest
+	53, // 49: tide.v1.CommerceService.PutPromotion:input_type -> tide.v1.PutPromotionRequest
+	55, // 50: tide.v1.CommerceService.ListPromotions:input_type -> tide.v1.ListPromotionsRequest
+	57, // 51: tide.v1.CommerceService.EndPromotion:input_type -> tide.v1.EndPromotionRequest
+	59, // 52: tide.v1.CommerceService.GrantCoupon:input_type -> tide.v1.GrantCouponRequest
+	6,  // 53: tide.v1.CommerceService.SetCartItem:output_type -> tide.v1.SetCartItemResponse
+	8,  // 54: tide.v1.CommerceService.Cart:output_type -> tide.v1.CartResponse
+	10, // 55: tide.v1.CommerceService.Preview:output_type -> tide.v1.PreviewResponse
+	12, // 56: tide.v1.CommerceService.Submit:output_type -> tide.v1.SubmitResponse
+	14, // 57: tide.v1.CommerceService.Pay:output_type -> tide.v1.PayResponse
+	18, // 58: tide.v1.CommerceService.ListOrders:output_type -> tide.v1.ListOrdersResponse
+	20, // 59: tide.v1.CommerceService.GetOrder:output_type -> tide.v1.GetOrderResponse
+	22, // 60: tide.v1.CommerceService.CancelOrder:output_type -> tide.v1.CancelOrderResponse
+	24, // 61: tide.v1.CommerceService.RequestRefund:output_type -> tide.v1.RequestRefundResponse
+	26, // 62: tide.v1.CommerceService.MerchantListOrders:output_type -> tide.v1.MerchantListOrdersResponse
+	28, // 63: tide.v1.CommerceService.MerchantGetOrder:output_type -> tide.v1.MerchantGetOrderResponse
+	30, // 64: tide.v1.CommerceService.Ship:output_type -> tide.v1.ShipResponse
+	32, // 65: tide.v1.CommerceService.DecideRefund:output_type -> tide.v1.DecideRefundResponse
+	34, // 66: tide.v1.CommerceService.SubmitBalance:output_type -> tide.v1.SubmitBalanceResponse
+	37, // 67: tide.v1.CommerceService.GetPresaleEntry:output_type -> tide.v1.GetPresaleEntryResponse
+	40, // 68: tide.v1.CommerceService.ListPresalePurchases:output_type -> tide.v1.ListPresalePurchasesResponse
+	46, // 69: tide.v1.CommerceService.CreateActivity:output_type -> tide.v1.CreateActivityResponse
+	48, // 70: tide.v1.CommerceService.ListActivities:output_type -> tide.v1.ListActivitiesResponse
+	50, // 71: tide.v1.CommerceService.EndActivity:output_type -> tide.v1.EndActivityResponse
+	54, // 72: tide.v1.CommerceService.PutPromotion:output_type -> tide.v1.PutPromotionResponse
+	56, // 73: tide.v1.CommerceService.ListPromotions:output_type -> tide.v1.ListPromotionsResponse
+	58, // 74: tide.v1.CommerceService.EndPromotion:output_type -> tide.v1.EndPromotionResponse
+	60, // 75: tide.v1.CommerceService.GrantCoupon:output_type -> tide.v1.GrantCouponResponse
+	53, // [53:76] is the sub-list for method output_type
+	30, // [30:53] is the sub-list for method input_type
+	30, // [30:30] is the sub-list for extension type_name
+	30, // [30:30] is the sub-list for extension extendee
+	0,  // [0:30] is the sub-list for field type_name
 }
 
 func init() { file_tide_v1_commerce_proto_init() }
@@ -3789,7 +4187,7 @@ func file_tide_v1_commerce_proto_init() {
 	if File_tide_v1_commerce_proto != nil {
 		return
 	}
-	file_tide_v1_commerce_proto_msgTypes[39].OneofWrappers = []any{
+	file_tide_v1_commerce_proto_msgTypes[43].OneofWrappers = []any{
 		(*Activity_FlashSale)(nil),
 		(*Activity_GroupBuy)(nil),
 		(*Activity_Presale)(nil),
@@ -3800,7 +4198,7 @@ func file_tide_v1_commerce_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_tide_v1_commerce_proto_rawDesc), len(file_tide_v1_commerce_proto_rawDesc)),
 			NumEnums:      1,
-			NumMessages:   56,
+			NumMessages:   60,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

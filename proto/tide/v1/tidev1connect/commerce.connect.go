@@ -73,6 +73,9 @@ const (
 	// CommerceServiceGetPresaleEntryProcedure is the fully-qualified name of the CommerceService's
 	// GetPresaleEntry RPC.
 	CommerceServiceGetPresaleEntryProcedure = "/tide.v1.CommerceService/GetPresaleEntry"
+	// CommerceServiceListPresalePurchasesProcedure is the fully-qualified name of the CommerceService's
+	// ListPresalePurchases RPC.
+	CommerceServiceListPresalePurchasesProcedure = "/tide.v1.CommerceService/ListPresalePurchases"
 	// CommerceServiceCreateActivityProcedure is the fully-qualified name of the CommerceService's
 	// CreateActivity RPC.
 	CommerceServiceCreateActivityProcedure = "/tide.v1.CommerceService/CreateActivity"
@@ -122,7 +125,12 @@ type CommerceServiceClient interface {
 	MerchantListOrders(context.Context, *connect.Request[v1.MerchantListOrdersRequest]) (*connect.Response[v1.MerchantListOrdersResponse], error)
 	// Merchant: one of its orders.
 	MerchantGetOrder(context.Context, *connect.Request[v1.MerchantGetOrderRequest]) (*connect.Response[v1.MerchantGetOrderResponse], error)
-	// Merchant: ships a paid order with a tracking number.
+	// Merchant: ships a paid order with a tracking number and its express
+	// company. The shipment is recorded at once and uploaded to WeChat's
+	// shipping-info service (发货信息管理) in the background, retried until
+	// WeChat accepts it; an upload WeChat refuses for good (a wrong express
+	// company, say) shows as Order.shipment.upload_state "failed" with
+	// WeChat's answer, and shipping the order again corrects it.
 	Ship(context.Context, *connect.Request[v1.ShipRequest]) (*connect.Response[v1.ShipResponse], error)
 	// Merchant: approves (the refund is sent to WeChat Pay) or rejects a
 	// refund request.
@@ -137,6 +145,9 @@ type CommerceServiceClient interface {
 	SubmitBalance(context.Context, *connect.Request[v1.SubmitBalanceRequest]) (*connect.Response[v1.SubmitBalanceResponse], error)
 	// The caller's presale purchase, named by its deposit order.
 	GetPresaleEntry(context.Context, *connect.Request[v1.GetPresaleEntryRequest]) (*connect.Response[v1.GetPresaleEntryResponse], error)
+	// The caller's presale purchases, newest first, each with its deposit
+	// and balance state, amounts, the balance window and what is still to pay.
+	ListPresalePurchases(context.Context, *connect.Request[v1.ListPresalePurchasesRequest]) (*connect.Response[v1.ListPresalePurchasesResponse], error)
 	// Merchant: creates a flash sale (秒杀), group buy (拼团) or presale (预售)
 	// of one of its SKUs; another merchant's SKU is permission_denied.
 	CreateActivity(context.Context, *connect.Request[v1.CreateActivityRequest]) (*connect.Response[v1.CreateActivityResponse], error)
@@ -259,6 +270,12 @@ func NewCommerceServiceClient(httpClient connect.HTTPClient, baseURL string, opt
 			connect.WithSchema(commerceServiceMethods.ByName("GetPresaleEntry")),
 			connect.WithClientOptions(opts...),
 		),
+		listPresalePurchases: connect.NewClient[v1.ListPresalePurchasesRequest, v1.ListPresalePurchasesResponse](
+			httpClient,
+			baseURL+CommerceServiceListPresalePurchasesProcedure,
+			connect.WithSchema(commerceServiceMethods.ByName("ListPresalePurchases")),
+			connect.WithClientOptions(opts...),
+		),
 		createActivity: connect.NewClient[v1.CreateActivityRequest, v1.CreateActivityResponse](
 			httpClient,
 			baseURL+CommerceServiceCreateActivityProcedure,
@@ -306,28 +323,29 @@ func NewCommerceServiceClient(httpClient connect.HTTPClient, baseURL string, opt
 
 // commerceServiceClient implements CommerceServiceClient.
 type commerceServiceClient struct {
-	setCartItem        *connect.Client[v1.SetCartItemRequest, v1.SetCartItemResponse]
-	cart               *connect.Client[v1.CartRequest, v1.CartResponse]
-	preview            *connect.Client[v1.PreviewRequest, v1.PreviewResponse]
-	submit             *connect.Client[v1.SubmitRequest, v1.SubmitResponse]
-	pay                *connect.Client[v1.PayRequest, v1.PayResponse]
-	listOrders         *connect.Client[v1.ListOrdersRequest, v1.ListOrdersResponse]
-	getOrder           *connect.Client[v1.GetOrderRequest, v1.GetOrderResponse]
-	cancelOrder        *connect.Client[v1.CancelOrderRequest, v1.CancelOrderResponse]
-	requestRefund      *connect.Client[v1.RequestRefundRequest, v1.RequestRefundResponse]
-	merchantListOrders *connect.Client[v1.MerchantListOrdersRequest, v1.MerchantListOrdersResponse]
-	merchantGetOrder   *connect.Client[v1.MerchantGetOrderRequest, v1.MerchantGetOrderResponse]
-	ship               *connect.Client[v1.ShipRequest, v1.ShipResponse]
-	decideRefund       *connect.Client[v1.DecideRefundRequest, v1.DecideRefundResponse]
-	submitBalance      *connect.Client[v1.SubmitBalanceRequest, v1.SubmitBalanceResponse]
-	getPresaleEntry    *connect.Client[v1.GetPresaleEntryRequest, v1.GetPresaleEntryResponse]
-	createActivity     *connect.Client[v1.CreateActivityRequest, v1.CreateActivityResponse]
-	listActivities     *connect.Client[v1.ListActivitiesRequest, v1.ListActivitiesResponse]
-	endActivity        *connect.Client[v1.EndActivityRequest, v1.EndActivityResponse]
-	putPromotion       *connect.Client[v1.PutPromotionRequest, v1.PutPromotionResponse]
-	listPromotions     *connect.Client[v1.ListPromotionsRequest, v1.ListPromotionsResponse]
-	endPromotion       *connect.Client[v1.EndPromotionRequest, v1.EndPromotionResponse]
-	grantCoupon        *connect.Client[v1.GrantCouponRequest, v1.GrantCouponResponse]
+	setCartItem          *connect.Client[v1.SetCartItemRequest, v1.SetCartItemResponse]
+	cart                 *connect.Client[v1.CartRequest, v1.CartResponse]
+	preview              *connect.Client[v1.PreviewRequest, v1.PreviewResponse]
+	submit               *connect.Client[v1.SubmitRequest, v1.SubmitResponse]
+	pay                  *connect.Client[v1.PayRequest, v1.PayResponse]
+	listOrders           *connect.Client[v1.ListOrdersRequest, v1.ListOrdersResponse]
+	getOrder             *connect.Client[v1.GetOrderRequest, v1.GetOrderResponse]
+	cancelOrder          *connect.Client[v1.CancelOrderRequest, v1.CancelOrderResponse]
+	requestRefund        *connect.Client[v1.RequestRefundRequest, v1.RequestRefundResponse]
+	merchantListOrders   *connect.Client[v1.MerchantListOrdersRequest, v1.MerchantListOrdersResponse]
+	merchantGetOrder     *connect.Client[v1.MerchantGetOrderRequest, v1.MerchantGetOrderResponse]
+	ship                 *connect.Client[v1.ShipRequest, v1.ShipResponse]
+	decideRefund         *connect.Client[v1.DecideRefundRequest, v1.DecideRefundResponse]
+	submitBalance        *connect.Client[v1.SubmitBalanceRequest, v1.SubmitBalanceResponse]
+	getPresaleEntry      *connect.Client[v1.GetPresaleEntryRequest, v1.GetPresaleEntryResponse]
+	listPresalePurchases *connect.Client[v1.ListPresalePurchasesRequest, v1.ListPresalePurchasesResponse]
+	createActivity       *connect.Client[v1.CreateActivityRequest, v1.CreateActivityResponse]
+	listActivities       *connect.Client[v1.ListActivitiesRequest, v1.ListActivitiesResponse]
+	endActivity          *connect.Client[v1.EndActivityRequest, v1.EndActivityResponse]
+	putPromotion         *connect.Client[v1.PutPromotionRequest, v1.PutPromotionResponse]
+	listPromotions       *connect.Client[v1.ListPromotionsRequest, v1.ListPromotionsResponse]
+	endPromotion         *connect.Client[v1.EndPromotionRequest, v1.EndPromotionResponse]
+	grantCoupon          *connect.Client[v1.GrantCouponRequest, v1.GrantCouponResponse]
 }
 
 // SetCartItem calls tide.v1.CommerceService.SetCartItem.
@@ -405,6 +423,11 @@ func (c *commerceServiceClient) GetPresaleEntry(ctx context.Context, req *connec
 	return c.getPresaleEntry.CallUnary(ctx, req)
 }
 
+// ListPresalePurchases calls tide.v1.CommerceService.ListPresalePurchases.
+func (c *commerceServiceClient) ListPresalePurchases(ctx context.Context, req *connect.Request[v1.ListPresalePurchasesRequest]) (*connect.Response[v1.ListPresalePurchasesResponse], error) {
+	return c.listPresalePurchases.CallUnary(ctx, req)
+}
+
 // CreateActivity calls tide.v1.CommerceService.CreateActivity.
 func (c *commerceServiceClient) CreateActivity(ctx context.Context, req *connect.Request[v1.CreateActivityRequest]) (*connect.Response[v1.CreateActivityResponse], error) {
 	return c.createActivity.CallUnary(ctx, req)
@@ -466,7 +489,12 @@ type CommerceServiceHandler interface {
 	MerchantListOrders(context.Context, *connect.Request[v1.MerchantListOrdersRequest]) (*connect.Response[v1.MerchantListOrdersResponse], error)
 	// Merchant: one of its orders.
 	MerchantGetOrder(context.Context, *connect.Request[v1.MerchantGetOrderRequest]) (*connect.Response[v1.MerchantGetOrderResponse], error)
-	// Merchant: ships a paid order with a tracking number.
+	// Merchant: ships a paid order with a tracking number and its express
+	// company. The shipment is recorded at once and uploaded to WeChat's
+	// shipping-info service (发货信息管理) in the background, retried until
+	// WeChat accepts it; an upload WeChat refuses for good (a wrong express
+	// company, say) shows as Order.shipment.upload_state "failed" with
+	// WeChat's answer, and shipping the order again corrects it.
 	Ship(context.Context, *connect.Request[v1.ShipRequest]) (*connect.Response[v1.ShipResponse], error)
 	// Merchant: approves (the refund is sent to WeChat Pay) or rejects a
 	// refund request.
@@ -481,6 +509,9 @@ type CommerceServiceHandler interface {
 	SubmitBalance(context.Context, *connect.Request[v1.SubmitBalanceRequest]) (*connect.Response[v1.SubmitBalanceResponse], error)
 	// The caller's presale purchase, named by its deposit order.
 	GetPresaleEntry(context.Context, *connect.Request[v1.GetPresaleEntryRequest]) (*connect.Response[v1.GetPresaleEntryResponse], error)
+	// The caller's presale purchases, newest first, each with its deposit
+	// and balance state, amounts, the balance window and what is still to pay.
+	ListPresalePurchases(context.Context, *connect.Request[v1.ListPresalePurchasesRequest]) (*connect.Response[v1.ListPresalePurchasesResponse], error)
 	// Merchant: creates a flash sale (秒杀), group buy (拼团) or presale (预售)
 	// of one of its SKUs; another merchant's SKU is permission_denied.
 	CreateActivity(context.Context, *connect.Request[v1.CreateActivityRequest]) (*connect.Response[v1.CreateActivityResponse], error)
@@ -599,6 +630,12 @@ func NewCommerceServiceHandler(svc CommerceServiceHandler, opts ...connect.Handl
 		connect.WithSchema(commerceServiceMethods.ByName("GetPresaleEntry")),
 		connect.WithHandlerOptions(opts...),
 	)
+	commerceServiceListPresalePurchasesHandler := connect.NewUnaryHandler(
+		CommerceServiceListPresalePurchasesProcedure,
+		svc.ListPresalePurchases,
+		connect.WithSchema(commerceServiceMethods.ByName("ListPresalePurchases")),
+		connect.WithHandlerOptions(opts...),
+	)
 	commerceServiceCreateActivityHandler := connect.NewUnaryHandler(
 		CommerceServiceCreateActivityProcedure,
 		svc.CreateActivity,
@@ -673,6 +710,8 @@ func NewCommerceServiceHandler(svc CommerceServiceHandler, opts ...connect.Handl
 			commerceServiceSubmitBalanceHandler.ServeHTTP(w, r)
 		case CommerceServiceGetPresaleEntryProcedure:
 			commerceServiceGetPresaleEntryHandler.ServeHTTP(w, r)
+		case CommerceServiceListPresalePurchasesProcedure:
+			commerceServiceListPresalePurchasesHandler.ServeHTTP(w, r)
 		case CommerceServiceCreateActivityProcedure:
 			commerceServiceCreateActivityHandler.ServeHTTP(w, r)
 		case CommerceServiceListActivitiesProcedure:
@@ -754,6 +793,10 @@ func (UnimplementedCommerceServiceHandler) SubmitBalance(context.Context, *conne
 
 func (UnimplementedCommerceServiceHandler) GetPresaleEntry(context.Context, *connect.Request[v1.GetPresaleEntryRequest]) (*connect.Response[v1.GetPresaleEntryResponse], error) {
 	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("tide.v1.CommerceService.GetPresaleEntry is not implemented"))
+}
+
+func (UnimplementedCommerceServiceHandler) ListPresalePurchases(context.Context, *connect.Request[v1.ListPresalePurchasesRequest]) (*connect.Response[v1.ListPresalePurchasesResponse], error) {
+	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("tide.v1.CommerceService.ListPresalePurchases is not implemented"))
 }
 
 func (UnimplementedCommerceServiceHandler) CreateActivity(context.Context, *connect.Request[v1.CreateActivityRequest]) (*connect.Response[v1.CreateActivityResponse], error) {

@@ -10,7 +10,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file tide/v1/commerce.proto.
  */
 export const file_tide_v1_commerce: GenFile = /*@__PURE__*/
-  fileDesc("ChZ0aWRlL3YxL2NvbW1lcmNlLnByb3RvEgd0aWRlLnYxIiwKCExpbmVJdGVtEg4KBnNrdV9pZBgBIAEoCRIQCghxdWFudGl0eRgCIAEoAyKOAQoKUHJpY2VkTGluZRIOCgZza3VfaWQYASABKAkSEgoKcHJvZHVjdF9pZBgCIAEoCRIQCgh1bml0X2ZlbhgDIAEoAxIQCghxdWFudGl0eRgEIAEoAxIRCgl0b3RhbF9mZW4YBSABKAMSFAoMZGlzY291bnRfZmVuGAYgASgDEg8KB3BheV9mZW4YByABKAMiVQoPUHJvbW90aW9uUmVzdWx0EhQKDHByb21vdGlvbl9pZBgBIAEoCRIUCgxkaXNjb3VudF9mZW4YAiABKAMSFgoOc2tpcHBlZF9yZWFzb24YAyABKAkikwEKBVByaWNlEiIKBWxpbmVzGAEgAygLMhMudGlkZS52MS5QcmljZWRMaW5lEhEKCXRvdGFsX2ZlbhgCIAEoAxIUCgxkaXNjb3VudF9mZW4YAyABKAMSDwoHcGF5X2ZlbhgEIAEoAxIsCgpwcm9tb3Rpb25zGAUgAygLMhgudGlkZS52MS5Qcm9tb3Rpb25SZXN1bHQiNgoSU2V0Q2FydEl0ZW1SZXF1ZXN0Eg4KBnNrdV9pZBgBIAEoCRIQCghxdWFudGl0eRgCIAEoAyIVChNTZXRDYXJ0SXRlbVJlc3BvbnNlIg0KC0NhcnRSZXF1ZXN0IjAKDENhcnRSZXNwb25zZRIgCgVpdGVtcxgBIAMoCzIRLnRpZGUudjEuTGluZUl0ZW0ibQoOUHJldmlld1JlcXVlc3QSIAoFaXRlbXMYASADKAsyES50aWRlLnYxLkxpbmVJdGVtEg8KB3Jvb21faWQYAiABKAkSFQoNZmxhc2hfc2FsZV9pZBgDIAEoCRIRCgljb3Vwb25faWQYBCABKAkiMAoPUHJldmlld1Jlc3BvbnNlEh0KBXByaWNlGAEgASgLMg4udGlkZS52MS5QcmljZSLBAQoNU3VibWl0UmVxdWVzdBIgCgVpdGVtcxgBIAMoCzIRLnRpZGUudjEuTGluZUl0ZW0SDwoHcm9vbV9pZBgCIAEoCRIVCg1mbGFzaF9zYWxlX2lkGAMgASgJEhcKD2lkZW1wb3RlbmN5X2tleRgEIAEoCRIRCgljb3Vwb25faWQYBSABKAkSFAoMZ3JvdXBfYnV5X2lkGAYgASgJEhAKCGdyb3VwX2lkGAcgASgJEhIKCnByZXNhbGVfaWQYCCABKAkiUgoOU3VibWl0UmVzcG9uc2USHQoFb3JkZXIYASABKAsyDi50aWRlLnYxLk9yZGVyEg8KB2NyZWF0ZWQYAiABKAgSEAoIZ3JvdXBfaWQYAyABKAkiMgoKUGF5UmVxdWVzdBIQCghvcmRlcl9pZBgBIAEoCRISCgpsb2dpbl9jb2RlGAIgASgJIn4KC1BheVJlc3BvbnNlEhIKCnRpbWVfc3RhbXAYASABKAkSEQoJbm9uY2Vfc3RyGAIgASgJEg8KB3BhY2thZ2UYAyABKAkSEQoJc2lnbl90eXBlGAQgASgJEhAKCHBheV9zaWduGAUgASgJEhIKCmV4cGlyZXNfYXQYBiABKAkizAIKBU9yZGVyEgoKAmlkGAEgASgJEg8KB3VzZXJfaWQYAiABKAkSEwoLbWVyY2hhbnRfaWQYAyABKAkSDwoHcm9vbV9pZBgEIAEoCRIVCg1mbGFzaF9zYWxlX2lkGAUgASgJEiIKBWxpbmVzGAYgAygLMhMudGlkZS52MS5QcmljZWRMaW5lEhEKCXRvdGFsX2ZlbhgHIAEoAxIUCgxkaXNjb3VudF9mZW4YCCABKAMSDwoHcGF5X2ZlbhgJIAEoAxIRCglwYXlfc3RhdGUYCiABKAkSFAoMZnVsZmlsX3N0YXRlGAsgASgJEhQKDHJlZnVuZF9zdGF0ZRgMIAEoCRITCgt0cmFja2luZ19ubxgNIAEoCRISCgpleHBpcmVzX2F0GA4gASgJEhIKCmNyZWF0ZWRfYXQYDyABKAkSDwoHcGFpZF9hdBgQIAEoCSI2ChFMaXN0T3JkZXJzUmVxdWVzdBIRCglwYWdlX3NpemUYASABKAUSDgoGYmVmb3JlGAIgASgJIjQKEkxpc3RPcmRlcnNSZXNwb25zZRIeCgZvcmRlcnMYASADKAsyDi50aWRlLnYxLk9yZGVyIiMKD0dldE9yZGVyUmVxdWVzdBIQCghvcmRlcl9pZBgBIAEoCSIxChBHZXRPcmRlclJlc3BvbnNlEh0KBW9yZGVyGAEgASgLMg4udGlkZS52MS5PcmRlciImChJDYW5jZWxPcmRlclJlcXVlc3QSEAoIb3JkZXJfaWQYASABKAkiFQoTQ2FuY2VsT3JkZXJSZXNwb25zZSI4ChRSZXF1ZXN0UmVmdW5kUmVxdWVzdBIQCghvcmRlcl9pZBgBIAEoCRIOCgZyZWFzb24YAiABKAkiFwoVUmVxdWVzdFJlZnVuZFJlc3BvbnNlIj4KGU1lcmNoYW50TGlzdE9yZGVyc1JlcXVlc3QSEQoJcGFnZV9zaXplGAEgASgFEg4KBmJlZm9yZRgCIAEoCSI8ChpNZXJjaGFudExpc3RPcmRlcnNSZXNwb25zZRIeCgZvcmRlcnMYASADKAsyDi50aWRlLnYxLk9yZGVyIisKF01lcmNoYW50R2V0T3JkZXJSZXF1ZXN0EhAKCG9yZGVyX2lkGAEgASgJIjkKGE1lcmNoYW50R2V0T3JkZXJSZXNwb25zZRIdCgVvcmRlchgBIAEoCzIOLnRpZGUudjEuT3JkZXIiNAoLU2hpcFJlcXVlc3QSEAoIb3JkZXJfaWQYASABKAkSEwoLdHJhY2tpbmdfbm8YAiABKAkiDgoMU2hpcFJlc3BvbnNlIkYKE0RlY2lkZVJlZnVuZFJlcXVlc3QSEAoIb3JkZXJfaWQYASABKAkSDwoHYXBwcm92ZRgCIAEoCBIMCgRub3RlGAMgASgJIhYKFERlY2lkZVJlZnVuZFJlc3BvbnNlIloKFFN1Ym1pdEJhbGFuY2VSZXF1ZXN0EhgKEGRlcG9zaXRfb3JkZXJfaWQYASABKAkSFwoPaWRlbXBvdGVuY3lfa2V5GAIgASgJEg8KB3Jvb21faWQYAyABKAkiRwoVU3VibWl0QmFsYW5jZVJlc3BvbnNlEh0KBW9yZGVyGAEgASgLMg4udGlkZS52MS5PcmRlchIPCgdjcmVhdGVkGAIgASgIIncKDFByZXNhbGVFbnRyeRIYChBkZXBvc2l0X29yZGVyX2lkGAEgASgJEhIKCnByZXNhbGVfaWQYAiABKAkSEAoIcXVhbnRpdHkYAyABKAMSDQoFc3RhdGUYBCABKAkSGAoQYmFsYW5jZV9vcmRlcl9pZBgFIAEoCSIyChZHZXRQcmVzYWxlRW50cnlSZXF1ZXN0EhgKEGRlcG9zaXRfb3JkZXJfaWQYASABKAkiYgoXR2V0UHJlc2FsZUVudHJ5UmVzcG9uc2USJAoFZW50cnkYASABKAsyFS50aWRlLnYxLlByZXNhbGVFbnRyeRIhCgdwcmVzYWxlGAIgASgLMhAudGlkZS52MS5QcmVzYWxlIpwBCglGbGFzaFNhbGUSCgoCaWQYASABKAkSDgoGc2t1X2lkGAIgASgJEhEKCXByaWNlX2ZlbhgDIAEoAxIRCglzdGFydHNfYXQYBCABKAkSDwoHZW5kc19hdBgFIAEoCRIRCglhbGxvdG1lbnQYBiABKAMSEQoJcmVtYWluaW5nGAcgASgDEhYKDnBlcl91c2VyX2xpbWl0GAggASgDIokBCghHcm91cEJ1eRIKCgJpZBgBIAEoCRIOCgZza3VfaWQYAiABKAkSEQoJcHJpY2VfZmVuGAMgASgDEhIKCmdyb3VwX3NpemUYBCABKAUSFgoOd2luZG93X3NlY29uZHMYBSABKAMSEQoJc3RhcnRzX2F0GAYgASgJEg8KB2VuZHNfYXQYByABKAkinQIKB1ByZXNhbGUSCgoCaWQYASABKAkSDgoGc2t1X2lkGAIgASgJEhEKCXByaWNlX2ZlbhgDIAEoAxITCgtkZXBvc2l0X2ZlbhgEIAEoAxIVCg1kZWR1Y3Rpb25fZmVuGAUgASgDEhkKEWRlcG9zaXRfc3RhcnRzX2F0GAYgASgJEhcKD2RlcG9zaXRfZW5kc19hdBgHIAEoCRIZChFiYWxhbmNlX3N0YXJ0c19hdBgIIAEoCRIXCg9iYWxhbmNlX2VuZHNfYXQYCSABKAkSEQoJYWxsb3RtZW50GAogASgDEhEKCXJlbWFpbmluZxgLIAEoAxIWCg5wZXJfdXNlcl9saW1pdBgMIAEoAxIRCgljYW5jZWxsZWQYDSABKAgiiQEKCEFjdGl2aXR5EigKCmZsYXNoX3NhbGUYASABKAsyEi50aWRlLnYxLkZsYXNoU2FsZUgAEiYKCWdyb3VwX2J1eRgCIAEoCzIRLnRpZGUudjEuR3JvdXBCdXlIABIjCgdwcmVzYWxlGAMgASgLMhAudGlkZS52MS5QcmVzYWxlSABCBgoEa2luZCI8ChVDcmVhdGVBY3Rpdml0eVJlcXVlc3QSIwoIYWN0aXZpdHkYASABKAsyES50aWRlLnYxLkFjdGl2aXR5Ij0KFkNyZWF0ZUFjdGl2aXR5UmVzcG9uc2USIwoIYWN0aXZpdHkYASABKAsyES50aWRlLnYxLkFjdGl2aXR5IioKFUxpc3RBY3Rpdml0aWVzUmVxdWVzdBIRCglwYWdlX3NpemUYASABKAUiPwoWTGlzdEFjdGl2aXRpZXNSZXNwb25zZRIlCgphY3Rpdml0aWVzGAEgAygLMhEudGlkZS52MS5BY3Rpdml0eSJOChJFbmRBY3Rpdml0eVJlcXVlc3QSIwoEa2luZBgBIAEoDjIVLnRpZGUudjEuQWN0aXZpdHlLaW5kEhMKC2FjdGl2aXR5X2lkGAIgASgJIhUKE0VuZEFjdGl2aXR5UmVzcG9uc2UiNwoNUHJvbW90aW9uVGllchIVCg10aHJlc2hvbGRfZmVuGAEgASgDEg8KB29mZl9mZW4YAiABKAMigwIKCVByb21vdGlvbhIKCgJpZBgBIAEoCRIOCgZzb3VyY2UYAiABKAkSDwoHcm9vbV9pZBgDIAEoCRIMCgRraW5kGAQgASgJEiUKBXRpZXJzGAUgAygLMhYudGlkZS52MS5Qcm9tb3Rpb25UaWVyEhgKEHBheV9iYXNpc19wb2ludHMYBiABKAMSDwoHY2FwX2ZlbhgHIAEoAxIVCg10aHJlc2hvbGRfZmVuGAggASgDEhIKCnZhbGlkX2Zyb20YCSABKAkSEwoLdmFsaWRfdW50aWwYCiABKAkSFgoOcGVyX3VzZXJfbGltaXQYCyABKAUSEQoJc3RhY2thYmxlGAwgASgIIjwKE1B1dFByb21vdGlvblJlcXVlc3QSJQoJcHJvbW90aW9uGAEgASgLMhIudGlkZS52MS5Qcm9tb3Rpb24iFgoUUHV0UHJvbW90aW9uUmVzcG9uc2UiKgoVTGlzdFByb21vdGlvbnNSZXF1ZXN0EhEKCXBhZ2Vfc2l6ZRgBIAEoBSJAChZMaXN0UHJvbW90aW9uc1Jlc3BvbnNlEiYKCnByb21vdGlvbnMYASADKAsyEi50aWRlLnYxLlByb21vdGlvbiIrChNFbmRQcm9tb3Rpb25SZXF1ZXN0EhQKDHByb21vdGlvbl9pZBgBIAEoCSIWChRFbmRQcm9tb3Rpb25SZXNwb25zZSI7ChJHcmFudENvdXBvblJlcXVlc3QSFAoMcHJvbW90aW9uX2lkGAEgASgJEg8KB3VzZXJfaWQYAiABKAkiFQoTR3JhbnRDb3Vwb25SZXNwb25zZSqDAQoMQWN0aXZpdHlLaW5kEh0KGUFDVElWSVRZX0tJTkRfVU5TUEVDSUZJRUQQABIcChhBQ1RJVklUWV9LSU5EX0ZMQVNIX1NBTEUQARIbChdBQ1RJVklUWV9LSU5EX0dST1VQX0JVWRACEhkKFUFDVElWSVRZX0tJTkRfUFJFU0FMRRADMuQMCg9Db21tZXJjZVNlcnZpY2USSAoLU2V0Q2FydEl0ZW0SGy50aWRlLnYxLlNldENhcnRJdGVtUmVxdWVzdBocLnRpZGUudjEuU2V0Q2FydEl0ZW1SZXNwb25zZRIzCgRDYXJ0EhQudGlkZS52MS5DYXJ0UmVxdWVzdBoVLnRpZGUudjEuQ2FydFJlc3BvbnNlEjwKB1ByZXZpZXcSFy50aWRlLnYxLlByZXZpZXdSZXF1ZXN0GhgudGlkZS52MS5QcmV2aWV3UmVzcG9uc2USOQoGU3VibWl0EhYudGlkZS52MS5TdWJtaXRSZXF1ZXN0GhcudGlkZS52MS5TdWJtaXRSZXNwb25zZRIwCgNQYXkSEy50aWRlLnYxLlBheVJlcXVlc3QaFC50aWRlLnYxLlBheVJlc3BvbnNlEkUKCkxpc3RPcmRlcnMSGi50aWRlLnYxLkxpc3RPcmRlcnNSZXF1ZXN0GhsudGlkZS52MS5MaXN0T3JkZXJzUmVzcG9uc2USPwoIR2V0T3JkZXISGC50aWRlLnYxLkdldE9yZGVyUmVxdWVzdBoZLnRpZGUudjEuR2V0T3JkZXJSZXNwb25zZRJICgtDYW5jZWxPcmRlchIbLnRpZGUudjEuQ2FuY2VsT3JkZXJSZXF1ZXN0GhwudGlkZS52MS5DYW5jZWxPcmRlclJlc3BvbnNlEk4KDVJlcXVlc3RSZWZ1bmQSHS50aWRlLnYxLlJlcXVlc3RSZWZ1bmRSZXF1ZXN0Gh4udGlkZS52MS5SZXF1ZXN0UmVmdW5kUmVzcG9uc2USXQoSTWVyY2hhbnRMaXN0T3JkZXJzEiIudGlkZS52MS5NZXJjaGFudExpc3RPcmRlcnNSZXF1ZXN0GiMudGlkZS52MS5NZXJjaGFudExpc3RPcmRlcnNSZXNwb25zZRJXChBNZXJjaGFudEdldE9yZGVyEiAudGlkZS52MS5NZXJjaGFudEdldE9yZGVyUmVxdWVzdBohLnRpZGUudjEuTWVyY2hhbnRHZXRPcmRlclJlc3BvbnNlEjMKBFNoaXASFC50aWRlLnYxLlNoaXBSZXF1ZXN0GhUudGlkZS52MS5TaGlwUmVzcG9uc2USSwoMRGVjaWRlUmVmdW5kEhwudGlkZS52MS5EZWNpZGVSZWZ1bmRSZXF1ZXN0Gh0udGlkZS52MS5EZWNpZGVSZWZ1bmRSZXNwb25zZRJOCg1TdWJtaXRCYWxhbmNlEh0udGlkZS52MS5TdWJtaXRCYWxhbmNlUmVxdWVzdBoeLnRpZGUudjEuU3VibWl0QmFsYW5jZVJlc3BvbnNlElQKD0dldFByZXNhbGVFbnRyeRIfLnRpZGUudjEuR2V0UHJlc2FsZUVudHJ5UmVxdWVzdBogLnRpZGUudjEuR2V0UHJlc2FsZUVudHJ5UmVzcG9uc2USUQoOQ3JlYXRlQWN0aXZpdHkSHi50aWRlLnYxLkNyZWF0ZUFjdGl2aXR5UmVxdWVzdBofLnRpZGUudjEuQ3JlYXRlQWN0aXZpdHlSZXNwb25zZRJRCg5MaXN0QWN0aXZpdGllcxIeLnRpZGUudjEuTGlzdEFjdGl2aXRpZXNSZXF1ZXN0Gh8udGlkZS52MS5MaXN0QWN0aXZpdGllc1Jlc3BvbnNlEkgKC0VuZEFjdGl2aXR5EhsudGlkZS52MS5FbmRBY3Rpdml0eVJlcXVlc3QaHC50aWRlLnYxLkVuZEFjdGl2aXR5UmVzcG9uc2USSwoMUHV0UHJvbW90aW9uEhwudGlkZS52MS5QdXRQcm9tb3Rpb25SZXF1ZXN0Gh0udGlkZS52MS5QdXRQcm9tb3Rpb25SZXNwb25zZRJRCg5MaXN0UHJvbW90aW9ucxIeLnRpZGUudjEuTGlzdFByb21vdGlvbnNSZXF1ZXN0Gh8udGlkZS52MS5MaXN0UHJvbW90aW9uc1Jlc3BvbnNlEksKDEVuZFByb21vdGlvbhIcLnRpZGUudjEuRW5kUHJvbW90aW9uUmVxdWVzdBodLnRpZGUudjEuRW5kUHJvbW90aW9uUmVzcG9uc2USSAoLR3JhbnRDb3Vwb24SGy50aWRlLnYxLkdyYW50Q291cG9uUmVxdWVzdBocLnRpZGUudjEuR3JhbnRDb3Vwb25SZXNwb25zZUIwWi5naXRodWIuY29tL3RpZGUtbGl2ZS90aWRlL3Byb3RvL3RpZGUvdjE7dGlkZXYxYgZwcm90bzM");
+  fileDesc("ChZ0aWRlL3YxL2NvbW1lcmNlLnByb3RvEgd0aWRlLnYxIiwKCExpbmVJdGVtEg4KBnNrdV9pZBgBIAEoCRIQCghxdWFudGl0eRgCIAEoAyKOAQoKUHJpY2VkTGluZRIOCgZza3VfaWQYASABKAkSEgoKcHJvZHVjdF9pZBgCIAEoCRIQCgh1bml0X2ZlbhgDIAEoAxIQCghxdWFudGl0eRgEIAEoAxIRCgl0b3RhbF9mZW4YBSABKAMSFAoMZGlzY291bnRfZmVuGAYgASgDEg8KB3BheV9mZW4YByABKAMiVQoPUHJvbW90aW9uUmVzdWx0EhQKDHByb21vdGlvbl9pZBgBIAEoCRIUCgxkaXNjb3VudF9mZW4YAiABKAMSFgoOc2tpcHBlZF9yZWFzb24YAyABKAkikwEKBVByaWNlEiIKBWxpbmVzGAEgAygLMhMudGlkZS52MS5QcmljZWRMaW5lEhEKCXRvdGFsX2ZlbhgCIAEoAxIUCgxkaXNjb3VudF9mZW4YAyABKAMSDwoHcGF5X2ZlbhgEIAEoAxIsCgpwcm9tb3Rpb25zGAUgAygLMhgudGlkZS52MS5Qcm9tb3Rpb25SZXN1bHQiNgoSU2V0Q2FydEl0ZW1SZXF1ZXN0Eg4KBnNrdV9pZBgBIAEoCRIQCghxdWFudGl0eRgCIAEoAyIVChNTZXRDYXJ0SXRlbVJlc3BvbnNlIg0KC0NhcnRSZXF1ZXN0IjAKDENhcnRSZXNwb25zZRIgCgVpdGVtcxgBIAMoCzIRLnRpZGUudjEuTGluZUl0ZW0ibQoOUHJldmlld1JlcXVlc3QSIAoFaXRlbXMYASADKAsyES50aWRlLnYxLkxpbmVJdGVtEg8KB3Jvb21faWQYAiABKAkSFQoNZmxhc2hfc2FsZV9pZBgDIAEoCRIRCgljb3Vwb25faWQYBCABKAkiMAoPUHJldmlld1Jlc3BvbnNlEh0KBXByaWNlGAEgASgLMg4udGlkZS52MS5QcmljZSLBAQoNU3VibWl0UmVxdWVzdBIgCgVpdGVtcxgBIAMoCzIRLnRpZGUudjEuTGluZUl0ZW0SDwoHcm9vbV9pZBgCIAEoCRIVCg1mbGFzaF9zYWxlX2lkGAMgASgJEhcKD2lkZW1wb3RlbmN5X2tleRgEIAEoCRIRCgljb3Vwb25faWQYBSABKAkSFAoMZ3JvdXBfYnV5X2lkGAYgASgJEhAKCGdyb3VwX2lkGAcgASgJEhIKCnByZXNhbGVfaWQYCCABKAkiUgoOU3VibWl0UmVzcG9uc2USHQoFb3JkZXIYASABKAsyDi50aWRlLnYxLk9yZGVyEg8KB2NyZWF0ZWQYAiABKAgSEAoIZ3JvdXBfaWQYAyABKAkiMgoKUGF5UmVxdWVzdBIQCghvcmRlcl9pZBgBIAEoCRISCgpsb2dpbl9jb2RlGAIgASgJIn4KC1BheVJlc3BvbnNlEhIKCnRpbWVfc3RhbXAYASABKAkSEQoJbm9uY2Vfc3RyGAIgASgJEg8KB3BhY2thZ2UYAyABKAkSEQoJc2lnbl90eXBlGAQgASgJEhAKCHBheV9zaWduGAUgASgJEhIKCmV4cGlyZXNfYXQYBiABKAki8QIKBU9yZGVyEgoKAmlkGAEgASgJEg8KB3VzZXJfaWQYAiABKAkSEwoLbWVyY2hhbnRfaWQYAyABKAkSDwoHcm9vbV9pZBgEIAEoCRIVCg1mbGFzaF9zYWxlX2lkGAUgASgJEiIKBWxpbmVzGAYgAygLMhMudGlkZS52MS5QcmljZWRMaW5lEhEKCXRvdGFsX2ZlbhgHIAEoAxIUCgxkaXNjb3VudF9mZW4YCCABKAMSDwoHcGF5X2ZlbhgJIAEoAxIRCglwYXlfc3RhdGUYCiABKAkSFAoMZnVsZmlsX3N0YXRlGAsgASgJEhQKDHJlZnVuZF9zdGF0ZRgMIAEoCRITCgt0cmFja2luZ19ubxgNIAEoCRISCgpleHBpcmVzX2F0GA4gASgJEhIKCmNyZWF0ZWRfYXQYDyABKAkSDwoHcGFpZF9hdBgQIAEoCRIjCghzaGlwbWVudBgRIAEoCzIRLnRpZGUudjEuU2hpcG1lbnQiogEKCFNoaXBtZW50EhEKCWxvZ2lzdGljcxgBIAEoCRIXCg9leHByZXNzX2NvbXBhbnkYAiABKAkSEwoLdHJhY2tpbmdfbm8YAyABKAkSFAoMdXBsb2FkX3N0YXRlGAQgASgJEhQKDHVwbG9hZF9lcnJvchgFIAEoCRIUCgx1cGxvYWRfdHJpZXMYBiABKAUSEwoLdXBsb2FkZWRfYXQYByABKAkiNgoRTGlzdE9yZGVyc1JlcXVlc3QSEQoJcGFnZV9zaXplGAEgASgFEg4KBmJlZm9yZRgCIAEoCSI0ChJMaXN0T3JkZXJzUmVzcG9uc2USHgoGb3JkZXJzGAEgAygLMg4udGlkZS52MS5PcmRlciIjCg9HZXRPcmRlclJlcXVlc3QSEAoIb3JkZXJfaWQYASABKAkiMQoQR2V0T3JkZXJSZXNwb25zZRIdCgVvcmRlchgBIAEoCzIOLnRpZGUudjEuT3JkZXIiJgoSQ2FuY2VsT3JkZXJSZXF1ZXN0EhAKCG9yZGVyX2lkGAEgASgJIhUKE0NhbmNlbE9yZGVyUmVzcG9uc2UiOAoUUmVxdWVzdFJlZnVuZFJlcXVlc3QSEAoIb3JkZXJfaWQYASABKAkSDgoGcmVhc29uGAIgASgJIhcKFVJlcXVlc3RSZWZ1bmRSZXNwb25zZSI+ChlNZXJjaGFudExpc3RPcmRlcnNSZXF1ZXN0EhEKCXBhZ2Vfc2l6ZRgBIAEoBRIOCgZiZWZvcmUYAiABKAkiPAoaTWVyY2hhbnRMaXN0T3JkZXJzUmVzcG9uc2USHgoGb3JkZXJzGAEgAygLMg4udGlkZS52MS5PcmRlciIrChdNZXJjaGFudEdldE9yZGVyUmVxdWVzdBIQCghvcmRlcl9pZBgBIAEoCSI5ChhNZXJjaGFudEdldE9yZGVyUmVzcG9uc2USHQoFb3JkZXIYASABKAsyDi50aWRlLnYxLk9yZGVyInoKC1NoaXBSZXF1ZXN0EhAKCG9yZGVyX2lkGAEgASgJEhMKC3RyYWNraW5nX25vGAIgASgJEhcKD2V4cHJlc3NfY29tcGFueRgDIAEoCRIRCglsb2dpc3RpY3MYBCABKAkSGAoQcmVjZWl2ZXJfY29udGFjdBgFIAEoCSIOCgxTaGlwUmVzcG9uc2UiRgoTRGVjaWRlUmVmdW5kUmVxdWVzdBIQCghvcmRlcl9pZBgBIAEoCRIPCgdhcHByb3ZlGAIgASgIEgwKBG5vdGUYAyABKAkiFgoURGVjaWRlUmVmdW5kUmVzcG9uc2UiWgoUU3VibWl0QmFsYW5jZVJlcXVlc3QSGAoQZGVwb3NpdF9vcmRlcl9pZBgBIAEoCRIXCg9pZGVtcG90ZW5jeV9rZXkYAiABKAkSDwoHcm9vbV9pZBgDIAEoCSJHChVTdWJtaXRCYWxhbmNlUmVzcG9uc2USHQoFb3JkZXIYASABKAsyDi50aWRlLnYxLk9yZGVyEg8KB2NyZWF0ZWQYAiABKAgidwoMUHJlc2FsZUVudHJ5EhgKEGRlcG9zaXRfb3JkZXJfaWQYASABKAkSEgoKcHJlc2FsZV9pZBgCIAEoCRIQCghxdWFudGl0eRgDIAEoAxINCgVzdGF0ZRgEIAEoCRIYChBiYWxhbmNlX29yZGVyX2lkGAUgASgJIjIKFkdldFByZXNhbGVFbnRyeVJlcXVlc3QSGAoQZGVwb3NpdF9vcmRlcl9pZBgBIAEoCSKOAQoXR2V0UHJlc2FsZUVudHJ5UmVzcG9uc2USJAoFZW50cnkYASABKAsyFS50aWRlLnYxLlByZXNhbGVFbnRyeRIhCgdwcmVzYWxlGAIgASgLMhAudGlkZS52MS5QcmVzYWxlEioKCHB1cmNoYXNlGAMgASgLMhgudGlkZS52MS5QcmVzYWxlUHVyY2hhc2Ui1QEKD1ByZXNhbGVQdXJjaGFzZRIkCgVlbnRyeRgBIAEoCzIVLnRpZGUudjEuUHJlc2FsZUVudHJ5EiEKB3ByZXNhbGUYAiABKAsyEC50aWRlLnYxLlByZXNhbGUSEwoLZGVwb3NpdF9mZW4YAyABKAMSFAoMZGVwb3NpdF9wYWlkGAQgASgIEhMKC2JhbGFuY2VfZmVuGAUgASgDEhQKDGJhbGFuY2VfcGFpZBgGIAEoCBIPCgdkdWVfZmVuGAcgASgDEhIKCmNyZWF0ZWRfYXQYCCABKAkiQAobTGlzdFByZXNhbGVQdXJjaGFzZXNSZXF1ZXN0EhEKCXBhZ2Vfc2l6ZRgBIAEoBRIOCgZiZWZvcmUYAiABKAkiSwocTGlzdFByZXNhbGVQdXJjaGFzZXNSZXNwb25zZRIrCglwdXJjaGFzZXMYASADKAsyGC50aWRlLnYxLlByZXNhbGVQdXJjaGFzZSKcAQoJRmxhc2hTYWxlEgoKAmlkGAEgASgJEg4KBnNrdV9pZBgCIAEoCRIRCglwcmljZV9mZW4YAyABKAMSEQoJc3RhcnRzX2F0GAQgASgJEg8KB2VuZHNfYXQYBSABKAkSEQoJYWxsb3RtZW50GAYgASgDEhEKCXJlbWFpbmluZxgHIAEoAxIWCg5wZXJfdXNlcl9saW1pdBgIIAEoAyKJAQoIR3JvdXBCdXkSCgoCaWQYASABKAkSDgoGc2t1X2lkGAIgASgJEhEKCXByaWNlX2ZlbhgDIAEoAxISCgpncm91cF9zaXplGAQgASgFEhYKDndpbmRvd19zZWNvbmRzGAUgASgDEhEKCXN0YXJ0c19hdBgGIAEoCRIPCgdlbmRzX2F0GAcgASgJIp0CCgdQcmVzYWxlEgoKAmlkGAEgASgJEg4KBnNrdV9pZBgCIAEoCRIRCglwcmljZV9mZW4YAyABKAMSEwoLZGVwb3NpdF9mZW4YBCABKAMSFQoNZGVkdWN0aW9uX2ZlbhgFIAEoAxIZChFkZXBvc2l0X3N0YXJ0c19hdBgGIAEoCRIXCg9kZXBvc2l0X2VuZHNfYXQYByABKAkSGQoRYmFsYW5jZV9zdGFydHNfYXQYCCABKAkSFwoPYmFsYW5jZV9lbmRzX2F0GAkgASgJEhEKCWFsbG90bWVudBgKIAEoAxIRCglyZW1haW5pbmcYCyABKAMSFgoOcGVyX3VzZXJfbGltaXQYDCABKAMSEQoJY2FuY2VsbGVkGA0gASgIIokBCghBY3Rpdml0eRIoCgpmbGFzaF9zYWxlGAEgASgLMhIudGlkZS52MS5GbGFzaFNhbGVIABImCglncm91cF9idXkYAiABKAsyES50aWRlLnYxLkdyb3VwQnV5SAASIwoHcHJlc2FsZRgDIAEoCzIQLnRpZGUudjEuUHJlc2FsZUgAQgYKBGtpbmQiPAoVQ3JlYXRlQWN0aXZpdHlSZXF1ZXN0EiMKCGFjdGl2aXR5GAEgASgLMhEudGlkZS52MS5BY3Rpdml0eSI9ChZDcmVhdGVBY3Rpdml0eVJlc3BvbnNlEiMKCGFjdGl2aXR5GAEgASgLMhEudGlkZS52MS5BY3Rpdml0eSIqChVMaXN0QWN0aXZpdGllc1JlcXVlc3QSEQoJcGFnZV9zaXplGAEgASgFIj8KFkxpc3RBY3Rpdml0aWVzUmVzcG9uc2USJQoKYWN0aXZpdGllcxgBIAMoCzIRLnRpZGUudjEuQWN0aXZpdHkiTgoSRW5kQWN0aXZpdHlSZXF1ZXN0EiMKBGtpbmQYASABKA4yFS50aWRlLnYxLkFjdGl2aXR5S2luZBITCgthY3Rpdml0eV9pZBgCIAEoCSIVChNFbmRBY3Rpdml0eVJlc3BvbnNlIjcKDVByb21vdGlvblRpZXISFQoNdGhyZXNob2xkX2ZlbhgBIAEoAxIPCgdvZmZfZmVuGAIgASgDIoMCCglQcm9tb3Rpb24SCgoCaWQYASABKAkSDgoGc291cmNlGAIgASgJEg8KB3Jvb21faWQYAyABKAkSDAoEa2luZBgEIAEoCRIlCgV0aWVycxgFIAMoCzIWLnRpZGUudjEuUHJvbW90aW9uVGllchIYChBwYXlfYmFzaXNfcG9pbnRzGAYgASgDEg8KB2NhcF9mZW4YByABKAMSFQoNdGhyZXNob2xkX2ZlbhgIIAEoAxISCgp2YWxpZF9mcm9tGAkgASgJEhMKC3ZhbGlkX3VudGlsGAogASgJEhYKDnBlcl91c2VyX2xpbWl0GAsgASgFEhEKCXN0YWNrYWJsZRgMIAEoCCI8ChNQdXRQcm9tb3Rpb25SZXF1ZXN0EiUKCXByb21vdGlvbhgBIAEoCzISLnRpZGUudjEuUHJvbW90aW9uIhYKFFB1dFByb21vdGlvblJlc3BvbnNlIioKFUxpc3RQcm9tb3Rpb25zUmVxdWVzdBIRCglwYWdlX3NpemUYASABKAUiQAoWTGlzdFByb21vdGlvbnNSZXNwb25zZRImCgpwcm9tb3Rpb25zGAEgAygLMhIudGlkZS52MS5Qcm9tb3Rpb24iKwoTRW5kUHJvbW90aW9uUmVxdWVzdBIUCgxwcm9tb3Rpb25faWQYASABKAkiFgoURW5kUHJvbW90aW9uUmVzcG9uc2UiOwoSR3JhbnRDb3Vwb25SZXF1ZXN0EhQKDHByb21vdGlvbl9pZBgBIAEoCRIPCgd1c2VyX2lkGAIgASgJIhUKE0dyYW50Q291cG9uUmVzcG9uc2UqgwEKDEFjdGl2aXR5S2luZBIdChlBQ1RJVklUWV9LSU5EX1VOU1BFQ0lGSUVEEAASHAoYQUNUSVZJVFlfS0lORF9GTEFTSF9TQUxFEAESGwoXQUNUSVZJVFlfS0lORF9HUk9VUF9CVVkQAhIZChVBQ1RJVklUWV9LSU5EX1BSRVNBTEUQAzLJDQoPQ29tbWVyY2VTZXJ2aWNlEkgKC1NldENhcnRJdGVtEhsudGlkZS52MS5TZXRDYXJ0SXRlbVJlcXVlc3QaHC50aWRlLnYxLlNldENhcnRJdGVtUmVzcG9uc2USMwoEQ2FydBIULnRpZGUudjEuQ2FydFJlcXVlc3QaFS50aWRlLnYxLkNhcnRSZXNwb25zZRI8CgdQcmV2aWV3EhcudGlkZS52MS5QcmV2aWV3UmVxdWVzdBoYLnRpZGUudjEuUHJldmlld1Jlc3BvbnNlEjkKBlN1Ym1pdBIWLnRpZGUudjEuU3VibWl0UmVxdWVzdBoXLnRpZGUudjEuU3VibWl0UmVzcG9uc2USMAoDUGF5EhMudGlkZS52MS5QYXlSZXF1ZXN0GhQudGlkZS52MS5QYXlSZXNwb25zZRJFCgpMaXN0T3JkZXJzEhoudGlkZS52MS5MaXN0T3JkZXJzUmVxdWVzdBobLnRpZGUudjEuTGlzdE9yZGVyc1Jlc3BvbnNlEj8KCEdldE9yZGVyEhgudGlkZS52MS5HZXRPcmRlclJlcXVlc3QaGS50aWRlLnYxLkdldE9yZGVyUmVzcG9uc2USSAoLQ2FuY2VsT3JkZXISGy50aWRlLnYxLkNhbmNlbE9yZGVyUmVxdWVzdBocLnRpZGUudjEuQ2FuY2VsT3JkZXJSZXNwb25zZRJOCg1SZXF1ZXN0UmVmdW5kEh0udGlkZS52MS5SZXF1ZXN0UmVmdW5kUmVxdWVzdBoeLnRpZGUudjEuUmVxdWVzdFJlZnVuZFJlc3BvbnNlEl0KEk1lcmNoYW50TGlzdE9yZGVycxIiLnRpZGUudjEuTWVyY2hhbnRMaXN0T3JkZXJzUmVxdWVzdBojLnRpZGUudjEuTWVyY2hhbnRMaXN0T3JkZXJzUmVzcG9uc2USVwoQTWVyY2hhbnRHZXRPcmRlchIgLnRpZGUudjEuTWVyY2hhbnRHZXRPcmRlclJlcXVlc3QaIS50aWRlLnYxLk1lcmNoYW50R2V0T3JkZXJSZXNwb25zZRIzCgRTaGlwEhQudGlkZS52MS5TaGlwUmVxdWVzdBoVLnRpZGUudjEuU2hpcFJlc3BvbnNlEksKDERlY2lkZVJlZnVuZBIcLnRpZGUudjEuRGVjaWRlUmVmdW5kUmVxdWVzdBodLnRpZGUudjEuRGVjaWRlUmVmdW5kUmVzcG9uc2USTgoNU3VibWl0QmFsYW5jZRIdLnRpZGUudjEuU3VibWl0QmFsYW5jZVJlcXVlc3QaHi50aWRlLnYxLlN1Ym1pdEJhbGFuY2VSZXNwb25zZRJUCg9HZXRQcmVzYWxlRW50cnkSHy50aWRlLnYxLkdldFByZXNhbGVFbnRyeVJlcXVlc3QaIC50aWRlLnYxLkdldFByZXNhbGVFbnRyeVJlc3BvbnNlEmMKFExpc3RQcmVzYWxlUHVyY2hhc2VzEiQudGlkZS52MS5MaXN0UHJlc2FsZVB1cmNoYXNlc1JlcXVlc3QaJS50aWRlLnYxLkxpc3RQcmVzYWxlUHVyY2hhc2VzUmVzcG9uc2USUQoOQ3JlYXRlQWN0aXZpdHkSHi50aWRlLnYxLkNyZWF0ZUFjdGl2aXR5UmVxdWVzdBofLnRpZGUudjEuQ3JlYXRlQWN0aXZpdHlSZXNwb25zZRJRCg5MaXN0QWN0aXZpdGllcxIeLnRpZGUudjEuTGlzdEFjdGl2aXRpZXNSZXF1ZXN0Gh8udGlkZS52MS5MaXN0QWN0aXZpdGllc1Jlc3BvbnNlEkgKC0VuZEFjdGl2aXR5EhsudGlkZS52MS5FbmRBY3Rpdml0eVJlcXVlc3QaHC50aWRlLnYxLkVuZEFjdGl2aXR5UmVzcG9uc2USSwoMUHV0UHJvbW90aW9uEhwudGlkZS52MS5QdXRQcm9tb3Rpb25SZXF1ZXN0Gh0udGlkZS52MS5QdXRQcm9tb3Rpb25SZXNwb25zZRJRCg5MaXN0UHJvbW90aW9ucxIeLnRpZGUudjEuTGlzdFByb21vdGlvbnNSZXF1ZXN0Gh8udGlkZS52MS5MaXN0UHJvbW90aW9uc1Jlc3BvbnNlEksKDEVuZFByb21vdGlvbhIcLnRpZGUudjEuRW5kUHJvbW90aW9uUmVxdWVzdBodLnRpZGUudjEuRW5kUHJvbW90aW9uUmVzcG9uc2USSAoLR3JhbnRDb3Vwb24SGy50aWRlLnYxLkdyYW50Q291cG9uUmVxdWVzdBocLnRpZGUudjEuR3JhbnRDb3Vwb25SZXNwb25zZUIwWi5naXRodWIuY29tL3RpZGUtbGl2ZS90aWRlL3Byb3RvL3RpZGUvdjE7dGlkZXYxYgZwcm90bzM");
 
 /**
  * An item to buy: a SKU and how many.
@@ -532,6 +532,14 @@ export type Order = Message<"tide.v1.Order"> & {
    * @generated from field: string paid_at = 16;
    */
   paidAt: string;
+
+  /**
+   * The shipment and its upload to WeChat (GetOrder and MerchantGetOrder
+   * only; unset before the order ships).
+   *
+   * @generated from field: tide.v1.Shipment shipment = 17;
+   */
+  shipment?: Shipment | undefined;
 };
 
 /**
@@ -540,6 +548,67 @@ export type Order = Message<"tide.v1.Order"> & {
  */
 export const OrderSchema: GenMessage<Order> = /*@__PURE__*/
   messageDesc(file_tide_v1_commerce, 14);
+
+/**
+ * A shipment of an order and its upload to WeChat's shipping-info service.
+ *
+ * @generated from message tide.v1.Shipment
+ */
+export type Shipment = Message<"tide.v1.Shipment"> & {
+  /**
+   * express, virtual, self_pickup
+   *
+   * @generated from field: string logistics = 1;
+   */
+  logistics: string;
+
+  /**
+   * WeChat's express company code (get_delivery_list), e.g. SF, YTO, ZTO
+   *
+   * @generated from field: string express_company = 2;
+   */
+  expressCompany: string;
+
+  /**
+   * @generated from field: string tracking_no = 3;
+   */
+  trackingNo: string;
+
+  /**
+   * pending (being uploaded, retried with backoff), uploaded, failed (WeChat
+   * refused it: fix and ship again), not_required (nothing was paid through
+   * WeChat Pay)
+   *
+   * @generated from field: string upload_state = 4;
+   */
+  uploadState: string;
+
+  /**
+   * WeChat's last refusal or the last transient error, if any
+   *
+   * @generated from field: string upload_error = 5;
+   */
+  uploadError: string;
+
+  /**
+   * @generated from field: int32 upload_tries = 6;
+   */
+  uploadTries: number;
+
+  /**
+   * RFC 3339, UTC
+   *
+   * @generated from field: string uploaded_at = 7;
+   */
+  uploadedAt: string;
+};
+
+/**
+ * Describes the message tide.v1.Shipment.
+ * Use `create(ShipmentSchema)` to create a new message.
+ */
+export const ShipmentSchema: GenMessage<Shipment> = /*@__PURE__*/
+  messageDesc(file_tide_v1_commerce, 15);
 
 /**
  * @generated from message tide.v1.ListOrdersRequest
@@ -563,7 +632,7 @@ export type ListOrdersRequest = Message<"tide.v1.ListOrdersRequest"> & {
  * Use `create(ListOrdersRequestSchema)` to create a new message.
  */
 export const ListOrdersRequestSchema: GenMessage<ListOrdersRequest> = /*@__PURE__*/
-  messageDesc(file_tide_v1_commerce, 15);
+  messageDesc(file_tide_v1_commerce, 16);
 
 /**
  * @generated from message tide.v1.ListOrdersResponse
@@ -580,7 +649,7 @@ export type ListOrdersResponse = Message<"tide.v1.ListOrdersResponse"> & {
  * Use `create(ListOrdersResponseSchema)` to create a new message.
  */
 export const ListOrdersResponseSchema: GenMessage<ListOrdersResponse> = /*@__PURE__*/
-  messageDesc(file_tide_v1_commerce, 16);
+  messageDesc(file_tide_v1_commerce, 17);
 
 /**
  * @generated from message tide.v1.GetOrderRequest
@@ -597,7 +666,7 @@ export type GetOrderRequest = Message<"tide.v1.GetOrderRequest"> & {
  * Use `create(GetOrderRequestSchema)` to create a new message.
  */
 export const GetOrderRequestSchema: GenMessage<GetOrderRequest> = /*@__PURE__*/
-  messageDesc(file_tide_v1_commerce, 17);
+  messageDesc(file_tide_v1_commerce, 18);
 
 /**
  * @generated from message tide.v1.GetOrderResponse
@@ -614,7 +683,7 @@ export type GetOrderResponse = Message<"tide.v1.GetOrderResponse"> & {
  * Use `create(GetOrderResponseSchema)` to create a new message.
  */
 export const GetOrderResponseSchema: GenMessage<GetOrderResponse> = /*@__PURE__*/
-  messageDesc(file_tide_v1_commerce, 18);
+  messageDesc(file_tide_v1_commerce, 19);
 
 /**
  * @generated from message tide.v1.CancelOrderRequest
@@ -631,7 +700,7 @@ export type CancelOrderRequest = Message<"tide.v1.CancelOrderRequest"> & {
  * Use `create(CancelOrderRequestSchema)` to create a new message.
  */
 export const CancelOrderRequestSchema: GenMessage<CancelOrderRequest> = /*@__PURE__*/
-  messageDesc(file_tide_v1_commerce, 19);
+  messageDesc(file_tide_v1_commerce, 20);
 
 /**
  * @generated from message tide.v1.CancelOrderResponse
@@ -644,7 +713,7 @@ export type CancelOrderResponse = Message<"tide.v1.CancelOrderResponse"> & {
  * Use `create(CancelOrderResponseSchema)` to create a new message.
  */
 export const CancelOrderResponseSchema: GenMessage<CancelOrderResponse> = /*@__PURE__*/
-  messageDesc(file_tide_v1_commerce, 20);
+  messageDesc(file_tide_v1_commerce, 21);
 
 /**
  * @generated from message tide.v1.RequestRefundRequest
@@ -666,7 +735,7 @@ export type RequestRefundRequest = Message<"tide.v1.RequestRefundRequest"> & {
  * Use `create(RequestRefundRequestSchema)` to create a new message.
  */
 export const RequestRefundRequestSchema: GenMessage<RequestRefundRequest> = /*@__PURE__*/
-  messageDesc(file_tide_v1_commerce, 21);
+  messageDesc(file_tide_v1_commerce, 22);
 
 /**
  * @generated from message tide.v1.RequestRefundResponse
@@ -679,7 +748,7 @@ export type RequestRefundResponse = Message<"tide.v1.RequestRefundResponse"> & {
  * Use `create(RequestRefundResponseSchema)` to create a new message.
  */
 export const RequestRefundResponseSchema: GenMessage<RequestRefundResponse> = /*@__PURE__*/
-  messageDesc(file_tide_v1_commerce, 22);
+  messageDesc(file_tide_v1_commerce, 23);
 
 /**
  * @generated from message tide.v1.MerchantListOrdersRequest
@@ -701,7 +770,7 @@ export type MerchantListOrdersRequest = Message<"tide.v1.MerchantListOrdersReque
  * Use `create(MerchantListOrdersRequestSchema)` to create a new message.
  */
 export const MerchantListOrdersRequestSchema: GenMessage<MerchantListOrdersRequest> = /*@__PURE__*/
-  messageDesc(file_tide_v1_commerce, 23);
+  messageDesc(file_tide_v1_commerce, 24);
 
 /**
  * @generated from message tide.v1.MerchantListOrdersResponse
@@ -718,7 +787,7 @@ export type MerchantListOrdersResponse = Message<"tide.v1.MerchantListOrdersResp
  * Use `create(MerchantListOrdersResponseSchema)` to create a new message.
  */
 export const MerchantListOrdersResponseSchema: GenMessage<MerchantListOrdersResponse> = /*@__PURE__*/
-  messageDesc(file_tide_v1_commerce, 24);
+  messageDesc(file_tide_v1_commerce, 25);
 
 /**
  * @generated from message tide.v1.MerchantGetOrderRequest
@@ -735,7 +804,7 @@ export type MerchantGetOrderRequest = Message<"tide.v1.MerchantGetOrderRequest">
  * Use `create(MerchantGetOrderRequestSchema)` to create a new message.
  */
 export const MerchantGetOrderRequestSchema: GenMessage<MerchantGetOrderRequest> = /*@__PURE__*/
-  messageDesc(file_tide_v1_commerce, 25);
+  messageDesc(file_tide_v1_commerce, 26);
 
 /**
  * @generated from message tide.v1.MerchantGetOrderResponse
@@ -752,7 +821,7 @@ export type MerchantGetOrderResponse = Message<"tide.v1.MerchantGetOrderResponse
  * Use `create(MerchantGetOrderResponseSchema)` to create a new message.
  */
 export const MerchantGetOrderResponseSchema: GenMessage<MerchantGetOrderResponse> = /*@__PURE__*/
-  messageDesc(file_tide_v1_commerce, 26);
+  messageDesc(file_tide_v1_commerce, 27);
 
 /**
  * @generated from message tide.v1.ShipRequest
@@ -764,9 +833,33 @@ export type ShipRequest = Message<"tide.v1.ShipRequest"> & {
   orderId: string;
 
   /**
+   * Required for express shipments.
+   *
    * @generated from field: string tracking_no = 2;
    */
   trackingNo: string;
+
+  /**
+   * WeChat's express company code; required for express shipments.
+   *
+   * @generated from field: string express_company = 3;
+   */
+  expressCompany: string;
+
+  /**
+   * express (default), virtual, self_pickup
+   *
+   * @generated from field: string logistics = 4;
+   */
+  logistics: string;
+
+  /**
+   * The receiver's phone, masked (139****2901); required when the express
+   * company is SF (顺丰).
+   *
+   * @generated from field: string receiver_contact = 5;
+   */
+  receiverContact: string;
 };
 
 /**
@@ -774,7 +867,7 @@ export type ShipRequest = Message<"tide.v1.ShipRequest"> & {
  * Use `create(ShipRequestSchema)` to create a new message.
  */
 export const ShipRequestSchema: GenMessage<ShipRequest> = /*@__PURE__*/
-  messageDesc(file_tide_v1_commerce, 27);
+  messageDesc(file_tide_v1_commerce, 28);
 
 /**
  * @generated from message tide.v1.ShipResponse
@@ -787,7 +880,7 @@ export type ShipResponse = Message<"tide.v1.ShipResponse"> & {
  * Use `create(ShipResponseSchema)` to create a new message.
  */
 export const ShipResponseSchema: GenMessage<ShipResponse> = /*@__PURE__*/
-  messageDesc(file_tide_v1_commerce, 28);
+  messageDesc(file_tide_v1_commerce, 29);
 
 /**
  * @generated from message tide.v1.DecideRefundRequest
@@ -814,7 +907,7 @@ export type DecideRefundRequest = Message<"tide.v1.DecideRefundRequest"> & {
  * Use `create(DecideRefundRequestSchema)` to create a new message.
  */
 export const DecideRefundRequestSchema: GenMessage<DecideRefundRequest> = /*@__PURE__*/
-  messageDesc(file_tide_v1_commerce, 29);
+  messageDesc(file_tide_v1_commerce, 30);
 
 /**
  * @generated from message tide.v1.DecideRefundResponse
@@ -827,7 +920,7 @@ export type DecideRefundResponse = Message<"tide.v1.DecideRefundResponse"> & {
  * Use `create(DecideRefundResponseSchema)` to create a new message.
  */
 export const DecideRefundResponseSchema: GenMessage<DecideRefundResponse> = /*@__PURE__*/
-  messageDesc(file_tide_v1_commerce, 30);
+  messageDesc(file_tide_v1_commerce, 31);
 
 /**
  * @generated from message tide.v1.SubmitBalanceRequest
@@ -856,7 +949,7 @@ export type SubmitBalanceRequest = Message<"tide.v1.SubmitBalanceRequest"> & {
  * Use `create(SubmitBalanceRequestSchema)` to create a new message.
  */
 export const SubmitBalanceRequestSchema: GenMessage<SubmitBalanceRequest> = /*@__PURE__*/
-  messageDesc(file_tide_v1_commerce, 31);
+  messageDesc(file_tide_v1_commerce, 32);
 
 /**
  * @generated from message tide.v1.SubmitBalanceResponse
@@ -878,7 +971,7 @@ export type SubmitBalanceResponse = Message<"tide.v1.SubmitBalanceResponse"> & {
  * Use `create(SubmitBalanceResponseSchema)` to create a new message.
  */
 export const SubmitBalanceResponseSchema: GenMessage<SubmitBalanceResponse> = /*@__PURE__*/
-  messageDesc(file_tide_v1_commerce, 32);
+  messageDesc(file_tide_v1_commerce, 33);
 
 /**
  * One buyer's presale purchase.
@@ -921,7 +1014,7 @@ export type PresaleEntry = Message<"tide.v1.PresaleEntry"> & {
  * Use `create(PresaleEntrySchema)` to create a new message.
  */
 export const PresaleEntrySchema: GenMessage<PresaleEntry> = /*@__PURE__*/
-  messageDesc(file_tide_v1_commerce, 33);
+  messageDesc(file_tide_v1_commerce, 34);
 
 /**
  * @generated from message tide.v1.GetPresaleEntryRequest
@@ -938,7 +1031,7 @@ export type GetPresaleEntryRequest = Message<"tide.v1.GetPresaleEntryRequest"> &
  * Use `create(GetPresaleEntryRequestSchema)` to create a new message.
  */
 export const GetPresaleEntryRequestSchema: GenMessage<GetPresaleEntryRequest> = /*@__PURE__*/
-  messageDesc(file_tide_v1_commerce, 34);
+  messageDesc(file_tide_v1_commerce, 35);
 
 /**
  * @generated from message tide.v1.GetPresaleEntryResponse
@@ -953,6 +1046,11 @@ export type GetPresaleEntryResponse = Message<"tide.v1.GetPresaleEntryResponse">
    * @generated from field: tide.v1.Presale presale = 2;
    */
   presale?: Presale | undefined;
+
+  /**
+   * @generated from field: tide.v1.PresalePurchase purchase = 3;
+   */
+  purchase?: PresalePurchase | undefined;
 };
 
 /**
@@ -960,7 +1058,116 @@ export type GetPresaleEntryResponse = Message<"tide.v1.GetPresaleEntryResponse">
  * Use `create(GetPresaleEntryResponseSchema)` to create a new message.
  */
 export const GetPresaleEntryResponseSchema: GenMessage<GetPresaleEntryResponse> = /*@__PURE__*/
-  messageDesc(file_tide_v1_commerce, 35);
+  messageDesc(file_tide_v1_commerce, 36);
+
+/**
+ * One buyer's presale purchase with its money.
+ *
+ * @generated from message tide.v1.PresalePurchase
+ */
+export type PresalePurchase = Message<"tide.v1.PresalePurchase"> & {
+  /**
+   * @generated from field: tide.v1.PresaleEntry entry = 1;
+   */
+  entry?: PresaleEntry | undefined;
+
+  /**
+   * Its presale: the price, deposit, deduction and both windows
+   * (balance_starts_at, balance_ends_at).
+   *
+   * @generated from field: tide.v1.Presale presale = 2;
+   */
+  presale?: Presale | undefined;
+
+  /**
+   * The deposit of all its units, and whether it is paid.
+   *
+   * @generated from field: int64 deposit_fen = 3;
+   */
+  depositFen: bigint;
+
+  /**
+   * @generated from field: bool deposit_paid = 4;
+   */
+  depositPaid: boolean;
+
+  /**
+   * The balance of all its units (price less the 定金膨胀 deduction, never
+   * below 0), and whether it is paid.
+   *
+   * @generated from field: int64 balance_fen = 5;
+   */
+  balanceFen: bigint;
+
+  /**
+   * @generated from field: bool balance_paid = 6;
+   */
+  balancePaid: boolean;
+
+  /**
+   * What the buyer still has to pay: the unpaid deposit and balance of a
+   * purchase still going, 0 once it is completed, released, forfeited or
+   * cancelled.
+   *
+   * @generated from field: int64 due_fen = 7;
+   */
+  dueFen: bigint;
+
+  /**
+   * RFC 3339, UTC: when the deposit was submitted.
+   *
+   * @generated from field: string created_at = 8;
+   */
+  createdAt: string;
+};
+
+/**
+ * Describes the message tide.v1.PresalePurchase.
+ * Use `create(PresalePurchaseSchema)` to create a new message.
+ */
+export const PresalePurchaseSchema: GenMessage<PresalePurchase> = /*@__PURE__*/
+  messageDesc(file_tide_v1_commerce, 37);
+
+/**
+ * @generated from message tide.v1.ListPresalePurchasesRequest
+ */
+export type ListPresalePurchasesRequest = Message<"tide.v1.ListPresalePurchasesRequest"> & {
+  /**
+   * @generated from field: int32 page_size = 1;
+   */
+  pageSize: number;
+
+  /**
+   * created_at of the last purchase of the previous page (RFC 3339).
+   *
+   * @generated from field: string before = 2;
+   */
+  before: string;
+};
+
+/**
+ * Describes the message tide.v1.ListPresalePurchasesRequest.
+ * Use `create(ListPresalePurchasesRequestSchema)` to create a new message.
+ */
+export const ListPresalePurchasesRequestSchema: GenMessage<ListPresalePurchasesRequest> = /*@__PURE__*/
+  messageDesc(file_tide_v1_commerce, 38);
+
+/**
+ * @generated from message tide.v1.ListPresalePurchasesResponse
+ */
+export type ListPresalePurchasesResponse = Message<"tide.v1.ListPresalePurchasesResponse"> & {
+  /**
+   * @generated from field: repeated tide.v1.PresalePurchase purchases = 1;
+   */
+  purchases: PresalePurchase[];
+};
+
+/**
+ * Describes the message tide.v1.ListPresalePurchasesResponse.
+ * Use `create(ListPresalePurchasesResponseSchema)` to create a new message.
+ */
+export const ListPresalePurchasesResponseSchema: GenMessage<ListPresalePurchasesResponse> = /*@__PURE__*/
+  messageDesc(file_tide_v1_commerce, 39);
 
 /**
  * A 秒杀: from starts_at until ends_at the SKU sells at price_fen out of an
@@ -1019,7 +1226,7 @@ export type FlashSale = Message<"tide.v1.FlashSale"> & {
  * Use `create(FlashSaleSchema)` to create a new message.
  */
 export const FlashSaleSchema: GenMessage<FlashSale> = /*@__PURE__*/
-  messageDesc(file_tide_v1_commerce, 36);
+  messageDesc(file_tide_v1_commerce, 40);
 
 /**
  * A 拼团: from starts_at until ends_at the SKU sells at price_fen to groups
@@ -1069,7 +1276,7 @@ export type GroupBuy = Message<"tide.v1.GroupBuy"> & {
  * Use `create(GroupBuySchema)` to create a new message.
  */
 export const GroupBuySchema: GenMessage<GroupBuy> = /*@__PURE__*/
-  messageDesc(file_tide_v1_commerce, 37);
+  messageDesc(file_tide_v1_commerce, 41);
 
 /**
  * A 预售: deposit_fen per unit in the deposit window reserves units of its
@@ -1154,7 +1361,7 @@ export type Presale = Message<"tide.v1.Presale"> & {
  * Use `create(PresaleSchema)` to create a new message.
  */
 export const PresaleSchema: GenMessage<Presale> = /*@__PURE__*/
-  messageDesc(file_tide_v1_commerce, 38);
+  messageDesc(file_tide_v1_commerce, 42);
 
 /**
  * A merchant's activity: one of its kinds.
@@ -1191,7 +1398,7 @@ export type Activity = Message<"tide.v1.Activity"> & {
  * Use `create(ActivitySchema)` to create a new message.
  */
 export const ActivitySchema: GenMessage<Activity> = /*@__PURE__*/
-  messageDesc(file_tide_v1_commerce, 39);
+  messageDesc(file_tide_v1_commerce, 43);
 
 /**
  * @generated from message tide.v1.CreateActivityRequest
@@ -1208,7 +1415,7 @@ export type CreateActivityRequest = Message<"tide.v1.CreateActivityRequest"> & {
  * Use `create(CreateActivityRequestSchema)` to create a new message.
  */
 export const CreateActivityRequestSchema: GenMessage<CreateActivityRequest> = /*@__PURE__*/
-  messageDesc(file_tide_v1_commerce, 40);
+  messageDesc(file_tide_v1_commerce, 44);
 
 /**
  * @generated from message tide.v1.CreateActivityResponse
@@ -1225,7 +1432,7 @@ export type CreateActivityResponse = Message<"tide.v1.CreateActivityResponse"> &
  * Use `create(CreateActivityResponseSchema)` to create a new message.
  */
 export const CreateActivityResponseSchema: GenMessage<CreateActivityResponse> = /*@__PURE__*/
-  messageDesc(file_tide_v1_commerce, 41);
+  messageDesc(file_tide_v1_commerce, 45);
 
 /**
  * @generated from message tide.v1.ListActivitiesRequest
@@ -1242,7 +1449,7 @@ export type ListActivitiesRequest = Message<"tide.v1.ListActivitiesRequest"> & {
  * Use `create(ListActivitiesRequestSchema)` to create a new message.
  */
 export const ListActivitiesRequestSchema: GenMessage<ListActivitiesRequest> = /*@__PURE__*/
-  messageDesc(file_tide_v1_commerce, 42);
+  messageDesc(file_tide_v1_commerce, 46);
 
 /**
  * @generated from message tide.v1.ListActivitiesResponse
@@ -1259,7 +1466,7 @@ export type ListActivitiesResponse = Message<"tide.v1.ListActivitiesResponse"> &
  * Use `create(ListActivitiesResponseSchema)` to create a new message.
  */
 export const ListActivitiesResponseSchema: GenMessage<ListActivitiesResponse> = /*@__PURE__*/
-  messageDesc(file_tide_v1_commerce, 43);
+  messageDesc(file_tide_v1_commerce, 47);
 
 /**
  * @generated from message tide.v1.EndActivityRequest
@@ -1281,7 +1488,7 @@ export type EndActivityRequest = Message<"tide.v1.EndActivityRequest"> & {
  * Use `create(EndActivityRequestSchema)` to create a new message.
  */
 export const EndActivityRequestSchema: GenMessage<EndActivityRequest> = /*@__PURE__*/
-  messageDesc(file_tide_v1_commerce, 44);
+  messageDesc(file_tide_v1_commerce, 48);
 
 /**
  * @generated from message tide.v1.EndActivityResponse
@@ -1294,7 +1501,7 @@ export type EndActivityResponse = Message<"tide.v1.EndActivityResponse"> & {
  * Use `create(EndActivityResponseSchema)` to create a new message.
  */
 export const EndActivityResponseSchema: GenMessage<EndActivityResponse> = /*@__PURE__*/
-  messageDesc(file_tide_v1_commerce, 45);
+  messageDesc(file_tide_v1_commerce, 49);
 
 /**
  * One 满减 step: at threshold_fen or more, off_fen off.
@@ -1318,7 +1525,7 @@ export type PromotionTier = Message<"tide.v1.PromotionTier"> & {
  * Use `create(PromotionTierSchema)` to create a new message.
  */
 export const PromotionTierSchema: GenMessage<PromotionTier> = /*@__PURE__*/
-  messageDesc(file_tide_v1_commerce, 46);
+  messageDesc(file_tide_v1_commerce, 50);
 
 /**
  * A promotion, priced by commerce/pricing.
@@ -1408,7 +1615,7 @@ export type Promotion = Message<"tide.v1.Promotion"> & {
  * Use `create(PromotionSchema)` to create a new message.
  */
 export const PromotionSchema: GenMessage<Promotion> = /*@__PURE__*/
-  messageDesc(file_tide_v1_commerce, 47);
+  messageDesc(file_tide_v1_commerce, 51);
 
 /**
  * @generated from message tide.v1.PutPromotionRequest
@@ -1425,7 +1632,7 @@ export type PutPromotionRequest = Message<"tide.v1.PutPromotionRequest"> & {
  * Use `create(PutPromotionRequestSchema)` to create a new message.
  */
 export const PutPromotionRequestSchema: GenMessage<PutPromotionRequest> = /*@__PURE__*/
-  messageDesc(file_tide_v1_commerce, 48);
+  messageDesc(file_tide_v1_commerce, 52);
 
 /**
  * @generated from message tide.v1.PutPromotionResponse
@@ -1438,7 +1645,7 @@ export type PutPromotionResponse = Message<"tide.v1.PutPromotionResponse"> & {
  * Use `create(PutPromotionResponseSchema)` to create a new message.
  */
 export const PutPromotionResponseSchema: GenMessage<PutPromotionResponse> = /*@__PURE__*/
-  messageDesc(file_tide_v1_commerce, 49);
+  messageDesc(file_tide_v1_commerce, 53);
 
 /**
  * @generated from message tide.v1.ListPromotionsRequest
@@ -1455,7 +1662,7 @@ export type ListPromotionsRequest = Message<"tide.v1.ListPromotionsRequest"> & {
  * Use `create(ListPromotionsRequestSchema)` to create a new message.
  */
 export const ListPromotionsRequestSchema: GenMessage<ListPromotionsRequest> = /*@__PURE__*/
-  messageDesc(file_tide_v1_commerce, 50);
+  messageDesc(file_tide_v1_commerce, 54);
 
 /**
  * @generated from message tide.v1.ListPromotionsResponse
@@ -1472,7 +1679,7 @@ export type ListPromotionsResponse = Message<"tide.v1.ListPromotionsResponse"> &
  * Use `create(ListPromotionsResponseSchema)` to create a new message.
  */
 export const ListPromotionsResponseSchema: GenMessage<ListPromotionsResponse> = /*@__PURE__*/
-  messageDesc(file_tide_v1_commerce, 51);
+  messageDesc(file_tide_v1_commerce, 55);
 
 /**
  * @generated from message tide.v1.EndPromotionRequest
@@ -1489,7 +1696,7 @@ export type EndPromotionRequest = Message<"tide.v1.EndPromotionRequest"> & {
  * Use `create(EndPromotionRequestSchema)` to create a new message.
  */
 export const EndPromotionRequestSchema: GenMessage<EndPromotionRequest> = /*@__PURE__*/
-  messageDesc(file_tide_v1_commerce, 52);
+  messageDesc(file_tide_v1_commerce, 56);
 
 /**
  * @generated from message tide.v1.EndPromotionResponse
@@ -1502,7 +1709,7 @@ export type EndPromotionResponse = Message<"tide.v1.EndPromotionResponse"> & {
  * Use `create(EndPromotionResponseSchema)` to create a new message.
  */
 export const EndPromotionResponseSchema: GenMessage<EndPromotionResponse> = /*@__PURE__*/
-  messageDesc(file_tide_v1_commerce, 53);
+  messageDesc(file_tide_v1_commerce, 57);
 
 /**
  * @generated from message tide.v1.GrantCouponRequest
@@ -1524,7 +1731,7 @@ export type GrantCouponRequest = Message<"tide.v1.GrantCouponRequest"> & {
  * Use `create(GrantCouponRequestSchema)` to create a new message.
  */
 export const GrantCouponRequestSchema: GenMessage<GrantCouponRequest> = /*@__PURE__*/
-  messageDesc(file_tide_v1_commerce, 54);
+  messageDesc(file_tide_v1_commerce, 58);
 
 /**
  * @generated from message tide.v1.GrantCouponResponse
@@ -1537,7 +1744,7 @@ export type GrantCouponResponse = Message<"tide.v1.GrantCouponResponse"> & {
  * Use `create(GrantCouponResponseSchema)` to create a new message.
  */
 export const GrantCouponResponseSchema: GenMessage<GrantCouponResponse> = /*@__PURE__*/
-  messageDesc(file_tide_v1_commerce, 55);
+  messageDesc(file_tide_v1_commerce, 59);
 
 /**
  * Which kind of activity an id names.
@@ -1702,7 +1909,12 @@ export const CommerceService: GenService<{
     output: typeof MerchantGetOrderResponseSchema;
   },
   /**
-   * Merchant: ships a paid order with a tracking number.
+   * Merchant: ships a paid order with a tracking number and its express
+   * company. The shipment is recorded at once and uploaded to WeChat's
+   * shipping-info service (发货信息管理) in the background, retried until
+   * WeChat accepts it; an upload WeChat refuses for good (a wrong express
+   * company, say) shows as Order.shipment.upload_state "failed" with
+   * WeChat's answer, and shipping the order again corrects it.
    *
    * @generated from rpc tide.v1.CommerceService.Ship
    */
@@ -1747,6 +1959,17 @@ export const CommerceService: GenService<{
     methodKind: "unary";
     input: typeof GetPresaleEntryRequestSchema;
     output: typeof GetPresaleEntryResponseSchema;
+  },
+  /**
+   * The caller's presale purchases, newest first, each with its deposit
+   * and balance state, amounts, the balance window and what is still to pay.
+   *
+   * @generated from rpc tide.v1.CommerceService.ListPresalePurchases
+   */
+  listPresalePurchases: {
+    methodKind: "unary";
+    input: typeof ListPresalePurchasesRequestSchema;
+    output: typeof ListPresalePurchasesResponseSchema;
   },
   /**
    * Merchant: creates a flash sale (秒杀), group buy (拼团) or presale (预售)
