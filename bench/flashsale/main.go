@@ -48,6 +48,7 @@ import (
 	"os/signal"
 	"runtime/pprof"
 	"sort"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -68,6 +69,8 @@ func main() {
 	units := flag.Int64("units", 3000, "allotment of each round's sale")
 	rounds := flag.Int("rounds", 5, "interleaved rounds")
 	cpuProfile := flag.String("cpuprofile", "", "write this process's CPU profile (server and clients) to this file")
+	phaseList := flag.String("phases", "rpc,seller,tx,raw", "the phases to run each round (the last line needs rpc and raw)")
+	verbose := flag.Bool("v", false, "print each phase's CPU use (this process's and PostgreSQL's) and the rpc batch sizes")
 	flag.Parse()
 	if *cpuProfile != "" {
 		f, err := os.Create(*cpuProfile)
@@ -82,7 +85,11 @@ func main() {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
-	if err := run(ctx, *pgURL, *c, *units, *rounds); err != nil {
+	only := map[string]bool{}
+	for _, p := range strings.Split(*phaseList, ",") {
+		only[strings.TrimSpace(p)] = true
+	}
+	if err := run(ctx, *pgURL, *c, *units, *rounds, only, *verbose); err != nil {
 		fmt.Fprintln(os.Stderr, "flashsale:", err)
 		pprof.StopCPUProfile()
 		os.Exit(1)
@@ -96,7 +103,7 @@ func envOr(k, def string) string {
 	return def
 }
 
-func run(ctx context.Context, admin string, c int, units int64, rounds int) error {
+func run(ctx context.Context, admin string, c int, units int64, rounds int, only map[string]bool, verbose bool) error {
 	dsn, drop, err := createDatabase(ctx, admin)
 	if err != nil {
 		return err
@@ -124,52 +131,67 @@ func run(ctx context.Context, admin string, c int, units int64, rounds int) erro
 		return err
 	}
 	seller := store.NewFlashSeller()
-	client, stopRPC := serveCommerce(store, seller, c)
+	batches := newHistogram()
+	client, stopRPC := serveCommerce(store, seller, c, batches.observe)
 	defer stopRPC()
 
-	var rpcs, sales, txs, raws []float64
-	for r := range rounds {
-		id := fmt.Sprintf("r%d", r)
-		q, err := sellOut(ctx, c, units, func(u int64) error { return submit(ctx, client, id, u) },
-			func() error { return store.CreateFlashSale(ctx, flashSale(id, units)) })
-		if err != nil {
-			return fmt.Errorf("round %d rpc: %w", r, err)
-		}
-		sid := "s" + id
-		s, err := sellOut(ctx, c, units, func(u int64) error {
-			_, err := seller.Reserve(ctx, commerce.Hold{OrderID: fmt.Sprintf("%s-%d", sid, u), UserID: fmt.Sprintf("u%d", u), FlashSaleID: sid, Quantity: 1}, nil)
+	type phase struct {
+		name  string
+		buy   func(sale string, u int64) error
+		reset func(sale string) error
+		rates []float64
+	}
+	newSale := func(sale string) error { return store.CreateFlashSale(ctx, flashSale(sale, units)) }
+	phases := []*phase{
+		{name: "rpc", buy: func(sale string, u int64) error { return submit(ctx, client, sale, u) }, reset: newSale},
+		{name: "seller", buy: func(sale string, u int64) error {
+			_, err := seller.Reserve(ctx, commerce.Hold{OrderID: fmt.Sprintf("%s-%d", sale, u), UserID: fmt.Sprintf("u%d", u), FlashSaleID: sale, Quantity: 1}, nil)
 			return err
-		}, func() error { return store.CreateFlashSale(ctx, flashSale(sid, units)) })
-		if err != nil {
-			return fmt.Errorf("round %d seller: %w", r, err)
-		}
-		tid := "t" + id
-		t, err := sellOut(ctx, c, units, func(u int64) error { return interactive(ctx, pool, tid, u) },
-			func() error { return store.CreateFlashSale(ctx, flashSale(tid, units)) })
-		if err != nil {
-			return fmt.Errorf("round %d tx: %w", r, err)
-		}
-		w, err := sellOut(ctx, c, units, func(int64) error {
+		}, reset: newSale},
+		{name: "tx", buy: func(sale string, u int64) error { return interactive(ctx, pool, sale, u) }, reset: newSale},
+		{name: "raw", buy: func(string, int64) error {
 			tag, err := pool.Exec(ctx, `UPDATE raw_stock SET stock = stock - 1 WHERE id = 1 AND stock > 0`)
 			if err == nil && tag.RowsAffected() == 0 {
 				return commerce.ErrSoldOut
 			}
 			return err
-		}, func() error {
+		}, reset: func(string) error {
 			_, err := pool.Exec(ctx, `UPDATE raw_stock SET stock = $1 WHERE id = 1`, units)
 			return err
-		})
-		if err != nil {
-			return fmt.Errorf("round %d raw: %w", r, err)
+		}},
+	}
+	byName := map[string]*phase{}
+	for _, p := range phases {
+		byName[p.name] = p
+	}
+	for r := range rounds {
+		line := fmt.Sprintf("round %d/%d:", r+1, rounds)
+		for _, p := range phases {
+			if !only[p.name] {
+				continue
+			}
+			sale := fmt.Sprintf("%s%d", p.name, r)
+			before := sampleCPU()
+			rate, err := sellOut(ctx, c, units, func(u int64) error { return p.buy(sale, u) }, func() error { return p.reset(sale) })
+			if err != nil {
+				return fmt.Errorf("round %d %s: %w", r, p.name, err)
+			}
+			if verbose {
+				fmt.Printf("  %s %.0f/s: %s\n", p.name, rate, cpuUse(before, sampleCPU(), units))
+				if p.name == "rpc" {
+					fmt.Printf("  rpc batches: %s\n", batches.take())
+				}
+			}
+			p.rates = append(p.rates, rate)
+			line += fmt.Sprintf("  %s %.0f/s", p.name, rate)
 		}
-		fmt.Printf("round %d/%d: rpc %.0f/s  seller %.0f/s  tx %.0f/s  raw %.0f/s\n", r+1, rounds, q, s, t, w)
-		rpcs, sales, txs, raws = append(rpcs, q), append(sales, s), append(txs, t), append(raws, w)
+		fmt.Println(line)
 	}
 	oversold, err := oversold(ctx, pool, units)
 	if err != nil {
 		return err
 	}
-	mq, ms, mt, mr := median(rpcs), median(sales), median(txs), median(raws)
+	mq, ms, mt, mr := median(byName["rpc"].rates), median(byName["seller"].rates), median(byName["tx"].rates), median(byName["raw"].rates)
 	fmt.Printf("c=%d units=%d rounds=%d medians: seller %.0f/s (ratio %.2f), interactive tx %.0f/s (ratio %.2f); target ratio %.2f, oversold 0\n",
 		c, units, rounds, ms, ms/mr, mt, mt/mr, targetRatio)
 	fmt.Printf("orders_per_s=%d raw_update_per_s=%d ratio=%.2f oversold=%d\n", int64(mq), int64(mr), mq/mr, oversold)
@@ -281,6 +303,9 @@ func oversold(ctx context.Context, pool *pgxpool.Pool, units int64) (int64, erro
 }
 
 func median(xs []float64) float64 {
+	if len(xs) == 0 {
+		return 0
+	}
 	s := append([]float64(nil), xs...)
 	sort.Float64s(s)
 	if len(s)%2 == 1 {

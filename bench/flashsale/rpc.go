@@ -20,11 +20,11 @@ import (
 )
 
 // serveCommerce serves CommerceService on loopback and returns a client
-// with c connections.
-func serveCommerce(store *postgres.Store, seller *postgres.FlashSeller, c int) (tidev1connect.CommerceServiceClient, func()) {
+// with c connections; observe hears each flash batch's size.
+func serveCommerce(store *postgres.Store, seller *postgres.FlashSeller, c int, observe func(int)) (tidev1connect.CommerceServiceClient, func()) {
 	orders := store.Orders(seller, func(ctx context.Context, ex postgres.Execer, evs ...*tidev1.Event) error {
 		return outbox.Add(ctx, ex, evs...)
-	})
+	}, postgres.WithFlashBatchObserver(observe))
 	h := servingcommerce.NewHandler(store, orders, seller, servingcommerce.WithLogger(slog.New(slog.DiscardHandler)))
 	mux := http.NewServeMux()
 	mux.Handle(h.Mount(connect.WithInterceptors(headerCaller())))

@@ -34,6 +34,13 @@ const flashWorkers = 4
 // maxFlashBatch bounds the submits written in one transaction.
 const maxFlashBatch = 256
 
+// WithFlashBatchObserver has observe called with the number of submits of
+// every flash-sale batch written (a bench's histogram of the batch sizes
+// the load achieved).
+func WithFlashBatchObserver(observe func(size int)) OrdersOption {
+	return func(o *Orders) { o.observeBatch = observe }
+}
+
 // errDuplicateOrder: the order's id (user and idempotency key) is already
 // stored; Submit answers with the stored order.
 var errDuplicateOrder = errors.New("order already submitted")
@@ -150,6 +157,9 @@ func (r *Orders) writeBatch(st *flashState, q *flashQueue, batch []*flashRequest
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
+	if r.observeBatch != nil {
+		r.observeBatch(len(live))
+	}
 	res, err := r.commitBatch(ctx, st, q, live)
 	if err != nil {
 		// A constraint refused the batch as a whole (another process sold
