@@ -60,6 +60,12 @@ type flashQueue struct {
 	pending []*flashRequest
 	workers int   // batches being written
 	claimed int64 // units the batches in flight mean to take
+	// known is the sale's remaining units as this process last saw them
+	// (-1: unknown); buyers are the users it wrote orders of the sale for.
+	// Both only choose between a batch written at once and one checked
+	// first (commitBatch): the constraints are the truth.
+	known  int64
+	buyers map[string]bool
 }
 
 // flashQueue returns the queue of sale id.
@@ -68,7 +74,7 @@ func (r *Orders) flashQueue(id string) *flashQueue {
 	defer r.flashMu.Unlock()
 	q, ok := r.flashQueues[id]
 	if !ok {
-		q = &flashQueue{}
+		q = &flashQueue{known: -1, buyers: map[string]bool{}}
 		r.flashQueues[id] = q
 	}
 	return q
