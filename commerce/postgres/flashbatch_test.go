@@ -133,28 +133,24 @@ func TestFlashGuessRefused(t *testing.T) {
 		}
 	}
 
-	// a sees 2 units left; b sells them.
-	for _, u := range []struct {
-		r    *postgres.Orders
-		user string
-	}{{a, "u1"}, {b, "u2"}, {b, "u3"}} {
-		if _, _, err := submit(u.r, "gone", u.user, "k"); err != nil {
-			t.Fatalf("%s: %v", u.user, err)
+	// u1 buys through a, u2 and u3 through b.
+	sell := func(sale string) {
+		t.Helper()
+		for i, r := range []*postgres.Orders{a, b, b} {
+			if _, _, err := submit(r, sale, fmt.Sprintf("u%d", i+1), "k"); err != nil {
+				t.Fatalf("sale %s, u%d: %v", sale, i+1, err)
+			}
 		}
 	}
+
+	// a sees 2 units left; b sells them.
+	sell("gone")
 	if _, _, err := submit(a, "gone", "u4", "k"); !errors.Is(err, commerce.ErrSoldOut) {
 		t.Fatalf("a unit b sold, through a: %v, want sold out", err)
 	}
 
 	// b's buyer comes to a with another key; a buyer of b taps again on a.
-	for _, u := range []struct {
-		r    *postgres.Orders
-		user string
-	}{{a, "u1"}, {b, "u2"}, {b, "u3"}} {
-		if _, _, err := submit(u.r, "limit", u.user, "k"); err != nil {
-			t.Fatalf("%s: %v", u.user, err)
-		}
-	}
+	sell("limit")
 	if _, _, err := submit(a, "limit", "u2", "other"); !errors.Is(err, commerce.ErrLimitReached) {
 		t.Fatalf("a second unit of b's buyer, through a: %v, want the limit", err)
 	}
