@@ -30,6 +30,11 @@
 //	go run ./bench/flashsale                       # C=32, 5 rounds of 3000 units
 //	go run ./bench/flashsale -c 64 -rounds 3 -units 1000
 //	go run ./bench/flashsale -cpuprofile cpu.out   # where this process's time goes
+//	go run ./bench/flashsale -v -phases rpc,raw    # CPU per unit (this process, PostgreSQL), batch sizes
+//
+// -v reads PostgreSQL's CPU from /proc (the postgres processes of this
+// machine): it is meaningful when the server runs here, as in the bench's
+// setup, and includes whatever else that server does meanwhile.
 //
 // It creates a database of its own on -postgres (TIDE_POSTGRES_URL) and
 // drops it at the end.
