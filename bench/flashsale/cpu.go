@@ -1,12 +1,9 @@
 package main
 
 import (
-	"bytes"
 	"fmt"
-	"os"
 	"path/filepath"
 	"sort"
-	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -16,16 +13,17 @@ import (
 // clockTick is Linux's USER_HZ, the unit of /proc/<pid>/stat's times.
 const clockTick = 100
 
-// cpuSample is the CPU time used so far by this process and by the
-// machine's postgres processes (read from /proc: PostgreSQL runs on this
-// machine, as in the bench's setup), and the wall clock.
+// cpuSample is the CPU time used so far by this process, by the buyers'
+// process and by the machine's postgres processes (read from /proc:
+// PostgreSQL runs on this machine, as in the bench's setup), and the wall
+// clock.
 type cpuSample struct {
-	self, pg time.Duration
-	at       time.Time
+	self, phones, pg time.Duration
+	at               time.Time
 }
 
-func sampleCPU() cpuSample {
-	s := cpuSample{at: time.Now()}
+func sampleCPU(phones *buyers) cpuSample {
+	s := cpuSample{at: time.Now(), phones: phones.cpu()}
 	var ru syscall.Rusage
 	if syscall.Getrusage(syscall.RUSAGE_SELF, &ru) == nil {
 		s.self = time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
@@ -38,35 +36,25 @@ func sampleCPU() cpuSample {
 // (0 where /proc cannot be read).
 func postgresCPU() time.Duration {
 	stats, _ := filepath.Glob("/proc/[0-9]*/stat")
-	var ticks int64
+	var t time.Duration
 	for _, p := range stats {
-		b, err := os.ReadFile(p)
-		if err != nil {
-			continue
-		}
-		open, end := bytes.IndexByte(b, '('), bytes.LastIndexByte(b, ')')
-		if open < 0 || end < open || string(b[open+1:end]) != "postgres" {
-			continue
-		}
-		f := strings.Fields(string(b[end+1:]))
-		if len(f) < 13 {
-			continue
-		}
-		// Fields after the name: state(0) … utime(11) stime(12).
-		u, _ := strconv.ParseInt(f[11], 10, 64)
-		st, _ := strconv.ParseInt(f[12], 10, 64)
-		ticks += u + st
+		t += procCPU(p, "postgres")
 	}
-	return time.Duration(ticks) * time.Second / clockTick
+	return t
 }
 
-// cpuUse is the CPU a phase used: this process's and PostgreSQL's, per
-// unit sold and as cores busy.
+// cpuUse is the CPU a phase used: this process's, the buyers' process's and
+// PostgreSQL's, per unit sold and as cores busy.
 func cpuUse(from, to cpuSample, units int64) string {
 	wall := to.at.Sub(from.at).Seconds()
-	self, pg := (to.self - from.self).Seconds(), (to.pg - from.pg).Seconds()
-	return fmt.Sprintf("go %.0fµs/unit %.2f cores, pg %.0fµs/unit %.2f cores",
-		self/float64(units)*1e6, self/wall, pg/float64(units)*1e6, pg/wall)
+	use := func(name string, d time.Duration) string {
+		return fmt.Sprintf("%s %.0fµs/unit %.2f cores", name, d.Seconds()/float64(units)*1e6, d.Seconds()/wall)
+	}
+	s := use("go", to.self-from.self)
+	if d := to.phones - from.phones; d > 0 {
+		s += ", " + use("buyers", d)
+	}
+	return s + ", " + use("pg", to.pg-from.pg)
 }
 
 // histogram counts batch sizes in power-of-two buckets.

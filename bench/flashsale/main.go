@@ -31,10 +31,18 @@
 //	go run ./bench/flashsale -c 64 -rounds 3 -units 1000
 //	go run ./bench/flashsale -cpuprofile cpu.out   # where this process's time goes
 //	go run ./bench/flashsale -v -phases rpc,raw    # CPU per unit (this process, PostgreSQL), batch sizes
+//	go run ./bench/flashsale -v -separate-buyers   # the server's CPU apart from its buyers'
 //
 // -v reads PostgreSQL's CPU from /proc (the postgres processes of this
 // machine): it is meaningful when the server runs here, as in the bench's
 // setup, and includes whatever else that server does meanwhile.
+//
+// -separate-buyers runs the rpc phase's buyers (phones, not the server) in
+// a process of their own, so that -v shows the server's CPU per order
+// apart from theirs. Both processes then share the machine's cores with
+// PostgreSQL, and two Go runtimes cost more CPU in all than one: on the
+// 2-core bench machine it sold at a lower ratio (about 0.34 against 0.45
+// in one process, interleaved), so it is not the default.
 //
 // It creates a database of its own on -postgres (TIDE_POSTGRES_URL) and
 // drops it at the end.
@@ -75,6 +83,8 @@ func main() {
 	rounds := flag.Int("rounds", 5, "interleaved rounds")
 	cpuProfile := flag.String("cpuprofile", "", "write this process's CPU profile (server and clients) to this file")
 	phaseList := flag.String("phases", "rpc,seller,tx,raw", "the phases to run each round (the last line needs rpc and raw)")
+	separate := flag.Bool("separate-buyers", false, "run the rpc phase's buyers in a process of their own (default: in this one, beside the server)")
+	buyersProcess := flag.Bool("buyers-process", false, "be the buyers' process (the bench starts it)")
 	verbose := flag.Bool("v", false, "print each phase's CPU use (this process's and PostgreSQL's) and the rpc batch sizes")
 	flag.Parse()
 	if *cpuProfile != "" {
@@ -90,11 +100,18 @@ func main() {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
+	if *buyersProcess {
+		if err := serveBuyers(ctx); err != nil {
+			fmt.Fprintln(os.Stderr, "flashsale:", err)
+			os.Exit(1)
+		}
+		return
+	}
 	only := map[string]bool{}
 	for _, p := range strings.Split(*phaseList, ",") {
 		only[strings.TrimSpace(p)] = true
 	}
-	if err := run(ctx, *pgURL, *c, *units, *rounds, only, *verbose); err != nil {
+	if err := run(ctx, *pgURL, *c, *units, *rounds, only, *verbose, *separate); err != nil {
 		fmt.Fprintln(os.Stderr, "flashsale:", err)
 		pprof.StopCPUProfile()
 		os.Exit(1)
@@ -108,7 +125,7 @@ func envOr(k, def string) string {
 	return def
 }
 
-func run(ctx context.Context, admin string, c int, units int64, rounds int, only map[string]bool, verbose bool) error {
+func run(ctx context.Context, admin string, c int, units int64, rounds int, only map[string]bool, verbose, separate bool) error {
 	dsn, drop, err := createDatabase(ctx, admin)
 	if err != nil {
 		return err
@@ -137,13 +154,23 @@ func run(ctx context.Context, admin string, c int, units int64, rounds int, only
 	}
 	seller := store.NewFlashSeller()
 	batches := newHistogram()
-	client, stopRPC := serveCommerce(store, seller, c, batches.observe)
+	url, stopRPC := serveCommerce(store, seller, batches.observe)
 	defer stopRPC()
+	client := commerceClient(url, c)
+	var phones *buyers
+	if separate {
+		if phones, err = startBuyers(ctx); err != nil {
+			return err
+		}
+		defer phones.close()
+	}
 
 	type phase struct {
 		name  string
 		buy   func(sale string, u int64) error
 		reset func(sale string) error
+		// sell, when set, sells the sale out in place of c callers of buy
+		sell  func(sale string) (float64, error)
 		rates []float64
 	}
 	newSale := func(sale string) error { return store.CreateFlashSale(ctx, flashSale(sale, units)) }
@@ -165,6 +192,11 @@ func run(ctx context.Context, admin string, c int, units int64, rounds int, only
 			return err
 		}},
 	}
+	if phones != nil {
+		phases[0].sell = func(sale string) (float64, error) {
+			return phones.round(buyRound{URL: url, Sale: sale, C: c, Units: units})
+		}
+	}
 	byName := map[string]*phase{}
 	for _, p := range phases {
 		byName[p.name] = p
@@ -176,13 +208,20 @@ func run(ctx context.Context, admin string, c int, units int64, rounds int, only
 				continue
 			}
 			sale := fmt.Sprintf("%s%d", p.name, r)
-			before := sampleCPU()
-			rate, err := sellOut(ctx, c, units, func(u int64) error { return p.buy(sale, u) }, func() error { return p.reset(sale) })
+			before := sampleCPU(phones)
+			var rate float64
+			if p.sell != nil {
+				if err = p.reset(sale); err == nil {
+					rate, err = p.sell(sale)
+				}
+			} else {
+				rate, err = sellOut(ctx, c, units, func(u int64) error { return p.buy(sale, u) }, func() error { return p.reset(sale) })
+			}
 			if err != nil {
 				return fmt.Errorf("round %d %s: %w", r, p.name, err)
 			}
 			if verbose {
-				fmt.Printf("  %s %.0f/s: %s\n", p.name, rate, cpuUse(before, sampleCPU(), units))
+				fmt.Printf("  %s %.0f/s: %s\n", p.name, rate, cpuUse(before, sampleCPU(phones), units))
 				if p.name == "rpc" {
 					fmt.Printf("  rpc batches: %s\n", batches.take())
 				}
