@@ -31,7 +31,9 @@ import (
 // flashWorkers bounds the batches of one sale in flight at once (a deep
 // queue's, see flashFill), so that more than one PostgreSQL backend has
 // work while a batch commits. On the 2-core bench machine 4 did better
-// than 1 or 2, and 8 no better (bench/flashsale).
+// than 1, 2 or 8 (bench/flashsale, measured before flashFill, when every
+// free worker wrote what waited); with flashFill, 32 buyers keep two in
+// flight.
 const flashWorkers = 4
 
 // flashFill is how many submits must be waiting before a batch is written
