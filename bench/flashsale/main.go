@@ -30,6 +30,19 @@
 //	go run ./bench/flashsale                       # C=32, 5 rounds of 3000 units
 //	go run ./bench/flashsale -c 64 -rounds 3 -units 1000
 //	go run ./bench/flashsale -cpuprofile cpu.out   # where this process's time goes
+//	go run ./bench/flashsale -v -phases rpc,raw    # CPU per unit (this process, PostgreSQL), batch sizes
+//	go run ./bench/flashsale -v -separate-buyers   # the server's CPU apart from its buyers'
+//
+// -v reads PostgreSQL's CPU from /proc (the postgres processes of this
+// machine): it is meaningful when the server runs here, as in the bench's
+// setup, and includes whatever else that server does meanwhile.
+//
+// -separate-buyers runs the rpc phase's buyers (phones, not the server) in
+// a process of their own, so that -v shows the server's CPU per order
+// apart from theirs. Both processes then share the machine's cores with
+// PostgreSQL, and two Go runtimes cost more CPU in all than one: on the
+// 2-core bench machine it sold at a lower ratio (about 0.34 against 0.45
+// in one process, interleaved), so it is not the default.
 //
 // It creates a database of its own on -postgres (TIDE_POSTGRES_URL) and
 // drops it at the end.
@@ -48,6 +61,7 @@ import (
 	"os/signal"
 	"runtime/pprof"
 	"sort"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -68,6 +82,10 @@ func main() {
 	units := flag.Int64("units", 3000, "allotment of each round's sale")
 	rounds := flag.Int("rounds", 5, "interleaved rounds")
 	cpuProfile := flag.String("cpuprofile", "", "write this process's CPU profile (server and clients) to this file")
+	phaseList := flag.String("phases", "rpc,seller,tx,raw", "the phases to run each round (the last line needs rpc and raw)")
+	separate := flag.Bool("separate-buyers", false, "run the rpc phase's buyers in a process of their own (default: in this one, beside the server)")
+	buyersProcess := flag.Bool("buyers-process", false, "be the buyers' process (the bench starts it)")
+	verbose := flag.Bool("v", false, "print each phase's CPU use (this process's and PostgreSQL's) and the rpc batch sizes")
 	flag.Parse()
 	if *cpuProfile != "" {
 		f, err := os.Create(*cpuProfile)
@@ -82,7 +100,18 @@ func main() {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
-	if err := run(ctx, *pgURL, *c, *units, *rounds); err != nil {
+	if *buyersProcess {
+		if err := serveBuyers(ctx); err != nil {
+			fmt.Fprintln(os.Stderr, "flashsale:", err)
+			os.Exit(1)
+		}
+		return
+	}
+	only := map[string]bool{}
+	for _, p := range strings.Split(*phaseList, ",") {
+		only[strings.TrimSpace(p)] = true
+	}
+	if err := run(ctx, *pgURL, *c, *units, *rounds, only, *verbose, *separate); err != nil {
 		fmt.Fprintln(os.Stderr, "flashsale:", err)
 		pprof.StopCPUProfile()
 		os.Exit(1)
@@ -96,7 +125,7 @@ func envOr(k, def string) string {
 	return def
 }
 
-func run(ctx context.Context, admin string, c int, units int64, rounds int) error {
+func run(ctx context.Context, admin string, c int, units int64, rounds int, only map[string]bool, verbose, separate bool) error {
 	dsn, drop, err := createDatabase(ctx, admin)
 	if err != nil {
 		return err
@@ -124,52 +153,89 @@ func run(ctx context.Context, admin string, c int, units int64, rounds int) erro
 		return err
 	}
 	seller := store.NewFlashSeller()
-	client, stopRPC := serveCommerce(store, seller, c)
+	batches := newHistogram()
+	url, stopRPC := serveCommerce(store, seller, batches.observe)
 	defer stopRPC()
-
-	var rpcs, sales, txs, raws []float64
-	for r := range rounds {
-		id := fmt.Sprintf("r%d", r)
-		q, err := sellOut(ctx, c, units, func(u int64) error { return submit(ctx, client, id, u) },
-			func() error { return store.CreateFlashSale(ctx, flashSale(id, units)) })
-		if err != nil {
-			return fmt.Errorf("round %d rpc: %w", r, err)
-		}
-		sid := "s" + id
-		s, err := sellOut(ctx, c, units, func(u int64) error {
-			_, err := seller.Reserve(ctx, commerce.Hold{OrderID: fmt.Sprintf("%s-%d", sid, u), UserID: fmt.Sprintf("u%d", u), FlashSaleID: sid, Quantity: 1}, nil)
+	client := commerceClient(url, c)
+	var phones *buyers
+	if separate {
+		if phones, err = startBuyers(ctx); err != nil {
 			return err
-		}, func() error { return store.CreateFlashSale(ctx, flashSale(sid, units)) })
-		if err != nil {
-			return fmt.Errorf("round %d seller: %w", r, err)
 		}
-		tid := "t" + id
-		t, err := sellOut(ctx, c, units, func(u int64) error { return interactive(ctx, pool, tid, u) },
-			func() error { return store.CreateFlashSale(ctx, flashSale(tid, units)) })
-		if err != nil {
-			return fmt.Errorf("round %d tx: %w", r, err)
-		}
-		w, err := sellOut(ctx, c, units, func(int64) error {
+		defer phones.close()
+	}
+
+	type phase struct {
+		name  string
+		buy   func(sale string, u int64) error
+		reset func(sale string) error
+		// sell, when set, sells the sale out in place of c callers of buy
+		sell  func(sale string) (float64, error)
+		rates []float64
+	}
+	newSale := func(sale string) error { return store.CreateFlashSale(ctx, flashSale(sale, units)) }
+	phases := []*phase{
+		{name: "rpc", buy: func(sale string, u int64) error { return submit(ctx, client, sale, u) }, reset: newSale},
+		{name: "seller", buy: func(sale string, u int64) error {
+			_, err := seller.Reserve(ctx, commerce.Hold{OrderID: fmt.Sprintf("%s-%d", sale, u), UserID: fmt.Sprintf("u%d", u), FlashSaleID: sale, Quantity: 1}, nil)
+			return err
+		}, reset: newSale},
+		{name: "tx", buy: func(sale string, u int64) error { return interactive(ctx, pool, sale, u) }, reset: newSale},
+		{name: "raw", buy: func(string, int64) error {
 			tag, err := pool.Exec(ctx, `UPDATE raw_stock SET stock = stock - 1 WHERE id = 1 AND stock > 0`)
 			if err == nil && tag.RowsAffected() == 0 {
 				return commerce.ErrSoldOut
 			}
 			return err
-		}, func() error {
+		}, reset: func(string) error {
 			_, err := pool.Exec(ctx, `UPDATE raw_stock SET stock = $1 WHERE id = 1`, units)
 			return err
-		})
-		if err != nil {
-			return fmt.Errorf("round %d raw: %w", r, err)
+		}},
+	}
+	if phones != nil {
+		phases[0].sell = func(sale string) (float64, error) {
+			return phones.round(buyRound{URL: url, Sale: sale, C: c, Units: units})
 		}
-		fmt.Printf("round %d/%d: rpc %.0f/s  seller %.0f/s  tx %.0f/s  raw %.0f/s\n", r+1, rounds, q, s, t, w)
-		rpcs, sales, txs, raws = append(rpcs, q), append(sales, s), append(txs, t), append(raws, w)
+	}
+	byName := map[string]*phase{}
+	for _, p := range phases {
+		byName[p.name] = p
+	}
+	for r := range rounds {
+		line := fmt.Sprintf("round %d/%d:", r+1, rounds)
+		for _, p := range phases {
+			if !only[p.name] {
+				continue
+			}
+			sale := fmt.Sprintf("%s%d", p.name, r)
+			before := sampleCPU(phones)
+			var rate float64
+			if p.sell != nil {
+				if err = p.reset(sale); err == nil {
+					rate, err = p.sell(sale)
+				}
+			} else {
+				rate, err = sellOut(ctx, c, units, func(u int64) error { return p.buy(sale, u) }, func() error { return p.reset(sale) })
+			}
+			if err != nil {
+				return fmt.Errorf("round %d %s: %w", r, p.name, err)
+			}
+			if verbose {
+				fmt.Printf("  %s %.0f/s: %s\n", p.name, rate, cpuUse(before, sampleCPU(phones), units))
+				if p.name == "rpc" {
+					fmt.Printf("  rpc batches: %s\n", batches.take())
+				}
+			}
+			p.rates = append(p.rates, rate)
+			line += fmt.Sprintf("  %s %.0f/s", p.name, rate)
+		}
+		fmt.Println(line)
 	}
 	oversold, err := oversold(ctx, pool, units)
 	if err != nil {
 		return err
 	}
-	mq, ms, mt, mr := median(rpcs), median(sales), median(txs), median(raws)
+	mq, ms, mt, mr := median(byName["rpc"].rates), median(byName["seller"].rates), median(byName["tx"].rates), median(byName["raw"].rates)
 	fmt.Printf("c=%d units=%d rounds=%d medians: seller %.0f/s (ratio %.2f), interactive tx %.0f/s (ratio %.2f); target ratio %.2f, oversold 0\n",
 		c, units, rounds, ms, ms/mr, mt, mt/mr, targetRatio)
 	fmt.Printf("orders_per_s=%d raw_update_per_s=%d ratio=%.2f oversold=%d\n", int64(mq), int64(mr), mq/mr, oversold)
@@ -281,6 +347,9 @@ func oversold(ctx context.Context, pool *pgxpool.Pool, units int64) (int64, erro
 }
 
 func median(xs []float64) float64 {
+	if len(xs) == 0 {
+		return 0
+	}
 	s := append([]float64(nil), xs...)
 	sort.Float64s(s)
 	if len(s)%2 == 1 {

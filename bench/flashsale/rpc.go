@@ -19,19 +19,17 @@ import (
 	servingcommerce "github.com/tide-live/tide/serving/commerce"
 )
 
-// serveCommerce serves CommerceService on loopback and returns a client
-// with c connections.
-func serveCommerce(store *postgres.Store, seller *postgres.FlashSeller, c int) (tidev1connect.CommerceServiceClient, func()) {
+// serveCommerce serves CommerceService on loopback and returns its URL;
+// observe hears each flash batch's size.
+func serveCommerce(store *postgres.Store, seller *postgres.FlashSeller, observe func(int)) (string, func()) {
 	orders := store.Orders(seller, func(ctx context.Context, ex postgres.Execer, evs ...*tidev1.Event) error {
 		return outbox.Add(ctx, ex, evs...)
-	})
+	}, postgres.WithFlashBatchObserver(observe))
 	h := servingcommerce.NewHandler(store, orders, seller, servingcommerce.WithLogger(slog.New(slog.DiscardHandler)))
 	mux := http.NewServeMux()
 	mux.Handle(h.Mount(connect.WithInterceptors(headerCaller())))
 	srv := httptest.NewServer(mux)
-	tr := http.DefaultTransport.(*http.Transport).Clone()
-	tr.MaxIdleConnsPerHost = c
-	return tidev1connect.NewCommerceServiceClient(&http.Client{Transport: tr}, srv.URL), srv.Close
+	return srv.URL, srv.Close
 }
 
 // headerCaller names the user from X-Bench-User, in place of the session

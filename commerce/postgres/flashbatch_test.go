@@ -106,3 +106,91 @@ func TestFlashSubmitsUnderConcurrency(t *testing.T) {
 		})
 	}
 }
+
+// TestFlashGuessRefused: a replica writes a batch at once when what it saw
+// of the sale says the batch fits; what another replica did meanwhile
+// makes PostgreSQL refuse that guess, and the submit is then checked and
+// answered for what it is — sold out, over the limit, a repeat of the
+// other replica's order — with nothing written twice or oversold. Units
+// released after this replica saw the sale sold out are sold again.
+func TestFlashGuessRefused(t *testing.T) {
+	s, _ := orderFixture(t)
+	ctx := context.Background()
+	a := s.Orders(s.NewFlashSeller(), outboxAdd)
+	b := s.Orders(s.NewFlashSeller(), outboxAdd)
+	flash := func(sale, user, key string) order.Order {
+		return order.Order{UserID: user, MerchantID: "m00", IdempotencyKey: key, FlashSaleID: sale, TotalFen: 1, PayFen: 1,
+			Lines: []order.Line{{ProductID: "p00000", SKUID: "a", UnitFen: 1, Quantity: 1, TotalFen: 1, PayFen: 1}}}
+	}
+	// Keys are per sale: an order's id is its user's and its key's.
+	submit := func(r *postgres.Orders, sale, user, key string) (order.Order, bool, error) {
+		return r.Submit(ctx, flash(sale, user, sale+"-"+key))
+	}
+	for _, f := range []commerce.FlashSale{flashSale("gone", 3, 1), flashSale("limit", 5, 1), flashSale("back", 1, 1)} {
+		f.PriceFen = 1
+		if err := s.CreateFlashSale(ctx, f); err != nil {
+			t.Fatal(err)
+		}
+	}
+
+	// u1 buys through a, u2 and u3 through b.
+	sell := func(sale string) {
+		t.Helper()
+		for i, r := range []*postgres.Orders{a, b, b} {
+			if _, _, err := submit(r, sale, fmt.Sprintf("u%d", i+1), "k"); err != nil {
+				t.Fatalf("sale %s, u%d: %v", sale, i+1, err)
+			}
+		}
+	}
+
+	// a sees 2 units left; b sells them.
+	sell("gone")
+	if _, _, err := submit(a, "gone", "u4", "k"); !errors.Is(err, commerce.ErrSoldOut) {
+		t.Fatalf("a unit b sold, through a: %v, want sold out", err)
+	}
+
+	// b's buyer comes to a with another key; a buyer of b taps again on a.
+	sell("limit")
+	if _, _, err := submit(a, "limit", "u2", "other"); !errors.Is(err, commerce.ErrLimitReached) {
+		t.Fatalf("a second unit of b's buyer, through a: %v, want the limit", err)
+	}
+	first, err := b.Order(ctx, order.ID("u3", "limit-k"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	again, isNew, err := submit(a, "limit", "u3", "k")
+	if err != nil || isNew || again.ID != first.ID {
+		t.Fatalf("b's order's key again, through a: %s new=%v %v, want %s", again.ID, isNew, err, first.ID)
+	}
+
+	// a sells the last unit; its buyer cancels; a sells it again.
+	sold, _, err := submit(a, "back", "u1", "k")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := submit(a, "back", "u2", "k"); !errors.Is(err, commerce.ErrSoldOut) {
+		t.Fatalf("past the last unit: %v", err)
+	}
+	if err := a.Cancel(ctx, "u1", sold.ID, nil); err != nil {
+		t.Fatal(err)
+	}
+	if _, isNew, err := submit(a, "back", "u2", "k2"); err != nil || !isNew {
+		t.Fatalf("the released unit: new=%v %v", isNew, err)
+	}
+
+	for sale, want := range map[string]int{"gone": 3, "limit": 3, "back": 1} {
+		held := count(t, s, `SELECT coalesce(sum(quantity), 0) FROM stock_reservations WHERE flash_sale_id = $1 AND state = 'held'`, sale)
+		orders := count(t, s, `SELECT count(*) FROM orders WHERE flash_sale_id = $1 AND pay_state = 'unpaid'`, sale)
+		left := count(t, s, `SELECT remaining FROM flash_sales WHERE id = $1`, sale)
+		allot := map[string]int{"gone": 3, "limit": 5, "back": 1}[sale]
+		if held != want || orders != want || left != allot-want {
+			t.Errorf("sale %s: %d units held by %d unpaid orders, %d left; want %d, %d, %d", sale, held, orders, left, want, want, allot-want)
+		}
+	}
+	if n := count(t, s, `SELECT count(*) FROM (SELECT user_id FROM flash_sale_buyers WHERE quantity > per_user_limit) x`); n != 0 {
+		t.Errorf("%d buyers past the limit", n)
+	}
+	if n := events(t, s, "order_created"); n != 8 {
+		t.Errorf("%d order_created events, want 8 (one per order written)", n)
+	}
+}

@@ -31,6 +31,8 @@ type Orders struct {
 	batched bool
 	stamp   EventStamper
 
+	observeBatch func(size int)
+
 	flashMu     sync.Mutex
 	flashQueues map[string]*flashQueue
 }

@@ -73,19 +73,60 @@ WITH u AS (
 )
 INSERT INTO order_timers (order_id, due_at) SELECT o.id, u.expires_at FROM o JOIN u USING (id)`
 
-// commitBatch writes batch in two round trips. The first reads, locking
+// commitBatch writes batch, in one round trip when it can. What this
+// process has seen of the sale (its remaining units as last returned, less
+// what its batches in flight claim, and the users it wrote orders for) says
+// whether every request of the batch fits and none is a repeat or over the
+// per-user limit; then the batch is written at once (writeWinners). That
+// knowledge is only a guess — PostgreSQL is the truth: what it could not
+// see (another process's sales, units released since, this user's order
+// from before a restart) fails the transaction as a whole on the orders'
+// primary key, the per-user CHECK or the remaining's CHECK, and nothing of
+// it is written. Then, and whenever the guess does not cover the batch
+// (near the end of the sale; a user's second submit), the batch is checked
+// first (commitChecked).
+func (r *Orders) commitBatch(ctx context.Context, st *flashState, q *flashQueue, batch []*flashRequest) (batchResult, error) {
+	n := len(batch)
+	res := batchResult{outcome: make([]flashOutcome, n)}
+	q.mu.Lock()
+	var units int64
+	fits := q.known >= 0
+	for _, p := range batch {
+		units += p.hold.Quantity
+		if q.buyers[p.hold.UserID] {
+			fits = false
+		}
+	}
+	fits = fits && units <= q.known-q.claimed
+	if fits {
+		q.claimed += units
+	}
+	q.mu.Unlock()
+	if fits {
+		for i := range res.outcome {
+			res.outcome[i] = flashWon
+		}
+		err := r.writeWinners(ctx, st, q, batch, &res, units)
+		if err == nil {
+			return res, nil
+		}
+		r.log.Debug("flash batch refused unchecked, checking it", "sale", st.sale.ID, "orders", n, "err", err)
+		q.mu.Lock()
+		q.known = -1
+		q.mu.Unlock()
+	}
+	return r.commitChecked(ctx, st, q, batch)
+}
+
+// commitChecked writes batch in two round trips. The first reads, locking
 // nothing, the remaining units and which requests are repeats or over the
 // limit; the winners are the other requests, in arrival order, while their
 // units fit the remaining less what this process's other batches in flight
-// have claimed. The second is one pipelined implicit transaction: the
-// winners' buyer counts, holds, orders and events, and last the decrement
-// of the sale's row, so that the hot row is locked only between that
-// UPDATE and the commit, inside the server. What the first read could not
-// see (another process's writes meanwhile) the constraints catch: the
-// orders' primary key, the per-user CHECK and the remaining's CHECK fail
-// the transaction as a whole, and the caller writes those requests one by
-// one.
-func (r *Orders) commitBatch(ctx context.Context, st *flashState, q *flashQueue, batch []*flashRequest) (batchResult, error) {
+// have claimed. The second writes them (writeWinners). What the first read
+// could not see (another process's writes meanwhile) the constraints catch,
+// failing the transaction as a whole, and the caller writes those requests
+// one by one.
+func (r *Orders) commitChecked(ctx context.Context, st *flashState, q *flashQueue, batch []*flashRequest) (batchResult, error) {
 	n := len(batch)
 	res := batchResult{outcome: make([]flashOutcome, n)}
 	ids, users, qtys := make([]string, n), make([]string, n), make([]int64, n)
@@ -104,6 +145,7 @@ func (r *Orders) commitBatch(ctx context.Context, st *flashState, q *flashQueue,
 		res.outcome[k-1] = flashOverLimit
 	}
 	q.mu.Lock()
+	q.known = remaining
 	free := remaining - q.claimed
 	var units int64
 	for i, p := range batch {
@@ -118,6 +160,16 @@ func (r *Orders) commitBatch(ctx context.Context, st *flashState, q *flashQueue,
 	if units == 0 {
 		return res, nil
 	}
+	return res, r.writeWinners(ctx, st, q, batch, &res, units)
+}
+
+// writeWinners writes the batch's winners, whose units q has claimed, as
+// one pipelined implicit transaction: their buyer counts, holds, orders and
+// events, and last the decrement of the sale's row, so that the hot row is
+// locked only between that UPDATE and the commit, inside the server. It
+// gives the claim back, and on success sets res.remaining and records the
+// winners' users and the remaining units in q.
+func (r *Orders) writeWinners(ctx context.Context, st *flashState, q *flashQueue, batch []*flashRequest, res *batchResult, units int64) error {
 	defer func() {
 		q.mu.Lock()
 		q.claimed -= units
@@ -125,16 +177,30 @@ func (r *Orders) commitBatch(ctx context.Context, st *flashState, q *flashQueue,
 	}()
 	b := &pgx.Batch{}
 	if err := r.queueOrders(ctx, b, st, batch, res.outcome); err != nil {
-		return res, err
+		return err
 	}
+	var remaining int64
 	b.Queue(`UPDATE flash_sales SET remaining = remaining - $2 WHERE id = $1 RETURNING remaining`, st.sale.ID, units).
-		QueryRow(func(row pgx.Row) error { return row.Scan(&res.remaining) })
+		QueryRow(func(row pgx.Row) error { return row.Scan(&remaining) })
 	// No BEGIN: one implicit transaction, committed at the batch's Sync,
 	// rolled back whole when any statement fails.
 	if err := r.s.pool.SendBatch(ctx, b).Close(); err != nil {
-		return res, fmt.Errorf("flash batch %s: %w", st.sale.ID, err)
+		return fmt.Errorf("flash batch %s: %w", st.sale.ID, err)
 	}
-	return res, nil
+	res.remaining = remaining
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	// Batches commit in any order: the lowest remaining seen is the latest
+	// (units only come back through a release, which a check then reads).
+	if q.known < 0 || remaining < q.known {
+		q.known = remaining
+	}
+	for i, p := range batch {
+		if res.outcome[i] == flashWon {
+			q.buyers[p.hold.UserID] = true
+		}
+	}
+	return nil
 }
 
 // queueOrders queues the winners' orders and their ORDER_CREATED events,
