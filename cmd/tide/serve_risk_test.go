@@ -39,6 +39,29 @@ func wechatPayEnv(t *testing.T, pay *wechatpaytest.Server) map[string]string {
 	}
 }
 
+// openShirtShop opens the commerce database dsn (serve migrated it as it
+// started) and writes merchant m1's one product, p1 (真丝衬衫, 199 yuan),
+// with its SKU p1-a, 10 in stock.
+func openShirtShop(t *testing.T, dsn string) *postgres.Store {
+	t.Helper()
+	ctx := context.Background()
+	store, err := postgres.Open(ctx, dsn, postgres.WithLogger(slog.New(slog.NewTextHandler(io.Discard, nil))))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(store.Close)
+	if err := store.PutMerchant(ctx, commerce.Merchant{ID: "m1", Name: "m1"}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := store.WriteProducts(ctx, []commerce.Product{{ID: "p1", MerchantID: "m1", Title: "真丝衬衫", Status: commerce.OnShelf, PriceFen: 19900}}); err != nil {
+		t.Fatal(err)
+	}
+	if err := store.PutSKUs(ctx, "p1", []commerce.SKU{{ID: "p1-a", PriceFen: 19900, Stock: 10}}); err != nil {
+		t.Fatal(err)
+	}
+	return store
+}
+
 // `tide serve` with the mini-program's credentials refuses a flash-sale
 // order of a buyer WeChat ranks 4 (the openid they paid with before) and
 // flags them in ClickHouse's fraud_flags; a buyer ranked 0 buys.
@@ -67,20 +90,7 @@ func TestServeRiskGateRefusesRiskyFlashBuyer(t *testing.T) {
 		env[k] = v
 	}
 	tt := startTide(t, env)
-	store, err := postgres.Open(ctx, dsn, postgres.WithLogger(slog.New(slog.NewTextHandler(io.Discard, nil))))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(store.Close)
-	if err := store.PutMerchant(ctx, commerce.Merchant{ID: "m1", Name: "m1"}); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := store.WriteProducts(ctx, []commerce.Product{{ID: "p1", MerchantID: "m1", Title: "真丝衬衫", Status: commerce.OnShelf, PriceFen: 19900}}); err != nil {
-		t.Fatal(err)
-	}
-	if err := store.PutSKUs(ctx, "p1", []commerce.SKU{{ID: "p1-a", PriceFen: 19900, Stock: 10}}); err != nil {
-		t.Fatal(err)
-	}
+	store := openShirtShop(t, dsn)
 	now := time.Now()
 	if err := store.CreateFlashSale(ctx, commerce.FlashSale{ID: "fs", MerchantID: "m1", SKUID: "p1-a", PriceFen: 990,
 		StartsAt: now.Add(-time.Second), EndsAt: now.Add(time.Hour), Allotment: 5, PerUserLimit: 1}); err != nil {

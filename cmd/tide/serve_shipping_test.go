@@ -3,16 +3,12 @@ package main
 import (
 	"context"
 	"fmt"
-	"io"
-	"log/slog"
 	"net/http"
 	"testing"
 	"time"
 
 	"connectrpc.com/connect"
 
-	"github.com/tide-live/tide/commerce"
-	"github.com/tide-live/tide/commerce/postgres"
 	"github.com/tide-live/tide/commerce/postgres/pgtest"
 	"github.com/tide-live/tide/commerce/wechatpay/wechatpaytest"
 	"github.com/tide-live/tide/commerce/wxship/wxshiptest"
@@ -38,21 +34,7 @@ func TestServeUploadsShipmentToWeChat(t *testing.T) {
 	}
 	tt := startTide(t, env)
 	// serve migrates the database as it starts; the catalog is written after.
-	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	store, err := postgres.Open(ctx, dsn, postgres.WithLogger(log))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(store.Close)
-	if err := store.PutMerchant(ctx, commerce.Merchant{ID: "m1", Name: "m1"}); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := store.WriteProducts(ctx, []commerce.Product{{ID: "p1", MerchantID: "m1", Title: "真丝衬衫", Status: commerce.OnShelf, PriceFen: 19900}}); err != nil {
-		t.Fatal(err)
-	}
-	if err := store.PutSKUs(ctx, "p1", []commerce.SKU{{ID: "p1-a", PriceFen: 19900, Stock: 10}}); err != nil {
-		t.Fatal(err)
-	}
+	store := openShirtShop(t, dsn)
 	token, _ := tt.login(t, "buyer1")
 	c := tidev1connect.NewCommerceServiceClient(http.DefaultClient, tt.base, connect.WithInterceptors(bearer(token)))
 	mc := tidev1connect.NewCommerceServiceClient(http.DefaultClient, tt.base, connect.WithInterceptors(bearer(tt.m1Key)))

@@ -67,19 +67,12 @@ func (s *Server) riskRank(w http.ResponseWriter, r *http.Request) {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.outage {
-		http.Error(w, "busy", http.StatusServiceUnavailable)
-		return
-	}
-	tok, ok := s.checkToken(w, r)
+	tok, ok := s.admit(w, r)
 	if !ok {
 		return
 	}
 	var c RiskCall
-	dec := json.NewDecoder(r.Body)
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&c); err != nil {
-		answer(w, 47001, "data format error: "+err.Error())
+	if !decode(w, r, &c) {
 		return
 	}
 	if msg := checkRisk(c); msg != "" {

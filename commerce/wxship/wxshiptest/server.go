@@ -180,11 +180,7 @@ func (s *Server) stableToken(w http.ResponseWriter, r *http.Request) {
 func (s *Server) upload(w http.ResponseWriter, r *http.Request) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.outage {
-		http.Error(w, "busy", http.StatusServiceUnavailable)
-		return
-	}
-	tok, ok := s.checkToken(w, r)
+	tok, ok := s.admit(w, r)
 	if !ok {
 		return
 	}
@@ -195,10 +191,7 @@ func (s *Server) upload(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	var u Upload
-	dec := json.NewDecoder(r.Body)
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&u); err != nil {
-		answer(w, 47001, "data format error: "+err.Error())
+	if !decode(w, r, &u) {
 		return
 	}
 	if msg := s.check(u); msg != "" {
@@ -210,9 +203,14 @@ func (s *Server) upload(w http.ResponseWriter, r *http.Request) {
 	answer(w, 0, "ok")
 }
 
-// checkToken answers as WeChat does when r's access token is unknown
-// (40001) or expired (42001), and returns it; s.mu is held.
-func (s *Server) checkToken(w http.ResponseWriter, r *http.Request) (string, bool) {
+// admit answers as WeChat does during an outage (HTTP 503) and when r's
+// access token is unknown (40001) or expired (42001), and returns the
+// token; s.mu is held.
+func (s *Server) admit(w http.ResponseWriter, r *http.Request) (string, bool) {
+	if s.outage {
+		http.Error(w, "busy", http.StatusServiceUnavailable)
+		return "", false
+	}
 	tok := r.URL.Query().Get("access_token")
 	valid, known := s.tokens[tok]
 	switch {
@@ -224,6 +222,18 @@ func (s *Server) checkToken(w http.ResponseWriter, r *http.Request) (string, boo
 		return tok, false
 	}
 	return tok, true
+}
+
+// decode reads r's body into v, refusing unknown fields as a format
+// error (47001).
+func decode(w http.ResponseWriter, r *http.Request, v any) bool {
+	dec := json.NewDecoder(r.Body)
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		answer(w, 47001, "data format error: "+err.Error())
+		return false
+	}
+	return true
 }
 
 // check returns what is wrong with u, "" if nothing.
