@@ -18,6 +18,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/netip"
+	"sync"
 	"time"
 
 	"connectrpc.com/connect"
@@ -82,6 +83,10 @@ type Gate struct {
 
 	cache   *cache
 	lookups singleflight.Group
+
+	warnMu     sync.Mutex
+	warnedAt   time.Time // when a failure was last logged
+	suppressed int       // failures not logged since
 }
 
 // Option configures a Gate.
@@ -205,17 +210,33 @@ func (g *Gate) rank(ctx context.Context, userID string, ip netip.Addr) entry {
 	openID, ok, err := g.openIDs(ctx, userID)
 	switch {
 	case err != nil:
-		g.log.WarnContext(ctx, "risk gate: openid lookup failed; the order goes through", "user_id", userID, "err", err)
+		g.warnFailure(ctx, "risk gate: openid lookup failed; orders go through", userID, err)
 		return entry{outcome: failedOpen}
 	case !ok:
 		return entry{outcome: noOpenID}
 	}
 	r, err := g.ranker.RiskRank(ctx, wxrisk.Request{OpenID: openID, Scene: wxrisk.SceneMarketing, ClientIP: ip})
 	if err != nil {
-		g.log.WarnContext(ctx, "risk gate: WeChat risk rank failed; the order goes through", "user_id", userID, "timeout", g.timeout, "err", err)
+		g.warnFailure(ctx, "risk gate: WeChat risk rank failed; orders go through", userID, err)
 		return entry{outcome: failedOpen}
 	}
 	return entry{outcome: ranked, rank: r.Rank}
+}
+
+// warnFailure logs a failed lookup, at most one a second (an outage in a
+// flash-sale storm fails thousands), saying how many went unlogged.
+func (g *Gate) warnFailure(ctx context.Context, msg, userID string, err error) {
+	g.warnMu.Lock()
+	now := g.now()
+	if now.Sub(g.warnedAt) < time.Second {
+		g.suppressed++
+		g.warnMu.Unlock()
+		return
+	}
+	n := g.suppressed
+	g.warnedAt, g.suppressed = now, 0
+	g.warnMu.Unlock()
+	g.log.WarnContext(ctx, msg, "user_id", userID, "timeout", g.timeout, "unlogged_failures", n, "err", err)
 }
 
 // refused logs the refusal and raises its flag.

@@ -1,11 +1,13 @@
 package riskgate_test
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"log/slog"
 	"net/http"
 	"net/netip"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -154,5 +156,29 @@ func TestNewRejectsBadKnobs(t *testing.T) {
 	}
 	if _, err := riskgate.New(nil, openIDs); err == nil {
 		t.Error("no ranker accepted")
+	}
+}
+
+// An outage fails every lookup; the log says so once a second, not once a
+// buyer, and the orders go through.
+func TestOutageIsLoggedOnceASecond(t *testing.T) {
+	var buf bytes.Buffer
+	now := time.Date(2026, 12, 3, 12, 0, 0, 0, time.UTC)
+	g, fake := newGate(t, riskgate.WithLogger(slog.New(slog.NewTextHandler(&buf, nil))), riskgate.WithClock(func() time.Time { return now }))
+	fake.SetOutage(true)
+	for i := range 5 {
+		if err := g.Check(context.Background(), flashOrder(fmt.Sprint("u", i))); err != nil {
+			t.Fatalf("u%d in an outage: %v", i, err)
+		}
+	}
+	if n := strings.Count(buf.String(), "WeChat risk rank failed"); n != 1 {
+		t.Errorf("%d failure lines for 5 failures within a second, want 1:\n%s", n, buf.String())
+	}
+	now = now.Add(time.Second)
+	if err := g.Check(context.Background(), flashOrder("u9")); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(buf.String(), "unlogged_failures=4") {
+		t.Errorf("the next line does not count the 4 unlogged failures:\n%s", buf.String())
 	}
 }
