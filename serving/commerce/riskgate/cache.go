@@ -63,10 +63,3 @@ func (c *cache) put(userID string, e entry, now time.Time) {
 	}
 	c.entries[userID] = e
 }
-
-// len is the number of users kept.
-func (c *cache) len() int {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return len(c.entries)
-}
