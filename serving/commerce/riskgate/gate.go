@@ -190,7 +190,7 @@ func (g *Gate) lookup(ctx context.Context, userID string, ip netip.Addr) (entry,
 		defer cancel()
 		e := g.rank(lctx, userID, ip)
 		now := g.now()
-		e.expires = now.Add(retryAfter)
+		e.expires = now.Add(min(retryAfter, g.ttl))
 		if e.outcome == ranked {
 			e.expires = now.Add(g.ttl)
 		}
