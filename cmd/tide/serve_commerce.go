@@ -13,6 +13,7 @@ import (
 	"github.com/tide-live/tide/commerce/order"
 	"github.com/tide-live/tide/commerce/postgres"
 	"github.com/tide-live/tide/commerce/wechatpay"
+	"github.com/tide-live/tide/commerce/wxapp"
 	"github.com/tide-live/tide/commerce/wxship"
 	"github.com/tide-live/tide/ingest/outbox"
 	tidev1 "github.com/tide-live/tide/proto/tide/v1"
@@ -44,6 +45,8 @@ import (
 //	                               TIDE_WECHAT_API_BASE (default https://api.weixin.qq.com)
 //	TIDE_WECHAT_SHIPPING_UPLOAD    "off" stops those uploads (shipments are still
 //	                               recorded, pending, and sent once it is on)
+//	TIDE_WECHAT_RISK…              the risk gate at flash-sale and coupon orders
+//	                               (serve_risk.go), with the same credentials
 //
 // Notifies are served at /wechatpay/notify and /wechatpay/refund-notify.
 //
@@ -100,10 +103,23 @@ func setupCommerce(ctx context.Context, log *slog.Logger, srv *serving.Server, c
 	if facts != nil {
 		opts = append(opts, servingcommerce.WithCallerFacts(facts))
 	}
+	app, err := serveWeChatApp()
+	if err != nil {
+		store.Close()
+		return err
+	}
+	risk, err := serveRiskGate(ctx, log, srv.Registry(), app, orders)
+	if err != nil {
+		store.Close()
+		return err
+	}
+	if risk != nil {
+		opts = append(opts, servingcommerce.WithRiskGate(risk))
+	}
 	h := servingcommerce.NewHandler(store, orders, seller, opts...)
 	srv.Mount(h.Mount(srv.ConnectOptions()...))
 
-	uploads, err := serveShippingUploads(orders, log, payments != nil)
+	uploads, err := serveShippingUploads(orders, log, app, payments != nil)
 	if err != nil {
 		store.Close()
 		return err
@@ -120,29 +136,24 @@ func setupCommerce(ctx context.Context, log *slog.Logger, srv *serving.Server, c
 		runOrderTimers(ctx, log, orders, payments)
 		<-done
 	}()
-	log.Info("CommerceService mounted", "payment_timeout", timeout, "wechatpay", payments != nil, "shipping_upload", uploads != nil)
+	log.Info("CommerceService mounted", "payment_timeout", timeout, "wechatpay", payments != nil, "shipping_upload", uploads != nil, "risk_gate", risk != nil)
 	return nil
 }
 
-// serveShippingUploads builds the WeChat shipping-info uploader when
-// WeChat Pay is on and the mini-program's credentials are set; nil when
-// not, or when TIDE_WECHAT_SHIPPING_UPLOAD=off.
-func serveShippingUploads(orders *postgres.Orders, log *slog.Logger, wechatPay bool) (*checkout.ShippingUploads, error) {
-	appID, secret := os.Getenv(envWeChatAppID), os.Getenv(envWeChatSecret)
+// serveShippingUploads builds the WeChat shipping-info uploader over app
+// (the mini-program's credentials) when WeChat Pay is on; nil when not,
+// when app is nil, or when TIDE_WECHAT_SHIPPING_UPLOAD=off.
+func serveShippingUploads(orders *postgres.Orders, log *slog.Logger, app *wxapp.Client, wechatPay bool) (*checkout.ShippingUploads, error) {
 	switch v := os.Getenv("TIDE_WECHAT_SHIPPING_UPLOAD"); {
 	case v != "" && v != "on" && v != "off":
 		return nil, fmt.Errorf("TIDE_WECHAT_SHIPPING_UPLOAD=%q: want on or off", v)
 	case v == "off" || !wechatPay:
 		return nil, nil
-	case appID == "" || secret == "":
+	case app == nil:
 		log.Warn("WeChat shipping uploads are off: " + envWeChatAppID + " and " + envWeChatSecret + " are needed; shipments stay pending")
 		return nil, nil
 	}
-	wx, err := wxship.New(wxship.Config{AppID: appID, Secret: secret, BaseURL: serveEnv(envWeChatBase, wxship.DefaultBaseURL)})
-	if err != nil {
-		return nil, err
-	}
-	return checkout.NewShippingUploads(orders, wx, os.Getenv("TIDE_WECHATPAY_MCHID"), log), nil
+	return checkout.NewShippingUploads(orders, wxship.Over(app), os.Getenv("TIDE_WECHATPAY_MCHID"), log), nil
 }
 
 // runOrderTimers closes timed-out orders (and sends refunds) until ctx ends.

@@ -3,16 +3,12 @@ package main
 import (
 	"context"
 	"fmt"
-	"io"
-	"log/slog"
 	"net/http"
 	"testing"
 	"time"
 
 	"connectrpc.com/connect"
 
-	"github.com/tide-live/tide/commerce"
-	"github.com/tide-live/tide/commerce/postgres"
 	"github.com/tide-live/tide/commerce/postgres/pgtest"
 	"github.com/tide-live/tide/commerce/wechatpay/wechatpaytest"
 	"github.com/tide-live/tide/commerce/wxship/wxshiptest"
@@ -31,33 +27,14 @@ func TestServeUploadsShipmentToWeChat(t *testing.T) {
 	wx.Handle("GET /sns/jscode2session", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		fmt.Fprintf(w, `{"openid":"o-%s","session_key":"sk"}`, r.URL.Query().Get("js_code"))
 	}))
-	dir := t.TempDir()
-	tt := startTide(t, map[string]string{
-		"TIDE_POSTGRES_URL": dsn, envWeChatAppID: wxshiptest.AppID, envWeChatSecret: wxshiptest.Secret, envWeChatBase: wx.URL(),
-		"TIDE_WECHATPAY_MCHID": pay.MchID, "TIDE_WECHATPAY_APPID": pay.AppID, "TIDE_WECHATPAY_MCH_SERIAL": pay.MchSerial,
-		"TIDE_WECHATPAY_MCH_KEY":     writePEM(t, dir, "apiclient_key.pem", "PRIVATE KEY", mustPKCS8(t, pay.MchKey)),
-		"TIDE_WECHATPAY_APIV3_KEY":   pay.APIv3Key,
-		"TIDE_WECHATPAY_PUBKEY_ID":   pay.PlatformKeyID,
-		"TIDE_WECHATPAY_PUBKEY":      writePEM(t, dir, "pub_key.pem", "PUBLIC KEY", mustPKIX(t, &pay.PlatformKey.PublicKey)),
-		"TIDE_WECHATPAY_NOTIFY_BASE": "https://tide.example", "TIDE_WECHATPAY_API_HOST": pay.URL,
-		"TIDE_WECHAT_SHIPPING_UPLOAD": "",
-	})
+	env := wechatPayEnv(t, pay)
+	for k, v := range map[string]string{"TIDE_POSTGRES_URL": dsn, envWeChatAppID: wxshiptest.AppID, envWeChatSecret: wxshiptest.Secret,
+		envWeChatBase: wx.URL(), "TIDE_WECHAT_SHIPPING_UPLOAD": ""} {
+		env[k] = v
+	}
+	tt := startTide(t, env)
 	// serve migrates the database as it starts; the catalog is written after.
-	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	store, err := postgres.Open(ctx, dsn, postgres.WithLogger(log))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(store.Close)
-	if err := store.PutMerchant(ctx, commerce.Merchant{ID: "m1", Name: "m1"}); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := store.WriteProducts(ctx, []commerce.Product{{ID: "p1", MerchantID: "m1", Title: "真丝衬衫", Status: commerce.OnShelf, PriceFen: 19900}}); err != nil {
-		t.Fatal(err)
-	}
-	if err := store.PutSKUs(ctx, "p1", []commerce.SKU{{ID: "p1-a", PriceFen: 19900, Stock: 10}}); err != nil {
-		t.Fatal(err)
-	}
+	store := openShirtShop(t, dsn)
 	token, _ := tt.login(t, "buyer1")
 	c := tidev1connect.NewCommerceServiceClient(http.DefaultClient, tt.base, connect.WithInterceptors(bearer(token)))
 	mc := tidev1connect.NewCommerceServiceClient(http.DefaultClient, tt.base, connect.WithInterceptors(bearer(tt.m1Key)))

@@ -63,6 +63,7 @@ func startTide(t *testing.T, env map[string]string) *tideUnderTest {
 		// the ambient environment must not change what is tested
 		envRateLimit: "", envRateLimits: "", envRateExempt: "", envTrusted: "",
 		"TIDE_CLICKHOUSE_ADDR": "", "TIDE_POSTGRES_URL": "", "TIDE_EXPERIMENTS": "", "TIDE_FEED_RULES": "",
+		envWeChatRisk: "", envWeChatRiskThreshold: "", envWeChatRiskCache: "", envWeChatRiskTimeout: "",
 	}
 	for k, v := range env {
 		base[k] = v

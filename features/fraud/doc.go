@@ -17,6 +17,10 @@
 //     than one episode. Flags the accounts and the room.
 //   - R6 view bots: accounts whose room visits are long and show no activity
 //     at all. Flags the accounts, and rooms many of them sat in.
+//   - R7 WeChat risk rank: not run by the Engine, but by checkout
+//     (serving/commerce's risk gate): WeChat's getUserRiskRank ranks a
+//     buyer at or above a threshold at a flash-sale or coupon order, which
+//     is refused. Flags the account; restored like the others.
 //
 // Signals the rules need from the events: user_id and device_id (Track
 // stamps them from the caller), attrs["ip"] (the client IP as a keyed hash,

@@ -54,7 +54,7 @@ func ParseRule(s string) (r Rule, ok bool) {
 	return 0, false
 }
 
-// Rule is one of the rules R1–R6.
+// Rule is one of the rules R1–R7.
 type Rule uint8
 
 // The rules; see the package documentation. Their names are the rule values
@@ -66,10 +66,14 @@ const (
 	RuleOrderRefund                    // R4
 	RuleLockstep                       // R5
 	RuleViewBot                        // R6
+	// RuleWeChatRiskRank (R7) is not the engine's: serving/commerce's
+	// risk gate raises it when WeChat ranks a buyer risky at a flash-sale
+	// or coupon order and refuses the order.
+	RuleWeChatRiskRank // R7
 )
 
 // Rules lists every rule in order.
-var Rules = []Rule{RuleDeviceAccounts, RuleIPRoomOrders, RuleFreshFastBuy, RuleOrderRefund, RuleLockstep, RuleViewBot}
+var Rules = []Rule{RuleDeviceAccounts, RuleIPRoomOrders, RuleFreshFastBuy, RuleOrderRefund, RuleLockstep, RuleViewBot, RuleWeChatRiskRank}
 
 // String is the rule's stable name, e.g. "r1_device_accounts".
 func (r Rule) String() string {
@@ -86,6 +90,8 @@ func (r Rule) String() string {
 		return "r5_lockstep"
 	case RuleViewBot:
 		return "r6_view_bot"
+	case RuleWeChatRiskRank:
+		return "r7_wechat_risk_rank"
 	}
 	return fmt.Sprintf("rule(%d)", uint8(r))
 }

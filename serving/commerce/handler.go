@@ -21,6 +21,7 @@ import (
 	tidev1 "github.com/tide-live/tide/proto/tide/v1"
 	"github.com/tide-live/tide/proto/tide/v1/tidev1connect"
 	"github.com/tide-live/tide/serving/callerfacts"
+	"github.com/tide-live/tide/serving/commerce/riskgate"
 )
 
 // Promotions finds the promotions that may apply to a user's order of a
@@ -44,6 +45,7 @@ type Handler struct {
 	openID     OpenIDOf
 	roomOwner  RoomOwner
 	facts      *callerfacts.Stamper
+	risk       *riskgate.Gate
 	log        *slog.Logger
 	now        func() time.Time
 }
@@ -140,6 +142,9 @@ func (h *Handler) Submit(ctx context.Context, req *connect.Request[tidev1.Submit
 	key := req.Msg.GetIdempotencyKey()
 	if key == "" || len(key) > 64 {
 		return nil, invalid("idempotency_key", "needs 1 to 64 characters, one per checkout")
+	}
+	if err := h.riskCheck(ctx, p.UserID, req); err != nil {
+		return nil, err
 	}
 	ctx = h.withCallerFacts(ctx, req.Peer().Addr, req.Header())
 	if req.Msg.GetPresaleId() != "" {

@@ -51,6 +51,7 @@ type rig struct {
 	fake     *wechatpaytest.Server
 	payments *checkout.Payments
 	store    *postgres.Store
+	orders   *postgres.Orders
 }
 
 func newRig(t *testing.T, opts ...servingcommerce.Option) *rig {
@@ -103,7 +104,7 @@ func newRig(t *testing.T, opts ...servingcommerce.Option) *rig {
 	mux.Handle(h.Mount(connect.WithInterceptors(asCaller())))
 	srv := httptest.NewServer(mux)
 	t.Cleanup(srv.Close)
-	return &rig{client: tidev1connect.NewCommerceServiceClient(srv.Client(), srv.URL), url: srv.URL, facts: facts, fake: fake, payments: payments, store: s}
+	return &rig{client: tidev1connect.NewCommerceServiceClient(srv.Client(), srv.URL), url: srv.URL, facts: facts, fake: fake, payments: payments, store: s, orders: orders}
 }
 
 func as[T any](header, id string, m *T) *connect.Request[T] {

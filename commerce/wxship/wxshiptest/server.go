@@ -1,8 +1,8 @@
-// Package wxshiptest is a local fake of WeChat's API for shipping-info
-// uploads: the stable-token API and upload_shipping_info. It checks each
-// request's format as WeChat documents it and answers as WeChat does
-// (errcode/errmsg), including token expiry, busy answers and outages
-// that tests switch on.
+// Package wxshiptest is a local fake of the mini-program's server API
+// (commerce/wxapp): the stable-token API, upload_shipping_info and
+// getuserriskrank (riskrank.go). It checks each request's format as WeChat
+// documents it and answers as WeChat does (errcode/errmsg), including token
+// expiry, busy answers, slow answers and outages that tests switch on.
 package wxshiptest
 
 import (
@@ -65,6 +65,7 @@ type Server struct {
 	outage    bool
 	uploads   []Upload
 	companies map[string]bool
+	risk      riskState
 }
 
 // NewServer starts a fake closed at the end of t.
@@ -76,6 +77,7 @@ func NewServer(t testing.TB) *Server {
 	mux := http.NewServeMux()
 	mux.HandleFunc("POST /cgi-bin/stable_token", s.stableToken)
 	mux.HandleFunc("POST /wxa/sec/order/upload_shipping_info", s.upload)
+	mux.HandleFunc("POST /wxa/getuserriskrank", s.riskRank)
 	s.mux = mux
 	s.srv = httptest.NewServer(mux)
 	t.Cleanup(s.srv.Close)
@@ -178,18 +180,8 @@ func (s *Server) stableToken(w http.ResponseWriter, r *http.Request) {
 func (s *Server) upload(w http.ResponseWriter, r *http.Request) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.outage {
-		http.Error(w, "busy", http.StatusServiceUnavailable)
-		return
-	}
-	tok := r.URL.Query().Get("access_token")
-	valid, known := s.tokens[tok]
-	switch {
-	case !known:
-		answer(w, 40001, "invalid credential, access_token is invalid or not latest")
-		return
-	case !valid:
-		answer(w, 42001, "access_token expired")
+	tok, ok := s.admit(w, r)
+	if !ok {
 		return
 	}
 	if len(s.failNext) > 0 {
@@ -199,10 +191,7 @@ func (s *Server) upload(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	var u Upload
-	dec := json.NewDecoder(r.Body)
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&u); err != nil {
-		answer(w, 47001, "data format error: "+err.Error())
+	if !decode(w, r, &u) {
 		return
 	}
 	if msg := s.check(u); msg != "" {
@@ -212,6 +201,39 @@ func (s *Server) upload(w http.ResponseWriter, r *http.Request) {
 	u.Token = tok
 	s.uploads = append(s.uploads, u)
 	answer(w, 0, "ok")
+}
+
+// admit answers as WeChat does during an outage (HTTP 503) and when r's
+// access token is unknown (40001) or expired (42001), and returns the
+// token; s.mu is held.
+func (s *Server) admit(w http.ResponseWriter, r *http.Request) (string, bool) {
+	if s.outage {
+		http.Error(w, "busy", http.StatusServiceUnavailable)
+		return "", false
+	}
+	tok := r.URL.Query().Get("access_token")
+	valid, known := s.tokens[tok]
+	switch {
+	case !known:
+		answer(w, 40001, "invalid credential, access_token is invalid or not latest")
+		return tok, false
+	case !valid:
+		answer(w, 42001, "access_token expired")
+		return tok, false
+	}
+	return tok, true
+}
+
+// decode reads r's body into v, refusing unknown fields as a format
+// error (47001).
+func decode(w http.ResponseWriter, r *http.Request, v any) bool {
+	dec := json.NewDecoder(r.Body)
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		answer(w, 47001, "data format error: "+err.Error())
+		return false
+	}
+	return true
 }
 
 // check returns what is wrong with u, "" if nothing.

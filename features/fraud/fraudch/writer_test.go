@@ -7,11 +7,33 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
+
 	"github.com/tide-live/tide/features/fraud"
 	"github.com/tide-live/tide/ingest"
 	"github.com/tide-live/tide/ingest/chschema"
 	"github.com/tide-live/tide/ingest/testenv"
 )
+
+// migrated is a connection to the real server and a fresh database named
+// prefix_…, migrated, dropped at the end of t.
+func migrated(t *testing.T, prefix string) (driver.Conn, string) {
+	t.Helper()
+	ctx := context.Background()
+	conn, err := ingest.OpenClickHouse(ctx, testenv.ClickHouse(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	db := fmt.Sprintf("%s_%d", prefix, time.Now().UnixNano()%1e9)
+	t.Cleanup(func() {
+		_ = conn.Exec(context.Background(), "DROP DATABASE IF EXISTS "+db)
+		conn.Close()
+	})
+	if _, err := chschema.Migrate(ctx, conn, db); err != nil {
+		t.Fatal(err)
+	}
+	return conn, db
+}
 
 // TestWriterExactAndExclude writes flags twice (a restart re-flags), reads
 // them back once each, and checks that ExcludePredicate leaves exactly the
@@ -20,18 +42,8 @@ func TestWriterExactAndExclude(t *testing.T) {
 	if testing.Short() {
 		t.Skip("integration test; -short")
 	}
-	addr := testenv.ClickHouse(t)
 	ctx := context.Background()
-	conn, err := ingest.OpenClickHouse(ctx, addr)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close()
-	db := fmt.Sprintf("test_fraudch_%d", time.Now().UnixNano()%1e9)
-	t.Cleanup(func() { _ = conn.Exec(context.Background(), "DROP DATABASE IF EXISTS "+db) })
-	if _, err := chschema.Migrate(ctx, conn, db); err != nil {
-		t.Fatal(err)
-	}
+	conn, db := migrated(t, "test_fraudch")
 
 	// Real flags from the engine: a device farm of 5 accounts, and u9 on its own.
 	w, err := NewWriter(conn, db)
@@ -124,4 +136,37 @@ func pending(w *Writer) []fraud.Flag {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	return w.buf
+}
+
+// TestWriterR7 writes the checkout's R7 flag (migration 0021's rule) and
+// reads it back; a restored engine leaves the account's traffic out.
+func TestWriterR7(t *testing.T) {
+	if testing.Short() {
+		t.Skip("integration test; -short")
+	}
+	ctx := context.Background()
+	conn, db := migrated(t, "test_fraudch_r7")
+	w, err := NewWriter(conn, db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	at := time.Date(2026, 12, 1, 12, 0, 0, 0, time.UTC)
+	w.Add(fraud.Flag{Kind: fraud.KindUser, ID: "u_risky", Rule: fraud.RuleWeChatRiskRank, Reason: "wechat_risk_rank 4 >= 3", Measure: 4, At: at})
+	if err := w.Flush(ctx); err != nil {
+		t.Fatal(err)
+	}
+	got, err := Flags(ctx, conn, db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 1 || got[0].Rule != "r7_wechat_risk_rank" || got[0].ID != "u_risky" || !strings.HasPrefix(got[0].Reason, "wechat_risk_rank") {
+		t.Fatalf("flags %+v", got)
+	}
+	eng := fraud.New()
+	if n, err := Restore(ctx, conn, db, eng); err != nil || n != 1 {
+		t.Fatalf("restored %d, %v", n, err)
+	}
+	if eng.Keep(click("u_risky", "d1", at.UnixMilli())) || !eng.IsFlaggedBy(fraud.KindUser, "u_risky", fraud.RuleWeChatRiskRank) {
+		t.Error("a restored R7 account is not flagged")
+	}
 }
