@@ -108,7 +108,7 @@ func setupCommerce(ctx context.Context, log *slog.Logger, srv *serving.Server, c
 		store.Close()
 		return err
 	}
-	risk, err := serveRiskGate(ctx, log, srv.Registry(), app, orders)
+	risk, err := serveRiskGate(ctx, log, srv.Registry(), app, store.Pool(), orders)
 	if err != nil {
 		store.Close()
 		return err

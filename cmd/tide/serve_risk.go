@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/tide-live/tide/commerce/postgres"
@@ -15,13 +16,15 @@ import (
 	"github.com/tide-live/tide/commerce/wxrisk"
 	"github.com/tide-live/tide/features/fraud/fraudch"
 	"github.com/tide-live/tide/ingest"
+	"github.com/tide-live/tide/serving/auth"
 	"github.com/tide-live/tide/serving/clientip"
 	"github.com/tide-live/tide/serving/commerce/riskgate"
 )
 
 // Environment of checkout's risk gate (fraud rule R7): before a flash-sale
 // or coupon order, WeChat's getUserRiskRank (scene 1, 营销作弊) ranks the
-// buyer, found by the openid they last paid with; a rank at or above the
+// buyer, found by the openid they last logged in with (auth_accounts) or
+// else last paid with; a rank at or above the
 // threshold is refused (permission_denied, 账号存在风险，请稍后再试). It is on
 // when TIDE_WECHAT_APPID and TIDE_WECHAT_SECRET are set (the shipping
 // upload's credentials, one access token for both).
@@ -55,7 +58,7 @@ func serveWeChatApp() (*wxapp.Client, error) {
 
 // serveRiskGate builds the gate from the environment; nil when it is off
 // or app is nil. Flags it raises are written until ctx ends.
-func serveRiskGate(ctx context.Context, log *slog.Logger, reg prometheus.Registerer, app *wxapp.Client, orders *postgres.Orders) (*riskgate.Gate, error) {
+func serveRiskGate(ctx context.Context, log *slog.Logger, reg prometheus.Registerer, app *wxapp.Client, pool *pgxpool.Pool, orders *postgres.Orders) (*riskgate.Gate, error) {
 	switch v := os.Getenv(envWeChatRisk); {
 	case v != "" && v != "on" && v != "off":
 		return nil, fmt.Errorf("%s=%q: want on or off", envWeChatRisk, v)
@@ -93,7 +96,7 @@ func serveRiskGate(ctx context.Context, log *slog.Logger, reg prometheus.Registe
 	if w := serveRiskFlags(ctx, log); w != nil {
 		opts = append(opts, riskgate.WithFlags(w.Add))
 	}
-	g, err := riskgate.New(wxrisk.New(app), orders.PayerOpenID, opts...)
+	g, err := riskgate.New(wxrisk.New(app), buyerOpenID(auth.NewPGAccounts(pool), orders), opts...)
 	if err != nil {
 		return nil, fmt.Errorf("risk gate (%s…): %w", envWeChatRisk, err)
 	}
@@ -125,4 +128,17 @@ func serveRiskFlags(ctx context.Context, log *slog.Logger) *fraudch.Writer {
 		_ = w.Run(ctx, time.Second)
 	}()
 	return w
+}
+
+// buyerOpenID finds a buyer's openid where Login keeps it, else in their
+// latest payment (accounts from before Login kept openids, or a server with
+// TIDE_ACCOUNTS=off, whose auth_accounts may not exist: its error falls back
+// too, so the gate still checks buyers who paid).
+func buyerOpenID(accounts *auth.PGAccounts, orders *postgres.Orders) riskgate.OpenIDs {
+	return func(ctx context.Context, userID string) (string, bool, error) {
+		if id, ok, err := accounts.OpenID(ctx, userID); err == nil && ok {
+			return id, true, nil
+		}
+		return orders.PayerOpenID(ctx, userID)
+	}
 }

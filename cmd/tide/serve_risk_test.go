@@ -63,8 +63,8 @@ func openShirtShop(t *testing.T, dsn string) *postgres.Store {
 }
 
 // `tide serve` with the mini-program's credentials refuses a flash-sale
-// order of a buyer WeChat ranks 4 (the openid they paid with before) and
-// flags them in ClickHouse's fraud_flags; a buyer ranked 0 buys.
+// order of a buyer WeChat ranks 4 (by the openid they logged in or paid
+// with) and flags them in ClickHouse's fraud_flags; a buyer ranked 0 buys.
 func TestServeRiskGateRefusesRiskyFlashBuyer(t *testing.T) {
 	ctx := context.Background()
 	dsn := pgtest.Database(t)
@@ -132,6 +132,18 @@ func TestServeRiskGateRefusesRiskyFlashBuyer(t *testing.T) {
 	calls := wx.RiskCalls()
 	if len(calls) != 2 || calls[0].OpenID != "o-risky" || calls[0].ClientIP != "127.0.0.1" {
 		t.Fatalf("risk calls %+v", calls)
+	}
+
+	// A buyer who never paid is found by the openid Login kept.
+	wx.SetRiskRank("o-newbie", 4)
+	token, _ := tt.login(t, "newbie")
+	newbie := tidev1connect.NewCommerceServiceClient(http.DefaultClient, tt.base, connect.WithInterceptors(bearer(token)))
+	_, err = newbie.Submit(ctx, connect.NewRequest(&tidev1.SubmitRequest{Items: items, FlashSaleId: "fs", IdempotencyKey: "fs-1"}))
+	if connect.CodeOf(err) != connect.CodePermissionDenied {
+		t.Fatalf("a rank-4 buyer who never paid, at a flash sale: %v, want permission_denied", err)
+	}
+	if calls := wx.RiskCalls(); len(calls) != 3 || calls[2].OpenID != "o-newbie" {
+		t.Fatalf("risk calls %+v, want the newbie's login openid third", calls)
 	}
 
 	var rank int64

@@ -84,7 +84,7 @@ func (s *Service) Login(ctx context.Context, req *connect.Request[tidev1.LoginRe
 		return nil, s.weChatError(ctx, err)
 	}
 	userID := UserIDFromOpenID(s.appID, sess.OpenID)
-	token, exp, err := s.tokens.IssueAccount(userID, s.firstSeen(ctx, userID))
+	token, exp, err := s.tokens.IssueAccount(userID, s.firstSeen(ctx, userID, sess.OpenID))
 	if err != nil {
 		return nil, connect.NewError(connect.CodeInternal, err)
 	}
@@ -96,11 +96,11 @@ func (s *Service) Login(ctx context.Context, req *connect.Request[tidev1.LoginRe
 // still succeeds, with a token that carries no creation time (the fresh
 // account rule then does not see this user until the next Login): losing one
 // fraud signal is better than refusing every sign-in while PostgreSQL is down.
-func (s *Service) firstSeen(ctx context.Context, userID string) time.Time {
+func (s *Service) firstSeen(ctx context.Context, userID, openID string) time.Time {
 	if s.accounts == nil {
 		return time.Time{}
 	}
-	t, err := s.accounts.FirstSeen(ctx, userID, s.now())
+	t, err := s.accounts.FirstSeen(ctx, userID, openID, s.now())
 	if err != nil {
 		s.log.WarnContext(ctx, "login: account first seen not recorded; token carries no acct_created", "user_id", userID, "err", err)
 		return time.Time{}
