@@ -227,17 +227,17 @@ func run(ctx context.Context) error {
 	}
 	say("feed at a fixed %d requests/s for %v:", f.rate, f.fixedFor)
 	ps := sampleProc()
-	fixed, err := g.open("feed", f.rate, f.fixedFor)
+	fixed, err := g.open("feed", f.rate, maxConc, f.fixedFor)
 	if err != nil {
 		return err
 	}
-	sayServerCost(ps, len(fixed.Lat))
+	sayServerCost(ps, len(fixed.Lat), fixed.CPU)
 	if err := report(fixed, "feed", f.rate); err != nil {
 		return err
 	}
 	p99 := percentile(fixed.Lat, 0.99)
 	if f.rawFixed {
-		rf, err := g.open("raw", f.rate, f.fixedFor)
+		rf, err := g.open("raw", f.rate, maxConc, f.fixedFor)
 		if err != nil {
 			return err
 		}
@@ -252,12 +252,12 @@ func run(ctx context.Context) error {
 		return err
 	}
 	ps = sampleProc()
-	res70, err := g.open("feed", at70, f.fixedFor)
+	res70, err := g.open("feed", at70, maxConc, f.fixedFor)
 	stopTrace()
 	if err != nil {
 		return err
 	}
-	sayServerCost(ps, len(res70.Lat))
+	sayServerCost(ps, len(res70.Lat), res70.CPU)
 	if err := report(res70, "feed", at70); err != nil {
 		return err
 	}
