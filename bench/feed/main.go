@@ -67,7 +67,7 @@ type flags struct {
 	duration, fixedFor, refresh          time.Duration
 	rate, writeRate, verifiedTokens      int
 	seed                                 int64
-	cpuprofile, memprofile               string
+	cpuprofile, memprofile, fixedProfile string
 	rawFixed, gzip                       bool
 	inprof, tracefile                    string
 	loadgen                              bool
@@ -99,6 +99,7 @@ func run(ctx context.Context) error {
 	flag.DurationVar(&f.fixedFor, "fixed-for", 10*time.Second, "duration of the fixed load")
 	flag.Int64Var(&f.seed, "seed", 1, "simulation seed")
 	flag.StringVar(&f.cpuprofile, "cpuprofile", "", "write a CPU profile of the feed's throughput phase")
+	flag.StringVar(&f.fixedProfile, "fixed-cpuprofile", "", "write a CPU profile of the feed at the fixed -rate")
 	flag.StringVar(&f.memprofile, "memprofile", "", "write an allocation profile after the throughput phase")
 	flag.BoolVar(&f.rawFixed, "raw-fixed", false, "also measure the raw endpoint's latency at the fixed load (for comparison)")
 	flag.StringVar(&f.inprof, "inprocess-profile", "", "write a CPU profile of in-process feed requests")
@@ -226,8 +227,13 @@ func run(ctx context.Context) error {
 		pf.Close()
 	}
 	say("feed at a fixed %d requests/s for %v:", f.rate, f.fixedFor)
+	stopProf, err = record(f.fixedProfile, pprof.StartCPUProfile, pprof.StopCPUProfile)
+	if err != nil {
+		return err
+	}
 	ps := sampleProc()
 	fixed, err := g.open("feed", f.rate, maxConc, f.fixedFor)
+	stopProf()
 	if err != nil {
 		return err
 	}
