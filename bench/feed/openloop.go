@@ -8,10 +8,11 @@ import (
 	"time"
 )
 
-// dispatchEvery is how often the open loop hands the requests that have
-// come due to its workers. Each request's latency is measured from its own
-// scheduled time, so the up to dispatchEvery it waits for the tick counts
-// against the server, never for it.
+// dispatchEvery is the shortest the open loop's dispatcher sleeps between
+// handing the requests that have come due to its workers (it sleeps until
+// the next one is due when that is later). Each request's latency is
+// measured from its own scheduled time, so the up to dispatchEvery it waits
+// for the dispatcher counts against the server, never for it.
 const dispatchEvery = 500 * time.Microsecond
 
 // openResult is what an open loop measured.
@@ -25,7 +26,7 @@ type openResult struct {
 // openLoop offers rate requests per second for d, each on its schedule
 // however slow the previous ones are, and returns the latencies measured
 // from each request's scheduled time, so queueing counts (no coordinated
-// omission). A ticker hands the requests that have come due to a fixed
+// omission). A dispatcher hands the requests that have come due to a fixed
 // pool of workers goroutines, each with its own caller (and so its own
 // kept connection and request message); requests wait in an unbounded
 // queue when every worker is busy, and that wait is in their latency.
@@ -57,7 +58,6 @@ func openLoop(ctx context.Context, src callerSource, rate, workers int, d time.D
 			}
 		}()
 	}
-	tick := time.NewTicker(dispatchEvery)
 	next, reported := 0, 0
 	for next < n {
 		now := time.Since(start)
@@ -69,10 +69,9 @@ func openLoop(ctx context.Context, src callerSource, rate, workers int, d time.D
 			reported = next
 		}
 		if next < n {
-			<-tick.C
+			time.Sleep(max(dispatchEvery, time.Until(at(next))))
 		}
 	}
-	tick.Stop()
 	close(due)
 	wg.Wait()
 	slices.Sort(lat)
