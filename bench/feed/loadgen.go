@@ -9,6 +9,7 @@ import (
 	"io"
 	"os"
 	"os/exec"
+	"runtime/pprof"
 	"time"
 )
 
@@ -29,6 +30,9 @@ type loadSetup struct {
 	Page   int32             `json:"page"`
 	Conns  int               `json:"conns"` // concurrent callers to keep connections for
 	Gzip   bool              `json:"gzip"`
+	// CPUProfile, if set, is where the load generator writes a CPU profile
+	// of everything it does.
+	CPUProfile string `json:"cpu_profile,omitempty"`
 }
 
 // loadCmd is one measurement: a closed loop of Conc callers, or an open
@@ -64,6 +68,13 @@ func runLoadgen(ctx context.Context) error {
 	}
 	if len(setup.Tokens) == 0 {
 		return errors.New("loadgen setup: no tokens")
+	}
+	if setup.CPUProfile != "" {
+		stop, err := record(setup.CPUProfile, pprof.StartCPUProfile, pprof.StopCPUProfile)
+		if err != nil {
+			return fmt.Errorf("loadgen profile: %w", err)
+		}
+		defer stop()
 	}
 	calls := map[string]callerSource{}
 	for name, url := range setup.URLs {
