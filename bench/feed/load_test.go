@@ -33,19 +33,9 @@ func (p *pickyFeed) Rooms(ctx context.Context, req *connect.Request[tidev1.Rooms
 // counts each failure (through the real session-token interceptor), so
 // that a run that lost requests cannot pass for a good one.
 func TestOpenLoopCountsFailures(t *testing.T) {
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	tokens, all, err := benchTokens([]string{"good", "bad"}, auth.DefaultVerifiedTokens)
-	if err != nil {
-		t.Fatal(err)
-	}
+	ctx := t.Context()
 	page := &tidev1.RoomsResponse{Items: []*tidev1.RoomItem{{RoomId: "r1"}, {RoomId: "r2"}}}
-	url, err := startServer(ctx, tokens, func(srv *serving.Server, opts []connect.HandlerOption) {
-		srv.Mount(tidev1connect.NewFeedServiceHandler(&pickyFeed{rawFeed{page: page}}, opts...))
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
+	url, all := serveTest(t, []string{"good", "bad"}, &pickyFeed{rawFeed{page: page}})
 	calls := map[string]callerSource{"feed": roomsCaller(client(url, 4, false), all, 2)}
 
 	const rate, n = 400, 200 // half a second
@@ -115,20 +105,10 @@ func (s *slowFeed) Rooms(ctx context.Context, req *connect.Request[tidev1.RoomsR
 // counts that wait: latencies run from each request's scheduled time, not
 // from when it was sent (no coordinated omission).
 func TestOpenLoopCountsQueueing(t *testing.T) {
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	tokens, all, err := benchTokens([]string{"a", "b"}, auth.DefaultVerifiedTokens)
-	if err != nil {
-		t.Fatal(err)
-	}
+	ctx := t.Context()
 	const delay = 10 * time.Millisecond
 	page := &tidev1.RoomsResponse{Items: []*tidev1.RoomItem{{RoomId: "r1"}}}
-	url, err := startServer(ctx, tokens, func(srv *serving.Server, opts []connect.HandlerOption) {
-		srv.Mount(tidev1connect.NewFeedServiceHandler(&slowFeed{rawFeed{page: page}, delay}, opts...))
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
+	url, all := serveTest(t, []string{"a", "b"}, &slowFeed{rawFeed{page: page}, delay})
 	calls := map[string]callerSource{"feed": roomsCaller(client(url, 1, false), all, 1)}
 	// One worker, 40 requests offered over 0.2 s that take at least 0.4 s
 	// to serve one after another: the last is at least 0.2 s late.
@@ -144,4 +124,21 @@ func TestOpenLoopCountsQueueing(t *testing.T) {
 	if res.MaxLate < minLast-delay {
 		t.Errorf("max lateness %v, want at least %v", res.MaxLate, minLast-delay)
 	}
+}
+
+// serveTest serves h behind the real session-token interceptor until the
+// test ends and returns its URL and a token for each user.
+func serveTest(t *testing.T, users []string, h tidev1connect.FeedServiceHandler) (string, []string) {
+	t.Helper()
+	tokens, all, err := benchTokens(users, auth.DefaultVerifiedTokens)
+	if err != nil {
+		t.Fatal(err)
+	}
+	url, err := startServer(t.Context(), tokens, func(srv *serving.Server, opts []connect.HandlerOption) {
+		srv.Mount(tidev1connect.NewFeedServiceHandler(h, opts...))
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return url, all
 }
