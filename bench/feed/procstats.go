@@ -1,6 +1,7 @@
 package main
 
 import (
+	"fmt"
 	"runtime/metrics"
 	"syscall"
 	"time"
@@ -64,12 +65,17 @@ func selfCPU() time.Duration {
 // genCPU is the load generator's CPU time for the same requests, which
 // it reports itself.
 func sayServerCost(before procSample, n int, genCPU time.Duration) {
-	after := sampleProc()
-	user, gc := after.user-before.user, after.gc-before.gc
-	if n <= 0 || user+gc <= 0 {
+	if n <= 0 {
 		return
 	}
-	say("server: %d GC cycles, %.0f%% of its busy CPU in GC; per request %.0f µs of CPU, %.1f KB allocated; load generator %.0f µs of CPU per request",
-		after.cycles-before.cycles, 100*gc/(user+gc), float64((after.cpu-before.cpu).Microseconds())/float64(n),
+	after := sampleProc()
+	// The runtime updates its CPU estimates at each GC: without a cycle in
+	// between there is no share to print.
+	share := "no GC cycle to estimate its share in GC"
+	if user, gc := after.user-before.user, after.gc-before.gc; after.cycles > before.cycles && user+gc > 0 {
+		share = fmt.Sprintf("%.0f%% of its busy CPU in GC", 100*gc/(user+gc))
+	}
+	say("server: %d GC cycles, %s; per request %.0f µs of CPU, %.1f KB allocated; load generator %.0f µs of CPU per request",
+		after.cycles-before.cycles, share, float64((after.cpu-before.cpu).Microseconds())/float64(n),
 		float64(after.alloc-before.alloc)/1024/float64(n), float64(genCPU.Microseconds())/float64(n))
 }
