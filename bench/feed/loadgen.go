@@ -9,6 +9,7 @@ import (
 	"io"
 	"os"
 	"os/exec"
+	"runtime/pprof"
 	"time"
 )
 
@@ -29,10 +30,14 @@ type loadSetup struct {
 	Page   int32             `json:"page"`
 	Conns  int               `json:"conns"` // concurrent callers to keep connections for
 	Gzip   bool              `json:"gzip"`
+	// CPUProfile, if set, is where the load generator writes a CPU profile
+	// of everything it does.
+	CPUProfile string `json:"cpu_profile,omitempty"`
 }
 
 // loadCmd is one measurement: a closed loop of Conc callers, or an open
-// loop offering Rate requests/s, against a target for Dur.
+// loop offering Rate requests/s from Conc workers, against a target for
+// Dur.
 type loadCmd struct {
 	Op     string        `json:"op"` // "closed" or "open"
 	Target string        `json:"target"`
@@ -48,6 +53,7 @@ type loadResult struct {
 	Failed   int             `json:"failed,omitempty"`    // open: requests that got an error
 	FirstErr string          `json:"first_err,omitempty"` // open: the first of those errors
 	MaxLate  time.Duration   `json:"max_late,omitempty"`  // open: how late the generator sent a request at worst
+	CPU      time.Duration   `json:"cpu,omitempty"`       // the load generator's own CPU time for the command
 	Err      string          `json:"err,omitempty"`       // the command could not run
 }
 
@@ -63,7 +69,14 @@ func runLoadgen(ctx context.Context) error {
 	if len(setup.Tokens) == 0 {
 		return errors.New("loadgen setup: no tokens")
 	}
-	calls := map[string]caller{}
+	if setup.CPUProfile != "" {
+		stop, err := record(setup.CPUProfile, pprof.StartCPUProfile, pprof.StopCPUProfile)
+		if err != nil {
+			return fmt.Errorf("loadgen profile: %w", err)
+		}
+		defer stop()
+	}
+	calls := map[string]callerSource{}
 	for name, url := range setup.URLs {
 		calls[name] = roomsCaller(client(url, setup.Conns, setup.Gzip), setup.Tokens, setup.Page)
 	}
@@ -83,10 +96,21 @@ func runLoadgen(ctx context.Context) error {
 	}
 }
 
-func runLoadCmd(ctx context.Context, calls map[string]caller, c loadCmd) loadResult {
+// runLoadCmd runs one command and says what it cost the load generator.
+func runLoadCmd(ctx context.Context, calls map[string]callerSource, c loadCmd) loadResult {
+	cpu := selfCPU()
+	r := loadCmdResult(ctx, calls, c)
+	r.CPU = selfCPU() - cpu
+	return r
+}
+
+func loadCmdResult(ctx context.Context, calls map[string]callerSource, c loadCmd) loadResult {
 	call, ok := calls[c.Target]
 	if !ok {
 		return loadResult{Err: fmt.Sprintf("no target %q", c.Target)}
+	}
+	if c.Conc <= 0 || (c.Op == "open" && c.Rate <= 0) {
+		return loadResult{Err: fmt.Sprintf("%s %s: conc %d, rate %d: both must be positive", c.Op, c.Target, c.Conc, c.Rate)}
 	}
 	switch c.Op {
 	case "closed":
@@ -96,7 +120,7 @@ func runLoadCmd(ctx context.Context, calls map[string]caller, c loadCmd) loadRes
 		}
 		return loadResult{QPS: qps}
 	case "open":
-		o := openLoop(ctx, call, c.Rate, c.Dur)
+		o := openLoop(ctx, call, c.Rate, c.Conc, c.Dur)
 		r := loadResult{Lat: o.lat, Failed: o.failed, MaxLate: o.maxLate}
 		if o.firstErr != nil {
 			r.FirstErr = o.firstErr.Error()
@@ -158,14 +182,13 @@ func (g *loadgen) do(c loadCmd) (loadResult, error) {
 }
 
 // closed measures the sustained rate of conc callers back to back.
-func (g *loadgen) closed(target string, conc int, d time.Duration) (float64, error) {
-	r, err := g.do(loadCmd{Op: "closed", Target: target, Conc: conc, Dur: d})
-	return r.QPS, err
+func (g *loadgen) closed(target string, conc int, d time.Duration) (loadResult, error) {
+	return g.do(loadCmd{Op: "closed", Target: target, Conc: conc, Dur: d})
 }
 
-// open offers rate requests/s for d.
-func (g *loadgen) open(target string, rate int, d time.Duration) (loadResult, error) {
-	return g.do(loadCmd{Op: "open", Target: target, Rate: rate, Dur: d})
+// open offers rate requests/s for d from a pool of workers.
+func (g *loadgen) open(target string, rate, workers int, d time.Duration) (loadResult, error) {
+	return g.do(loadCmd{Op: "open", Target: target, Rate: rate, Conc: workers, Dur: d})
 }
 
 // close ends the load generator (its stdin closes) and waits for it.

@@ -52,6 +52,11 @@ import (
 	"github.com/tide-live/tide/serving/feed"
 )
 
+// idleFor is how long the bench measures what the server spends with no
+// requests, the share of its CPU per request at a low rate that is not the
+// requests'.
+const idleFor = 2 * time.Second
+
 // Targets: the figures the run is judged against.
 const (
 	targetP99MS     = 10
@@ -67,9 +72,9 @@ type flags struct {
 	duration, fixedFor, refresh          time.Duration
 	rate, writeRate, verifiedTokens      int
 	seed                                 int64
-	cpuprofile, memprofile               string
+	cpuprofile, memprofile, fixedProfile string
 	rawFixed, gzip                       bool
-	inprof, tracefile                    string
+	inprof, tracefile, genProfile        string
 	loadgen                              bool
 }
 
@@ -99,9 +104,11 @@ func run(ctx context.Context) error {
 	flag.DurationVar(&f.fixedFor, "fixed-for", 10*time.Second, "duration of the fixed load")
 	flag.Int64Var(&f.seed, "seed", 1, "simulation seed")
 	flag.StringVar(&f.cpuprofile, "cpuprofile", "", "write a CPU profile of the feed's throughput phase")
+	flag.StringVar(&f.fixedProfile, "fixed-cpuprofile", "", "write a CPU profile of the feed at the fixed -rate")
 	flag.StringVar(&f.memprofile, "memprofile", "", "write an allocation profile after the throughput phase")
 	flag.BoolVar(&f.rawFixed, "raw-fixed", false, "also measure the raw endpoint's latency at the fixed load (for comparison)")
 	flag.StringVar(&f.inprof, "inprocess-profile", "", "write a CPU profile of in-process feed requests")
+	flag.StringVar(&f.genProfile, "loadgen-cpuprofile", "", "write a CPU profile of the load generator process")
 	flag.StringVar(&f.tracefile, "trace", "", "write an execution trace of the load at 70% of the peak")
 	flag.BoolVar(&f.gzip, "gzip", false, "clients accept gzip-compressed responses (both endpoints)")
 	flag.DurationVar(&f.refresh, "refresh", feed.DefaultTuning().RefreshEvery, "how often the feed rebuilds its room snapshot besides live-set changes")
@@ -173,7 +180,7 @@ func run(ctx context.Context) error {
 		maxConc = max(maxConc, c)
 	}
 	g, err := startLoadgen(sctx, loadSetup{URLs: map[string]string{"feed": feedURL, "raw": rawURL},
-		Tokens: userTokens, Page: int32(f.page), Conns: maxConc, Gzip: f.gzip})
+		Tokens: userTokens, Page: int32(f.page), Conns: maxConc, Gzip: f.gzip, CPUProfile: f.genProfile})
 	if err != nil {
 		return err
 	}
@@ -225,19 +232,28 @@ func run(ctx context.Context) error {
 		}
 		pf.Close()
 	}
+	idle := sampleProc()
+	time.Sleep(idleFor)
+	say("server at rest (the writer, snapshot refreshes and their GC, no requests): %.0f ms of CPU a second",
+		float64((sampleProc().cpu-idle.cpu).Microseconds())/1000/idleFor.Seconds())
 	say("feed at a fixed %d requests/s for %v:", f.rate, f.fixedFor)
-	ps := sampleProc()
-	fixed, err := g.open("feed", f.rate, f.fixedFor)
+	stopProf, err = record(f.fixedProfile, pprof.StartCPUProfile, pprof.StopCPUProfile)
 	if err != nil {
 		return err
 	}
-	sayServerCost(ps, len(fixed.Lat))
+	ps := sampleProc()
+	fixed, err := g.open("feed", f.rate, maxConc, f.fixedFor)
+	stopProf()
+	if err != nil {
+		return err
+	}
+	sayServerCost(ps, len(fixed.Lat), fixed.CPU)
 	if err := report(fixed, "feed", f.rate); err != nil {
 		return err
 	}
 	p99 := percentile(fixed.Lat, 0.99)
 	if f.rawFixed {
-		rf, err := g.open("raw", f.rate, f.fixedFor)
+		rf, err := g.open("raw", f.rate, maxConc, f.fixedFor)
 		if err != nil {
 			return err
 		}
@@ -252,12 +268,12 @@ func run(ctx context.Context) error {
 		return err
 	}
 	ps = sampleProc()
-	res70, err := g.open("feed", at70, f.fixedFor)
+	res70, err := g.open("feed", at70, maxConc, f.fixedFor)
 	stopTrace()
 	if err != nil {
 		return err
 	}
-	sayServerCost(ps, len(res70.Lat))
+	sayServerCost(ps, len(res70.Lat), res70.CPU)
 	if err := report(res70, "feed", at70); err != nil {
 		return err
 	}

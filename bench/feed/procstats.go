@@ -1,6 +1,7 @@
 package main
 
 import (
+	"fmt"
 	"runtime/metrics"
 	"syscall"
 	"time"
@@ -42,26 +43,39 @@ func sampleProc() procSample {
 		}
 		return 0
 	}
+	return procSample{cpu: selfCPU(), user: f(0), gc: f(1) + f(2) + f(3), alloc: u(4), cycles: u(5)}
+}
+
+// selfCPU is the CPU time this process has used so far, user and system
+// (getrusage), or 0 if the OS does not say.
+func selfCPU() time.Duration {
 	var ru syscall.Rusage
-	var cpu time.Duration
-	if syscall.Getrusage(syscall.RUSAGE_SELF, &ru) == nil {
-		cpu = time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+	if syscall.Getrusage(syscall.RUSAGE_SELF, &ru) != nil {
+		return 0
 	}
-	return procSample{cpu: cpu, user: f(0), gc: f(1) + f(2) + f(3), alloc: u(4), cycles: u(5)}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
 // sayServerCost prints what n requests since before cost the server
 // process: GC cycles, the share of its busy CPU spent in GC (the runtime's
 // estimate, which counts time the OS ran other processes alike), and its
-// CPU time and heap bytes per request. The writer's and snapshot's work is
+// CPU time and heap bytes per request, and the load generator's CPU
+// time per request. The writer's and snapshot's work is
 // in these too.
-func sayServerCost(before procSample, n int) {
-	after := sampleProc()
-	user, gc := after.user-before.user, after.gc-before.gc
-	if n <= 0 || user+gc <= 0 {
+// genCPU is the load generator's CPU time for the same requests, which
+// it reports itself.
+func sayServerCost(before procSample, n int, genCPU time.Duration) {
+	if n <= 0 {
 		return
 	}
-	say("server: %d GC cycles, %.0f%% of its busy CPU in GC; per request %.0f µs of CPU, %.1f KB allocated",
-		after.cycles-before.cycles, 100*gc/(user+gc), float64((after.cpu-before.cpu).Microseconds())/float64(n),
-		float64(after.alloc-before.alloc)/1024/float64(n))
+	after := sampleProc()
+	// The runtime updates its CPU estimates at each GC: without a cycle in
+	// between there is no share to print.
+	share := "no GC cycle to estimate its share in GC"
+	if user, gc := after.user-before.user, after.gc-before.gc; after.cycles > before.cycles && user+gc > 0 {
+		share = fmt.Sprintf("%.0f%% of its busy CPU in GC", 100*gc/(user+gc))
+	}
+	say("server: %d GC cycles, %s; per request %.0f µs of CPU, %.1f KB allocated; load generator %.0f µs of CPU per request",
+		after.cycles-before.cycles, share, float64((after.cpu-before.cpu).Microseconds())/float64(n),
+		float64(after.alloc-before.alloc)/1024/float64(n), float64(genCPU.Microseconds())/float64(n))
 }

@@ -23,9 +23,13 @@ type verifiedToken struct {
 // differs in any byte is verified in full), so that each call of a
 // signed-in user does not redo the HMAC and JSON work. Expiry and issue
 // time are rechecked against the clock on every hit. It holds at most max
-// tokens in two generations: when the current one fills, it becomes the
-// previous one and the oldest are dropped; a hit in the previous generation
-// moves the token to the current one.
+// tokens in two generations: a hit in the previous generation moves the
+// token to the current one, and when a new token would take the two past
+// max, the current generation becomes the previous one and the old
+// previous one (the tokens not used since) is dropped. So a set of tokens
+// in use that fits in max stays remembered (after one rotation, its hits
+// all land in the current generation under the read lock), however long
+// it is used.
 type verifiedTokens struct {
 	max int
 
@@ -60,11 +64,18 @@ func (c *verifiedTokens) get(token string) (verifiedToken, bool) {
 func (c *verifiedTokens) put(token string, v verifiedToken) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if len(c.cur) >= (c.max+1)/2 {
+	if _, moving := c.prev[token]; moving {
+		delete(c.prev, token)
+	} else if _, ok := c.cur[token]; !ok && len(c.cur)+len(c.prev) >= c.max {
 		c.prev, c.cur = c.cur, make(map[string]verifiedToken, len(c.cur))
+		for k := range c.prev { // the current generation had filled alone: make room for token
+			if len(c.prev) < c.max {
+				break
+			}
+			delete(c.prev, k)
+		}
 	}
 	c.cur[token] = v
-	delete(c.prev, token)
 }
 
 // drop forgets a token (it expired).

@@ -88,6 +88,40 @@ func TestVerifiedTokensBounded(t *testing.T) {
 	}
 }
 
+// Tokens in use that fit in the bound stay remembered however long they
+// are used, and their hits are in the current generation (read lock only):
+// the cache does not keep rotating them out and verifying them again.
+func TestVerifiedTokensKeepWorkingSet(t *testing.T) {
+	const max, inUse = 10, 8
+	tok, _ := NewTokens([]SigningKey{testKey("k1")}, WithVerifiedTokens(max))
+	for i := range max { // tokens used once, long ago
+		s, _, _ := tok.Issue(fmt.Sprintf("u_old%d", i))
+		if _, err := tok.Verify(s); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var set []string
+	for i := range inUse {
+		s, _, _ := tok.Issue(fmt.Sprintf("u_%d", i))
+		set = append(set, s)
+	}
+	for range 50 {
+		for _, s := range set {
+			if _, err := tok.Verify(s); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if n := tok.seen.len(); n > max {
+			t.Fatalf("%d tokens remembered, bound %d", n, max)
+		}
+	}
+	for i, s := range set {
+		if _, ok := tok.seen.cur[s]; !ok {
+			t.Errorf("token %d of the %d in use is not in the current generation", i, inUse)
+		}
+	}
+}
+
 // WithVerifiedTokens(0) checks every call in full.
 func TestVerifiedTokensOff(t *testing.T) {
 	tok, _ := NewTokens([]SigningKey{testKey("k1")}, WithVerifiedTokens(0))

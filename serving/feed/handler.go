@@ -16,16 +16,19 @@ import (
 // caller's credentials (auth.PrincipalFrom) and calls the Service.
 type Handler struct {
 	tidev1connect.UnimplementedFeedServiceHandler
-	svc *Service
+	svc   *Service
+	pages pagePools
 }
 
 // NewHandler returns the Connect handler of svc.
 func NewHandler(svc *Service) *Handler { return &Handler{svc: svc} }
 
 // Mount returns the path and HTTP handler of the FeedService, for
-// serving.Server.Mount (pass the server's ConnectOptions).
+// serving.Server.Mount (pass the server's ConnectOptions). The handler
+// reuses the memory of room feed responses once they are written.
 func (h *Handler) Mount(opts ...connect.HandlerOption) (string, http.Handler) {
-	return tidev1connect.NewFeedServiceHandler(h, opts...)
+	path, hh := tidev1connect.NewFeedServiceHandler(h, opts...)
+	return path, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { h.pages.serve(hh, w, r) })
 }
 
 var (
@@ -51,7 +54,7 @@ func (h *Handler) Rooms(ctx context.Context, req *connect.Request[tidev1.RoomsRe
 	if err != nil {
 		return nil, err
 	}
-	res, err := h.svc.Rooms(ctx, u, req.Msg)
+	res, err := h.svc.rooms(ctx, u, req.Msg, h.pages.page(ctx))
 	if err != nil {
 		return nil, err
 	}

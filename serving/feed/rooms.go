@@ -16,6 +16,12 @@ import (
 // then upcoming ones. Errors are Connect errors (invalid_argument,
 // unauthenticated).
 func (s *Service) Rooms(ctx context.Context, userID string, req *tidev1.RoomsRequest) (*tidev1.RoomsResponse, error) {
+	return s.rooms(ctx, userID, req, nil)
+}
+
+// rooms is Rooms writing the response into pg, or into fresh memory for a
+// nil pg.
+func (s *Service) rooms(ctx context.Context, userID string, req *tidev1.RoomsRequest, pg *roomPage) (*tidev1.RoomsResponse, error) {
 	if err := needUser(userID); err != nil {
 		return nil, err
 	}
@@ -50,8 +56,14 @@ func (s *Service) Rooms(ctx context.Context, userID string, req *tidev1.RoomsReq
 	r.rerank()
 	tm.done(stageRerank)
 	more := r.page(false, r.checkLive)
-	resp := &tidev1.RoomsResponse{RequestId: reqID, Items: r.roomItems(req.GetExplain()),
-		Experiments: experiment.Map(sc.as)}
+	var resp *tidev1.RoomsResponse
+	if pg != nil {
+		resp = &pg.resp
+		resp.Items = r.roomItems(req.GetExplain(), pg.cards(len(sc.page)))
+	} else {
+		resp = &tidev1.RoomsResponse{Items: r.roomItems(req.GetExplain(), newRoomCards(len(sc.page)))}
+	}
+	resp.RequestId, resp.Experiments = reqID, experiment.Map(sc.as)
 	if more {
 		resp.NextCursor = cur.next(sc.hashes)
 	}
@@ -148,15 +160,14 @@ func (r *run) checkLive(c *cand) bool {
 	return ok
 }
 
-// roomItems builds the page's room cards.
-func (r *run) roomItems(explain bool) []*tidev1.RoomItem {
+// roomItems fills items (empty, one per card of the page) with the page's
+// room cards and returns them.
+func (r *run) roomItems(explain bool, items []*tidev1.RoomItem) []*tidev1.RoomItem {
 	sc, sn := r.sc, r.sn
-	backing := make([]tidev1.RoomItem, len(sc.page))
-	items := make([]*tidev1.RoomItem, len(sc.page))
 	for k, ci := range sc.page {
 		c := &sc.cands[ci]
 		e := &sn.entries[c.idx]
-		it := &backing[k]
+		it := items[k]
 		it.RoomId, it.MerchantId, it.Category = e.id, e.merchant, e.category
 		it.StartsAt, it.Position = e.startsAt, int32(r.cur.offset+k)
 		if info, ok := r.s.catalog.Room(e.id); ok {
@@ -173,7 +184,6 @@ func (r *run) roomItems(explain bool) []*tidev1.RoomItem {
 		if explain {
 			it.Reasons, it.Score = r.reasons(c), c.score
 		}
-		items[k] = it
 	}
 	return items
 }

@@ -73,7 +73,7 @@ func (s *Service) Similar(ctx context.Context, userID string, req *tidev1.Simila
 	resp := &tidev1.SimilarResponse{RequestId: reqID, Experiments: experiment.Map(sc.as)}
 	if room != "" {
 		r.page(false, r.checkLive)
-		resp.Rooms = r.roomItems(req.GetExplain())
+		resp.Rooms = r.roomItems(req.GetExplain(), newRoomCards(len(sc.page)))
 	} else {
 		r.page(false, nil)
 		resp.Products = r.productItems(req.GetExplain(), "")
