@@ -24,7 +24,8 @@ type Config struct {
 	Epochs int
 	// LearnRate is Adam's step size.
 	LearnRate float64
-	// HoldOut is the share of cases kept out of training to pick the epoch.
+	// HoldOut is the share of cases kept out of training to pick the epoch
+	// (0 trains on every case and keeps the last epoch).
 	HoldOut float64
 	// Seed seeds initialisation and shuffling.
 	Seed uint64
@@ -40,7 +41,7 @@ type Config struct {
 // DefaultConfig returns the settings chosen on the amazon-grocery
 // validation split.
 func DefaultConfig() Config {
-	return Config{Hidden: 16, Epochs: 8, LearnRate: 0.003, HoldOut: 0.1, Seed: 1}
+	return Config{Hidden: 16, Epochs: 8, LearnRate: 0.003, Seed: 1, Average: 0.999}
 }
 
 // Fit trains a model on cases with dim features per candidate. progress,
