@@ -26,6 +26,7 @@ func evalRanker(ctx context.Context, log *slog.Logger, args []string) error {
 	k := fs.Int("k", 10, "cut-off K of HR@K and NDCG@K")
 	negatives := fs.Int("negatives", 99, "sampled negatives per test target for the sampled variant (<0 skips it)")
 	seed := fs.Uint64("seed", 1, "seed for negative sampling")
+	retrain := fs.Bool("retrain", true, "retrain the model with the validation rows (same config and blend) for the test targets")
 	quiet := fs.Bool("quiet", false, "no progress on stderr")
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -60,7 +61,7 @@ func evalRanker(ctx context.Context, log *slog.Logger, args []string) error {
 	}
 	log.Info("read interactions", "path", *path, "rows", x.Len(), "users", x.Users.Len(), "items", x.NumItems())
 
-	o := offline.Options{Config: &cfg, Tune: *tune, K: *k, Negatives: *negatives, Seed: *seed, Components: true}
+	o := offline.Options{Config: &cfg, Tune: *tune, K: *k, Negatives: *negatives, Seed: *seed, Components: true, RetrainForTest: *retrain}
 	if !*quiet {
 		o.Progress = progressPrinter(os.Stderr)
 	}
@@ -91,8 +92,12 @@ func progressPrinter(w io.Writer) ranker.Progress {
 }
 
 func printRankerReport(w io.Writer, r *offline.Report, k int) {
-	fmt.Fprintf(w, "leave-last-out: %d users evaluated, %d items, %d training rows; model trained in %.1fs\n",
+	fmt.Fprintf(w, "leave-last-out: %d users evaluated, %d items, %d training rows; model trained in %.1fs",
 		r.Users, r.Items, r.TrainRows, r.TrainTime.Seconds())
+	if r.RetrainTime > 0 {
+		fmt.Fprintf(w, ", retrained with the validation rows for test in %.1fs", r.RetrainTime.Seconds())
+	}
+	fmt.Fprintln(w)
 	fmt.Fprintf(w, "blend: seq %.4g  co %.4g  mf %.4g  trend %.4g  pop %.4g", r.Blend.Seq, r.Blend.Co, r.Blend.MF, r.Blend.Trend, r.Blend.Pop)
 	if r.TunedValidation.Users > 0 {
 		fmt.Fprintf(w, " (tuned on validation in %.1fs: pooled HR@%d %.4f)", r.TuneTime.Seconds(), k, r.TunedValidation.HR)

@@ -15,7 +15,8 @@ import (
 const groceryPath = "../../../shared/data/amazon-grocery/interactions.tsv"
 
 // TestGrocery runs the evaluation on the real data with the default
-// (validation-tuned) config. It is skipped when the file is absent on a
+// (validation-tuned) config, the test targets scored by the model retrained
+// with the validation rows (what tide eval ranker reports). It is skipped when the file is absent on a
 // developer machine; under CI (CI=true) a missing file is a failure. How
 // long it takes is measured in bench/ranker, not here.
 func TestGrocery(t *testing.T) {
@@ -35,7 +36,7 @@ func TestGrocery(t *testing.T) {
 		t.Fatal(err)
 	}
 	start := time.Now()
-	rep, err := Run(context.Background(), x, Options{Negatives: -1})
+	rep, err := Run(context.Background(), x, Options{Negatives: -1, RetrainForTest: true})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -51,7 +52,8 @@ func TestGrocery(t *testing.T) {
 	if rep.Model.Test.HR <= rep.ItemKNN.Test.HR || rep.Model.Test.NDCG <= rep.ItemKNN.Test.NDCG {
 		t.Errorf("model %v does not beat item-kNN %v", rep.Model.Test, rep.ItemKNN.Test)
 	}
-	if rep.Model.Test.HR < 0.10 {
-		t.Errorf("model test HR@10 %.4f, target 0.10", rep.Model.Test.HR)
+	// issue 12: 5% above SASRec's 0.1103 / 0.0629 on both
+	if m := rep.Model.Test; m.HR < 0.1158 || m.NDCG < 0.0660 {
+		t.Errorf("model test %v, target HR@10 0.1158 and NDCG@10 0.0660", m)
 	}
 }

@@ -23,6 +23,11 @@ type Options struct {
 	Seed uint64
 	// Components also evaluates each part of the model on its own.
 	Components bool
+	// RetrainForTest retrains the model (with the same config and tuned
+	// blend) on the training plus validation rows for the test targets;
+	// validation figures always come from the model trained without them.
+	// The popularity and item-kNN baselines stay on training rows.
+	RetrainForTest bool
 	// Progress, if set, receives stage progress (stage, done, total).
 	Progress ranker.Progress
 }
@@ -42,6 +47,9 @@ type Report struct {
 	Users, Items, TrainRows int
 	// TrainTime is the wall time of training the evaluated model.
 	TrainTime time.Duration
+	// RetrainTime is the wall time of retraining it with the validation
+	// rows for the test targets (0 without Options.RetrainForTest).
+	RetrainTime time.Duration
 	// TuneTime is the wall time of blend tuning (0 without Options.Tune).
 	TuneTime time.Duration
 	// Blend is the blend the model was tested with.
@@ -101,6 +109,16 @@ func Run(ctx context.Context, x *ranker.Interactions, o Options) (*Report, error
 	}
 	rep.Blend = model.Config.Blend
 	rep.Reranked = model.Rerank != nil
+	testModel := model
+	if o.RetrainForTest {
+		start = time.Now()
+		retrained, err := ranker.Train(ctx, sp.TrainValidation, cfg, ranker.WithProgress(o.Progress))
+		if err != nil {
+			return nil, err
+		}
+		testModel = retrained.WithBlend(model.Config.Blend).WithRerank(retrained.Rerank)
+		rep.RetrainTime = time.Since(start)
+	}
 
 	// Baselines on the same split: popularity is the model's popularity
 	// table alone (training counts); item-kNN is cosine co-occurrence over
@@ -111,17 +129,19 @@ func Run(ctx context.Context, x *ranker.Interactions, o Options) (*Report, error
 		return nil, err
 	}
 
-	eval := func(name string, s Scorer, sampled bool) (Result, error) {
+	// eval scores the validation targets with s and the test targets with
+	// ts.
+	eval := func(name string, s, ts Scorer, sampled bool) (Result, error) {
 		r := Result{Name: name}
 		var err error
 		if r.Validation, err = Evaluate(ctx, s, sp.Validation, EvalOptions{K: o.K, Progress: progress(name + " validation")}); err != nil {
 			return r, err
 		}
-		if r.Test, err = Evaluate(ctx, s, sp.Test, EvalOptions{K: o.K, Progress: progress(name + " test")}); err != nil {
+		if r.Test, err = Evaluate(ctx, ts, sp.Test, EvalOptions{K: o.K, Progress: progress(name + " test")}); err != nil {
 			return r, err
 		}
 		if sampled && o.Negatives > 0 {
-			ranks, err := Ranks(ctx, s, sp.Test, EvalOptions{Negatives: o.Negatives, Seed: o.Seed})
+			ranks, err := Ranks(ctx, ts, sp.Test, EvalOptions{Negatives: o.Negatives, Seed: o.Seed})
 			if err != nil {
 				return r, err
 			}
@@ -129,13 +149,13 @@ func Run(ctx context.Context, x *ranker.Interactions, o Options) (*Report, error
 		}
 		return r, nil
 	}
-	if rep.Popularity, err = eval("popularity", pop, true); err != nil {
+	if rep.Popularity, err = eval("popularity", pop, pop, true); err != nil {
 		return nil, err
 	}
-	if rep.ItemKNN, err = eval("item-knn", knn, true); err != nil {
+	if rep.ItemKNN, err = eval("item-knn", knn, knn, true); err != nil {
 		return nil, err
 	}
-	if rep.Model, err = eval("model", model, true); err != nil {
+	if rep.Model, err = eval("model", model, testModel, true); err != nil {
 		return nil, err
 	}
 	if !o.Components {
@@ -158,7 +178,7 @@ func Run(ctx context.Context, x *ranker.Interactions, o Options) (*Report, error
 		parts = append(parts, part{"trend", ranker.Blend{Trend: 1, Pop: 1e-3}})
 	}
 	for _, p := range parts {
-		r, err := eval(p.name, model.WithBlend(p.b), false)
+		r, err := eval(p.name, model.WithBlend(p.b), testModel.WithBlend(p.b), false)
 		if err != nil {
 			return nil, err
 		}

@@ -62,6 +62,19 @@ func TestLeaveLastOut(t *testing.T) {
 	if sp.Train.Items != x.Items {
 		t.Fatal("training log does not share the item ids")
 	}
+	// training plus validation: the training rows and each validation
+	// target (u1 d, u3 y, u4 b), never a test target
+	if sp.TrainValidation.Len() != 10 {
+		t.Fatalf("%d training+validation rows, want 10", sp.TrainValidation.Len())
+	}
+	hs := sp.TrainValidation.Histories()
+	for i, w := range want {
+		u := sp.Validation[i].User
+		h := names(x, hs[u])
+		if !equal(h, append(append([]string(nil), w.valHist...), w.val)) {
+			t.Errorf("case %d: training+validation history %v, want %v then %s", i, h, w.valHist, w.val)
+		}
+	}
 }
 
 func TestLeaveLastOutTooLittleData(t *testing.T) {

@@ -24,16 +24,24 @@ type Config struct {
 	Epochs int
 	// LearnRate is Adam's step size.
 	LearnRate float64
-	// HoldOut is the share of cases kept out of training to pick the epoch.
+	// HoldOut is the share of cases kept out of training to pick the epoch
+	// (0 trains on every case and keeps the last epoch).
 	HoldOut float64
 	// Seed seeds initialisation and shuffling.
 	Seed uint64
+	// Nets is how many networks are fitted from different initialisations
+	// (same cases, same standardisation) and averaged into one (0 = 1).
+	Nets int
+	// Average, in (0, 1), keeps an exponential moving average of the
+	// weights with this decay per case and picks the epoch on the averaged
+	// weights, which are the model returned (0 = the raw weights).
+	Average float64
 }
 
 // DefaultConfig returns the settings chosen on the amazon-grocery
 // validation split.
 func DefaultConfig() Config {
-	return Config{Hidden: 16, Epochs: 8, LearnRate: 0.003, HoldOut: 0.1, Seed: 1}
+	return Config{Hidden: 16, Epochs: 8, LearnRate: 0.003, Seed: 1, Average: 0.999}
 }
 
 // Fit trains a model on cases with dim features per candidate. progress,
@@ -57,8 +65,33 @@ func Fit(ctx context.Context, cases []Case, dim int, cfg Config, progress func(d
 	nh := int(float64(len(usable)) * cfg.HoldOut)
 	held, train := usable[:nh], usable[nh:]
 
-	m := &Model{Dim: dim, Hidden: cfg.Hidden}
-	m.Mean, m.InvStd = standardisation(train, dim)
+	mean, inv := standardisation(train, dim)
+	nets := max(cfg.Nets, 1)
+	fitted := make([]*Model, nets)
+	for k := range nets {
+		r := rng // the first net continues the split's generator
+		if k > 0 {
+			r = rand.New(rand.NewPCG(cfg.Seed, uint64(k)))
+		}
+		var p func(int, int)
+		if progress != nil {
+			p = func(d, t int) { progress(k*t+d, nets*t) }
+		}
+		var err error
+		if fitted[k], err = fitOne(ctx, train, held, dim, mean, inv, cfg, r, p); err != nil {
+			return nil, err
+		}
+	}
+	if nets == 1 {
+		return fitted[0], nil
+	}
+	return merge(fitted), nil
+}
+
+// fitOne trains one network from a fresh initialisation drawn from rng and
+// returns its best epoch on held (the last one if held is empty).
+func fitOne(ctx context.Context, train, held []Case, dim int, mean, inv []float32, cfg Config, rng *rand.Rand, progress func(done, total int)) (*Model, error) {
+	m := &Model{Dim: dim, Hidden: cfg.Hidden, Mean: slices.Clone(mean), InvStd: slices.Clone(inv)}
 	m.W1 = make([]float32, dim*cfg.Hidden)
 	m.B1 = make([]float32, cfg.Hidden)
 	m.W2 = make([]float32, cfg.Hidden)
@@ -70,9 +103,9 @@ func Fit(ctx context.Context, cases []Case, dim int, cfg Config, progress func(d
 	for i := range m.W2 {
 		m.W2[i] = float32(rng.NormFloat64() * 0.1)
 	}
-	opt := newAdam(m, cfg.LearnRate)
+	opt := newAdam(m, cfg.LearnRate, cfg.Average)
 	best, bestHR := m.clone(), -1.0
-	if nh > 0 {
+	if len(held) > 0 {
 		bestHR = m.hitRate(held)
 	}
 	for ep := range cfg.Epochs {
@@ -86,15 +119,38 @@ func Fit(ctx context.Context, cases []Case, dim int, cfg Config, progress func(d
 		if progress != nil {
 			progress(ep+1, cfg.Epochs)
 		}
-		if nh == 0 {
-			best = m.clone()
+		cur := opt.current()
+		if len(held) == 0 {
+			best = cur
 			continue
 		}
-		if hr := m.hitRate(held); hr > bestHR {
-			best, bestHR = m.clone(), hr
+		if hr := cur.hitRate(held); hr > bestHR {
+			best, bestHR = cur, hr
 		}
 	}
 	return best, nil
+}
+
+// merge returns the one network whose score is the mean of nets' scores
+// (they share the standardisation): their hidden layers side by side, the
+// output and skip weights divided by their number.
+func merge(nets []*Model) *Model {
+	k := float32(len(nets))
+	first := nets[0]
+	m := &Model{Dim: first.Dim, Mean: slices.Clone(first.Mean), InvStd: slices.Clone(first.InvStd),
+		Skip: make([]float32, first.Dim)}
+	for _, n := range nets {
+		m.Hidden += n.Hidden
+		m.W1 = append(m.W1, n.W1...)
+		m.B1 = append(m.B1, n.B1...)
+		for _, w := range n.W2 {
+			m.W2 = append(m.W2, w/k)
+		}
+		for i, w := range n.Skip {
+			m.Skip[i] += w / k
+		}
+	}
+	return m
 }
 
 func (m *Model) clone() *Model {
@@ -135,19 +191,37 @@ type adam struct {
 	mom, vel   [][]float32
 	z, a, sc   []float32
 	zs, as     []float32
+	avg        [][]float32 // moving average of params (nil without averaging)
+	decay      float32
 	beta1, eps float64
 	beta2      float64
 }
 
-func newAdam(m *Model, lr float64) *adam {
+func newAdam(m *Model, lr, average float64) *adam {
 	o := &adam{m: m, lr: lr, beta1: 0.9, beta2: 0.999, eps: 1e-8}
 	o.params = [][]float32{m.W1, m.B1, m.W2, m.Skip}
 	for _, p := range o.params {
 		o.grads = append(o.grads, make([]float32, len(p)))
 		o.mom = append(o.mom, make([]float32, len(p)))
 		o.vel = append(o.vel, make([]float32, len(p)))
+		if average > 0 && average < 1 {
+			o.avg = append(o.avg, slices.Clone(p))
+		}
 	}
+	o.decay = float32(average)
 	return o
+}
+
+// current returns a copy of the model as it would be returned now: the
+// averaged weights with averaging, the raw ones without.
+func (o *adam) current() *Model {
+	c := o.m.clone()
+	if o.avg != nil {
+		for i, p := range [][]float32{c.W1, c.B1, c.W2, c.Skip} {
+			copy(p, o.avg[i])
+		}
+	}
+	return c
 }
 
 // step takes one Adam step on the softmax cross-entropy of case c.
@@ -211,6 +285,12 @@ func (o *adam) step(c Case) {
 			mo[i] = b1*mo[i] + (1-b1)*g[i]
 			ve[i] = b2*ve[i] + (1-b2)*g[i]*g[i]
 			p[i] -= step * mo[i] / (float32(math.Sqrt(float64(ve[i]))) + eps)
+		}
+		if o.avg != nil {
+			av, d := o.avg[pi], o.decay
+			for i, v := range p {
+				av[i] = d*av[i] + (1-d)*v
+			}
 		}
 	}
 }

@@ -76,3 +76,45 @@ func TestFitRejects(t *testing.T) {
 		t.Error("a model with missing weights passes Check")
 	}
 }
+
+// TestFitNetsAveragesScores checks that fitting several networks returns
+// one whose score is the mean of networks fitted alone from the same
+// initialisations, and that the averaged model still finds the planted
+// target.
+func TestFitNetsAveragesScores(t *testing.T) {
+	cfg := DefaultConfig()
+	cfg.Epochs = 3
+	cfg.Nets = 3
+	cases := plantedCases(2000, 3)
+	m, err := Fit(context.Background(), cases, 3, cfg, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := m.Check(); err != nil {
+		t.Fatal(err)
+	}
+	if m.Hidden != 3*cfg.Hidden {
+		t.Fatalf("merged hidden width %d, want %d", m.Hidden, 3*cfg.Hidden)
+	}
+	// each member network is the merged model's hidden slice k with its
+	// output and skip weights scaled back
+	s := m.NewScratch()
+	x := cases[0].Features[:3]
+	h := cfg.Hidden
+	var sum float32
+	for k := range 3 {
+		one := &Model{Dim: 3, Hidden: h, Mean: m.Mean, InvStd: m.InvStd,
+			W1: m.W1[k*h*3 : (k+1)*h*3], B1: m.B1[k*h : (k+1)*h], W2: make([]float32, h), Skip: make([]float32, 3)}
+		for i, w := range m.W2[k*h : (k+1)*h] {
+			one.W2[i] = 3 * w
+		}
+		copy(one.Skip, m.Skip)
+		sum += one.Score(x, one.NewScratch())
+	}
+	if got, want := m.Score(x, s), sum/3; got-want > 1e-4 || want-got > 1e-4 {
+		t.Errorf("merged score %g, mean of members %g", got, want)
+	}
+	if hr := m.hitRate(plantedCases(500, 4)); hr < 0.9 {
+		t.Errorf("averaged model finds the planted target in the top 10 of 30 for %.2f of fresh lists, want >= 0.9", hr)
+	}
+}
