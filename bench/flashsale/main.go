@@ -32,6 +32,10 @@
 //	go run ./bench/flashsale -cpuprofile cpu.out   # where this process's time goes
 //	go run ./bench/flashsale -v -phases rpc,raw    # CPU per unit (this process, PostgreSQL), batch sizes
 //	go run ./bench/flashsale -v -separate-buyers   # the server's CPU apart from its buyers'
+//	go run ./bench/flashsale -v -gc runtime        # Go's default GC target instead of tide serve's
+//
+// The process runs with the GC target tide serve sets (serving/gctarget:
+// GOGC 200 unless GOGC is set, TIDE_MEMORY_LIMIT) unless -gc runtime.
 //
 // -v reads PostgreSQL's CPU from /proc (the postgres processes of this
 // machine): it is meaningful when the server runs here, as in the bench's
@@ -72,6 +76,7 @@ import (
 	"github.com/tide-live/tide/commerce"
 	"github.com/tide-live/tide/commerce/postgres"
 	"github.com/tide-live/tide/ingest/outbox"
+	"github.com/tide-live/tide/serving/gctarget"
 )
 
 const targetRatio = 0.5
@@ -86,6 +91,7 @@ func main() {
 	separate := flag.Bool("separate-buyers", false, "run the rpc phase's buyers in a process of their own (default: in this one, beside the server)")
 	buyersProcess := flag.Bool("buyers-process", false, "be the buyers' process (the bench starts it)")
 	verbose := flag.Bool("v", false, "print each phase's CPU use (this process's and PostgreSQL's) and the rpc batch sizes")
+	gc := flag.String("gc", "serve", "the GC target: serve (what tide serve sets, serving/gctarget) or runtime (Go's default, or GOGC/GOMEMLIMIT)")
 	flag.Parse()
 	if *cpuProfile != "" {
 		f, err := os.Create(*cpuProfile)
@@ -101,11 +107,24 @@ func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
 	if *buyersProcess {
+		// The buyers' process keeps the runtime's GC: only the server's
+		// side runs as tide serve does.
 		if err := serveBuyers(ctx); err != nil {
 			fmt.Fprintln(os.Stderr, "flashsale:", err)
 			os.Exit(1)
 		}
 		return
+	}
+	switch *gc {
+	case "serve":
+		if _, err := gctarget.ApplyEnv(os.Getenv); err != nil {
+			fmt.Fprintln(os.Stderr, "flashsale:", err)
+			os.Exit(1)
+		}
+	case "runtime":
+	default:
+		fmt.Fprintf(os.Stderr, "flashsale: -gc %q: want serve or runtime\n", *gc)
+		os.Exit(2)
 	}
 	only := map[string]bool{}
 	for _, p := range strings.Split(*phaseList, ",") {

@@ -16,6 +16,7 @@ import (
 	"github.com/tide-live/tide/live/stream"
 	"github.com/tide-live/tide/serving"
 	"github.com/tide-live/tide/serving/feed"
+	"github.com/tide-live/tide/serving/gctarget"
 )
 
 // serveConfig is what `tide serve` and `tide demo` need to run the server.
@@ -50,6 +51,11 @@ func runServe(ctx context.Context, log *slog.Logger, args []string) error {
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
+	gc, err := gctarget.ApplyEnv(os.Getenv)
+	if err != nil {
+		return err
+	}
+	log.Info("gc target", "gc_percent", gc.Percent, "memory_limit", gc.MemoryLimit)
 	cfg := serveConfig{addr: *addr, brokers: strings.Split(*brokers, ","), topic: *topic,
 		partitions: *partitions, pyroscope: *pyro, metrics: *metrics}
 	srv, closeFn, err := newServer(ctx, log, cfg)

@@ -319,6 +319,14 @@ func (r *killRig) checkSale(ctx context.Context, sale string) {
 		AND NOT EXISTS (SELECT 1 FROM event_outbox e WHERE e.event_id = o.id || '-EVENT_TYPE_ORDER_CREATED')`); n != 0 {
 		r.t.Errorf("%s: %d orders without their order_created event", sale, n)
 	}
+	// order_lines has no foreign key to orders (migration 00009): the
+	// statement that writes an order writes its lines.
+	if n := q(`SELECT count(*) FROM order_lines l WHERE NOT EXISTS (SELECT 1 FROM orders o WHERE o.id = l.order_id)`); n != 0 {
+		r.t.Errorf("%s: %d order lines without their order", sale, n)
+	}
+	if n := q(`SELECT count(*) FROM orders o WHERE o.flash_sale_id = $sale AND NOT EXISTS (SELECT 1 FROM order_lines l WHERE l.order_id = o.id)`); n != 0 {
+		r.t.Errorf("%s: %d orders without their line", sale, n)
+	}
 }
 
 // payOrders pays n of the sale's unpaid orders as their buyers do: Pay

@@ -96,4 +96,13 @@ func TestFlashSaleStorm(t *testing.T) {
 	if n := q(`SELECT count(*) FROM event_outbox WHERE event_type = 'order_created'`); n != 100 {
 		t.Fatalf("%d order_created events", n)
 	}
+	// order_lines has no foreign key to orders (commerce migration 00009):
+	// the statement that writes an order writes its lines.
+	if n := q(`SELECT count(*) FROM order_lines l WHERE NOT EXISTS (SELECT 1 FROM orders o WHERE o.id = l.order_id)`); n != 0 {
+		t.Fatalf("%d order lines without their order", n)
+	}
+	if n := q(`SELECT count(*) FROM orders o WHERE NOT EXISTS (SELECT 1 FROM order_lines l WHERE l.order_id = o.id)
+		OR (SELECT count(*) FROM order_transitions t WHERE t.order_id = o.id) != 3`); n != 0 {
+		t.Fatalf("%d orders without their line and three transitions", n)
+	}
 }
