@@ -23,6 +23,8 @@
 // -rate, feed_p99_at70_ms at 70% of feed_qps, ratio = feed_qps / raw_qps).
 // Targets: feed_p99_ms ≤ 10, feed_p99_at70_ms ≤ 25, ratio ≥ 0.4.
 //
+// The server side runs with tide serve's GC target (serving/gctarget).
+//
 //	go run ./bench/feed                 # 100k users, 2,000 live rooms
 //	go run ./bench/feed -users 20000    # a quicker run
 package main
@@ -50,6 +52,7 @@ import (
 	"github.com/tide-live/tide/serving"
 	"github.com/tide-live/tide/serving/auth"
 	"github.com/tide-live/tide/serving/feed"
+	"github.com/tide-live/tide/serving/gctarget"
 )
 
 // idleFor is how long the bench measures what the server spends with no
@@ -129,7 +132,13 @@ func run(ctx context.Context) error {
 		}
 		levels = append(levels, n)
 	}
-	say("GOMAXPROCS %d", runtime.GOMAXPROCS(0))
+	// The server side runs with the GC target tide serve sets (GOGC 200
+	// unless GOGC is set); the load generator keeps Go's default.
+	gc, err := gctarget.ApplyEnv(os.Getenv)
+	if err != nil {
+		return err
+	}
+	say("GOMAXPROCS %d, server GC percent %d (set here: %v)", runtime.GOMAXPROCS(0), gc.Percent, gc.SetPercent)
 
 	w, err := buildWorld(ctx, f)
 	if err != nil {
