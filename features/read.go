@@ -178,15 +178,15 @@ func (s *Store) UserInto(id string, f *UserFeatures) {
 		f.Known = true
 		f.LastEventAt = ms(u.last)
 	}
-	f.Rooms = u.rooms.engagements(f.Rooms)
-	f.Products = u.products.engagements(f.Products)
-	f.Categories = u.categories.engagements(f.Categories)
-	f.Anchors = u.anchors.engagements(f.Anchors)
-	f.Follows = u.follows.engagements(f.Follows)
-	f.Left = u.left.engagements(f.Left)
-	f.Bought = u.bought.engagements(f.Bought)
-	f.RoomImpressions = u.roomImps.engagements(f.RoomImpressions)
-	f.ProductImpressions = u.productImps.engagements(f.ProductImpressions)
+	f.Rooms = u.rooms.engagements(s.names, f.Rooms)
+	f.Products = u.products.engagements(s.names, f.Products)
+	f.Categories = u.categories.engagements(s.names, f.Categories)
+	f.Anchors = u.anchors.engagements(s.names, f.Anchors)
+	f.Follows = u.follows.engagements(s.names, f.Follows)
+	f.Left = u.left.engagements(s.names, f.Left)
+	f.Bought = u.bought.engagements(s.names, f.Bought)
+	f.RoomImpressions = u.roomImps.engagements(s.names, f.RoomImpressions)
+	f.ProductImpressions = u.productImps.engagements(s.names, f.ProductImpressions)
 }
 
 // Stats describe the store.

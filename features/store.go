@@ -1,7 +1,6 @@
 package features
 
 import (
-	"hash/maphash"
 	"slices"
 	"strings"
 	"sync"
@@ -46,11 +45,11 @@ type anchor struct {
 // take one shard's read lock for the time of a copy.
 type Store struct {
 	cfg      config
-	seed     maphash.Seed
 	rooms    *table[room]
 	products *table[product]
 	anchors  *table[anchor]
 	users    *table[user]
+	names    *names // the ids users' lists name their items by
 
 	wmu       sync.Mutex // serialises writers
 	nextSweep int64      // guarded by wmu
@@ -76,11 +75,11 @@ func NewStore(opts ...Option) *Store {
 	}
 	s := &Store{
 		cfg:      cfg,
-		seed:     maphash.MakeSeed(),
 		rooms:    newTable[room](),
 		products: newTable[product](),
 		anchors:  newTable[anchor](),
 		users:    newTable[user](),
+		names:    newNames(),
 		liveSet:  make(map[string]struct{}),
 	}
 	s.live.Store(&[]string{})
@@ -347,28 +346,27 @@ func (s *Store) applyUser(id string, e *tidev1.Event, typ tidev1.EventType, t in
 	u.last = max(u.last, t)
 	n := lim.Recent
 	room, merchant, prod := e.GetRoomId(), e.GetMerchantId(), e.GetProductId()
-	h := s.hash
 	roomEvent := func(wt float32) {
-		u.rooms.touch(room, h(room), t, wt, n, 0)
-		u.anchors.touch(merchant, h(merchant), t, wt, n, 0)
+		u.rooms.touch(s.names, room, t, wt, n, 0)
+		u.anchors.touch(s.names, merchant, t, wt, n, 0)
 	}
 	productEvent := func(wt float32) {
 		cat := s.category(e)
-		u.products.touch(prod, h(prod), t, wt, n, 0)
-		u.categories.touch(cat, h(cat), t, wt, n, 0)
-		u.anchors.touch(merchant, h(merchant), t, wt, n, 0)
+		u.products.touch(s.names, prod, t, wt, n, 0)
+		u.categories.touch(s.names, cat, t, wt, n, 0)
+		u.anchors.touch(s.names, merchant, t, wt, n, 0)
 	}
 	switch typ {
 	case tidev1.EventType_EVENT_TYPE_ROOM_IMPRESSION:
-		u.roomImps.touch(room, h(room), t, 0, lim.Impressions, lim.ImpressionReset.Milliseconds())
+		u.roomImps.touch(s.names, room, t, 0, lim.Impressions, lim.ImpressionReset.Milliseconds())
 	case tidev1.EventType_EVENT_TYPE_PRODUCT_IMPRESSION:
-		u.productImps.touch(prod, h(prod), t, 0, lim.Impressions, lim.ImpressionReset.Milliseconds())
+		u.productImps.touch(s.names, prod, t, 0, lim.Impressions, lim.ImpressionReset.Milliseconds())
 	case tidev1.EventType_EVENT_TYPE_ROOM_ENTER:
 		roomEvent(w.Enter)
 	case tidev1.EventType_EVENT_TYPE_ROOM_LEAVE:
 		d := w.dwell(e.GetValue())
 		roomEvent(d)
-		u.left.touch(room, h(room), t, 0, lim.Left, 0)
+		u.left.touch(s.names, room, t, 0, lim.Left, 0)
 		if i := len(u.left) - 1; i >= 0 {
 			u.left[i].strength = float32(e.GetValue()) / 1000 // dwell of the latest leave, seconds
 		}
@@ -386,25 +384,17 @@ func (s *Store) applyUser(id string, e *tidev1.Event, typ tidev1.EventType, t in
 		}
 	case tidev1.EventType_EVENT_TYPE_FOLLOW:
 		roomEvent(w.Follow)
-		u.follows.touch(merchant, h(merchant), t, 0, lim.Follows, 0)
+		u.follows.touch(s.names, merchant, t, 0, lim.Follows, 0)
 	case tidev1.EventType_EVENT_TYPE_UNFOLLOW:
-		u.follows.remove(merchant, h(merchant))
+		u.follows.remove(s.names, merchant)
 	case tidev1.EventType_EVENT_TYPE_PRODUCT_CLICK, tidev1.EventType_EVENT_TYPE_SEARCH_CLICK:
 		productEvent(w.Click)
 	case tidev1.EventType_EVENT_TYPE_ADD_TO_CART:
 		productEvent(w.Cart)
 	case tidev1.EventType_EVENT_TYPE_ORDER_PAID:
 		productEvent(w.Order)
-		u.bought.touch(prod, h(prod), t, 0, lim.Bought, 0)
+		u.bought.touch(s.names, prod, t, 0, lim.Bought, 0)
 	}
-}
-
-// hash is the 32-bit hash of an id that recency lists compare first.
-func (s *Store) hash(id string) uint32 {
-	if id == "" {
-		return 0
-	}
-	return uint32(maphash.String(s.seed, id))
 }
 
 // category is the product's category: attrs["category"], else the one a

@@ -2,18 +2,21 @@ package features
 
 import (
 	"slices"
-	"strings"
 	"time"
 )
 
-// entry is one item in a user's recency list. 40 bytes plus the id's bytes.
+// entry is one item in a user's recency list: its number in the store's
+// names, and no pointer, so that the lists are memory the garbage collector
+// does not scan. 24 bytes.
 type entry struct {
-	id       string
+	name     uint32 // the item's id, interned in the store's names
+	count    uint32
 	last     int64 // ms
 	strength float32
-	count    uint32
-	hash     uint32 // of id, compared before the string
 }
+
+// entryBytes is the size of an entry.
+const entryBytes = 24
 
 // recent is a bounded list of items, least recently touched first. Lists are
 // short (tens of entries) so a linear scan from the recent end is faster
@@ -23,13 +26,14 @@ type recent []entry
 // touch adds weight w to id at time t and moves it to the recent end,
 // dropping the least recent entry when the list holds limit. A count older
 // than reset (ms, 0 = never) restarts from zero (impression streaks).
-func (r *recent) touch(id string, h uint32, t int64, w float32, limit int, reset int64) {
+func (r *recent) touch(ns *names, id string, t int64, w float32, limit int, reset int64) {
 	if id == "" || limit <= 0 {
 		return
 	}
+	n := ns.intern(id)
 	l := *r
 	for i := len(l) - 1; i >= 0; i-- {
-		if l[i].hash != h || l[i].id != id {
+		if l[i].name != n {
 			continue
 		}
 		e := l[i]
@@ -47,14 +51,18 @@ func (r *recent) touch(id string, h uint32, t int64, w float32, limit int, reset
 		copy(l, l[1:])
 		l = l[:len(l)-1]
 	}
-	*r = append(l, entry{id: strings.Clone(id), last: t, strength: w, count: 1, hash: h})
+	*r = append(l, entry{name: n, last: t, strength: w, count: 1})
 }
 
 // remove deletes id.
-func (r *recent) remove(id string, h uint32) {
+func (r *recent) remove(ns *names, id string) {
+	n, ok := ns.lookup(id)
+	if !ok {
+		return
+	}
 	l := *r
 	for i := len(l) - 1; i >= 0; i-- {
-		if l[i].hash == h && l[i].id == id {
+		if l[i].name == n {
 			copy(l[i:], l[i+1:])
 			l[len(l)-1] = entry{}
 			*r = l[:len(l)-1]
@@ -63,22 +71,16 @@ func (r *recent) remove(id string, h uint32) {
 	}
 }
 
-func (r recent) bytes() int {
-	n := cap(r) * 40
-	for _, e := range r {
-		n += len(e.id)
-	}
-	return n
-}
+func (r recent) bytes() int { return cap(r) * entryBytes }
 
 // engagements copies the list into dst (reusing its capacity), most recent first.
-func (r recent) engagements(dst []Engagement) []Engagement {
+func (r recent) engagements(ns *names, dst []Engagement) []Engagement {
 	if len(r) == 0 {
 		return dst[:0]
 	}
 	dst = slices.Grow(dst[:0], len(r))[:len(r)]
 	for i, e := range r {
-		dst[len(r)-1-i] = Engagement{ID: e.id, Last: time.UnixMilli(e.last).UTC(), Strength: float64(e.strength), Count: int(e.count)}
+		dst[len(r)-1-i] = Engagement{ID: ns.name(e.name), Last: time.UnixMilli(e.last).UTC(), Strength: float64(e.strength), Count: int(e.count)}
 	}
 	return dst
 }
